@@ -1,0 +1,267 @@
+"""Running a flow: ``advance(flow, state, event) -> Transition``, a pure function.
+
+The state is a small JSON-able dict kept between webhook requests. Every event moves the call
+forward or re-asks, and three counters bound every step (wrong entries, silences, total turns), so
+whatever a caller keys, the call reaches an end step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from callflows.flow import Flow, Step
+from callflows.temperature import parse_keyed_number
+from callflows.types import (
+    Action,
+    Answered,
+    AnswerValue,
+    DialEnded,
+    Event,
+    Gather,
+    HangUp,
+    Hangup,
+    Keys,
+    Outcome,
+    Say,
+    Silence,
+    Transfer,
+    Transition,
+)
+
+
+@dataclass(frozen=True)
+class FlowState:
+    step: str | None = None
+    phase: str = "ask"  # ask | confirm (read-back) | more (multi-choice follow-up)
+    tries: int = 0
+    silences: int = 0
+    pending: str | None = None
+    chosen: tuple[str, ...] = ()
+    turns: int = 0
+    outcome: str | None = None
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any] | None) -> FlowState:
+        if not raw:
+            return cls()
+        known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
+        known["chosen"] = tuple(known.get("chosen", ()))
+        return cls(**known)
+
+    def dump(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["chosen"] = list(self.chosen)
+        return data
+
+
+@dataclass
+class _Out:
+    """What one event produces, built up while the step logic runs."""
+
+    actions: list[Action] = field(default_factory=list)
+    answers: list[AnswerValue] = field(default_factory=list)
+
+
+def start(flow: Flow) -> Transition:
+    """The first instructions of an answered call."""
+    return advance(flow, None, Answered())
+
+
+def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Transition:
+    state = FlowState.load(raw_state)
+    out = _Out()
+    if state.outcome:
+        return _finish(state, [Hangup()], out)
+    if isinstance(event, HangUp):
+        return _finish(replace(state, outcome=Outcome.HUNG_UP.value), [], out)
+    if isinstance(event, Answered):
+        if event.machine:
+            return _finish(
+                replace(state, outcome=Outcome.MACHINE.value),
+                [Say(flow.machine_prompt), Hangup()],
+                out,
+            )
+        if state.step is None:
+            return _transition(flow, _enter(flow, flow.start, state, out), out)
+        return _transition(flow, _ask(flow, state, out), out)
+    current = state.step
+    if current is None or current not in flow.steps:
+        return _transition(flow, _enter(flow, flow.start, state, out), out)
+    state = replace(state, turns=state.turns + 1)
+    if state.turns > flow.max_turns and flow.on_limit:
+        return _transition(flow, _enter(flow, flow.on_limit, state, out), out)
+    step = flow.step(current)
+    return _transition(flow, _handle(flow, step, state, event, out), out)
+
+
+def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -> FlowState:
+    if step.type == "transfer":
+        return _dial_ended(flow, step, state, event, out)
+    if isinstance(event, DialEnded):  # a late transfer result: nothing to act on, ask again
+        return _ask(flow, state, out)
+    if isinstance(event, Silence):
+        return _silence(flow, step, state, out)
+    assert isinstance(event, Keys)
+    if flow.repeat_key in event.digits:
+        return _ask(flow, state, out)
+    handler = _KEY_HANDLERS[step.type]
+    return handler(flow, step, state, event.digits, out)
+
+
+def _transition(flow: Flow, state: FlowState, out: _Out) -> Transition:
+    outcome = Outcome(state.outcome) if state.outcome else None
+    return Transition(state.dump(), tuple(out.actions), tuple(out.answers), outcome)
+
+
+def _finish(state: FlowState, actions: list[Action], out: _Out) -> Transition:
+    outcome = Outcome(state.outcome) if state.outcome else None
+    return Transition(state.dump(), tuple(actions), tuple(out.answers), outcome)
+
+
+# --- entering steps and asking --------------------------------------------------------------
+
+
+def _enter(flow: Flow, name: str, state: FlowState, out: _Out) -> FlowState:
+    """Move to step ``name`` and emit what it says; ``say`` steps chain to the next one."""
+    for _ in range(len(flow.steps) + 1):
+        step = flow.step(name)
+        state = replace(state, step=name, phase="ask", tries=0, silences=0, pending=None, chosen=())
+        if step.type == "say":
+            out.actions += [Say(p) for p in step.prompts]
+            name = step.next or ""
+            continue
+        if step.type == "transfer":
+            out.actions += [*(Say(p) for p in step.prompts), Transfer(step.target or "")]
+        elif step.type == "end":
+            out.actions += [*(Say(p) for p in step.prompts), Hangup()]
+            state = replace(state, outcome=step.outcome)
+        else:
+            return _ask(flow, state, out)
+        return state
+    raise ValueError(f"flow {flow.name}: 'say' steps loop without an end")
+
+
+def _phase_prompts(step: Step, state: FlowState) -> tuple[Say, ...]:
+    if state.phase == "confirm" and step.readback:
+        return (
+            Say(step.readback, {"temperature": state.pending or "", "value": state.pending or ""}),
+        )
+    if state.phase == "more" and step.more:
+        return (Say(step.more),)
+    return tuple(Say(p) for p in step.prompts)
+
+
+def _ask(flow: Flow, state: FlowState, out: _Out, lead: tuple[Say, ...] = ()) -> FlowState:
+    step = flow.step(state.step or flow.start)
+    num_digits = None if step.type == "number" and state.phase == "ask" else 1
+    out.actions.append(Gather(lead + _phase_prompts(step, state), num_digits, flow.timeout_s))
+    return state
+
+
+def _move_on(flow: Flow, step: Step, state: FlowState, out: _Out, target: str | None) -> FlowState:
+    return _enter(flow, target or step.next or flow.on_limit or flow.start, state, out)
+
+
+# --- the caller keyed nothing or something wrong ---------------------------------------------
+
+
+def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
+    state = replace(state, silences=state.silences + 1)
+    if state.silences <= step.silence_retries:
+        return _ask(flow, state, out)
+    if state.phase == "confirm" and state.pending is not None:
+        # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
+        return _store_pending(flow, step, state, out)
+    return _move_on(flow, step, state, out, step.on_silence)
+
+
+def _invalid(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
+    state = replace(state, tries=state.tries + 1)
+    if state.tries < step.max_tries:
+        return _ask(flow, state, out, lead=(Say(step.invalid),))
+    if state.phase == "confirm" and state.pending is not None:
+        return _store_pending(flow, step, state, out)
+    if step.skip:
+        out.actions.append(Say(step.skip))
+    return _move_on(flow, step, state, out, step.on_fail)
+
+
+# --- per step type ----------------------------------------------------------------------------
+
+
+def _any_key(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if digits in step.info:
+        return _ask(flow, replace(state, silences=0), out, lead=(Say(step.info[digits]),))
+    return _move_on(flow, step, state, out, None)
+
+
+def _number(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if state.phase == "confirm":
+        if digits == "1":
+            return _store_pending(flow, step, state, out)
+        if digits == "2":
+            return _ask(flow, replace(state, phase="ask", pending=None, silences=0), out)
+        return _invalid(flow, step, state, out)
+    value = parse_keyed_number(digits, step.decimals, step.min, step.max)
+    if value is None:
+        return _invalid(flow, step, state, out)
+    if not step.readback:
+        out.answers.append(AnswerValue(step.answer or step.name, str(value)))
+        return _move_on(flow, step, state, out, None)
+    return _ask(flow, replace(state, phase="confirm", pending=str(value), silences=0), out)
+
+
+def _store_pending(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
+    out.answers.append(AnswerValue(step.answer or step.name, state.pending))
+    return _move_on(flow, step, state, out, None)
+
+
+def _yes_no(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if digits not in ("1", "2"):
+        return _invalid(flow, step, state, out)
+    out.answers.append(AnswerValue(step.answer or step.name, digits == "1"))
+    return _move_on(flow, step, state, out, None)
+
+
+def _choice(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if digits in step.options:
+        out.answers.append(AnswerValue(step.answer or step.name, step.options[digits]))
+        return _move_on(flow, step, state, out, step.goto.get(digits))
+    if digits in step.goto:
+        return _move_on(flow, step, state, out, step.goto[digits])
+    return _invalid(flow, step, state, out)
+
+
+def _multi(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if digits in step.options:
+        value = step.options[digits]
+        if value not in state.chosen:
+            out.answers.append(AnswerValue(step.answer or step.name, value, append=True))
+        state = replace(state, phase="more", chosen=(*state.chosen, value), tries=0, silences=0)
+        return _ask(flow, state, out)
+    if digits == step.done_key:
+        return _move_on(flow, step, state, out, None)
+    if digits in step.goto:
+        return _move_on(flow, step, state, out, step.goto[digits])
+    return _invalid(flow, step, state, out)
+
+
+def _dial_ended(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -> FlowState:
+    if isinstance(event, DialEnded) and event.status == "completed":
+        return _move_on(flow, step, state, out, None)
+    if isinstance(event, DialEnded):
+        if step.failed:
+            out.actions.append(Say(step.failed))
+        out.answers.append(AnswerValue(step.answer or "callback_requested", True))
+    return _move_on(flow, step, state, out, None)
+
+
+_KEY_HANDLERS = {
+    "any_key": _any_key,
+    "number": _number,
+    "yes_no": _yes_no,
+    "choice": _choice,
+    "multi": _multi,
+}

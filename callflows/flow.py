@@ -1,0 +1,130 @@
+"""A call flow as data: the steps, rules and prompts a flow file defines (see ``loader``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from callflows.catalogue import Catalogue
+
+STEP_TYPES = ("say", "any_key", "number", "yes_no", "choice", "multi", "transfer", "end")
+ASKING_TYPES = ("any_key", "number", "yes_no", "choice", "multi")
+SEVERITIES = ("urgent", "high", "normal")
+OUTCOMES = ("finished", "no_response")
+KEYS = frozenset("0123456789#")
+
+
+class FlowError(ValueError):
+    """A flow file that cannot be used; ``problems`` say what and where."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step. Which fields matter depends on ``type``; ``check_flow`` enforces that."""
+
+    name: str
+    type: str
+    prompts: tuple[str, ...] = ()
+    next: str | None = None
+    answer: str | None = None
+    invalid: str = "invalid_key"
+    readback: str | None = None
+    more: str | None = None
+    skip: str | None = None
+    failed: str | None = None
+    target: str | None = None
+    outcome: str = "finished"
+    options: Mapping[str, str] = field(default_factory=dict)
+    goto: Mapping[str, str] = field(default_factory=dict)
+    info: Mapping[str, str] = field(default_factory=dict)
+    done_key: str | None = None
+    on_silence: str | None = None
+    on_fail: str | None = None
+    min: Decimal = Decimal(0)
+    max: Decimal = Decimal(999)
+    decimals: int = 0
+    max_tries: int = 3
+    silence_retries: int = 1
+    vital: str | None = None
+
+    def targets(self) -> list[str]:
+        """Every step this one can move to."""
+        found = [self.next, self.on_silence, self.on_fail, *self.goto.values()]
+        return [t for t in found if t]
+
+    @property
+    def asks(self) -> bool:
+        return self.type in ASKING_TYPES
+
+
+@dataclass(frozen=True)
+class EscalationRule:
+    """Open an escalation ``reason`` when answer ``answer`` equals ``equals``."""
+
+    reason: str
+    answer: str
+    equals: Any
+    severity: str
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    start: str
+    steps: Mapping[str, Step]
+    escalations: tuple[EscalationRule, ...]
+    catalogue: Catalogue
+    timeout_s: int = 10
+    repeat_key: str = "*"
+    max_turns: int = 60
+    on_limit: str | None = None
+    machine_prompt: str = "machine"
+    source: str = "<string>"
+
+    def step(self, name: str) -> Step:
+        return self.steps[name]
+
+    def prompt_names(self) -> list[str]:
+        """Every prompt the flow can speak, in flow order, without repeats."""
+        names: list[str] = [self.machine_prompt]
+        for step in self.steps.values():
+            names += list(step.prompts)
+            names += [p for p in (step.readback, step.more, step.skip, step.failed) if p]
+            names += list(step.info.values())
+            if step.asks:
+                names.append(step.invalid)
+        return list(dict.fromkeys(names))
+
+    def answer_keys(self) -> list[str]:
+        keys = [s.answer for s in self.steps.values() if s.answer]
+        return list(dict.fromkeys(keys))
+
+
+def steps_in_order(flow: Flow) -> Iterable[Step]:
+    """Steps as reached from the start (breadth first), then any unreachable ones."""
+    seen: dict[str, None] = {}
+    queue = [flow.start]
+    while queue:
+        name = queue.pop(0)
+        if name in seen or name not in flow.steps:
+            continue
+        seen[name] = None
+        queue += flow.steps[name].targets()
+    for name in flow.steps:
+        seen.setdefault(name, None)
+    return [flow.steps[n] for n in seen]

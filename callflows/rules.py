@@ -1,0 +1,93 @@
+"""Which answers need a person: the escalation rules, as pure functions of answers and thresholds.
+
+The temperature rules use thresholds from settings; other rules come from the flow file's
+``[[escalations]]`` tables. ``findings`` returns what should be open; storing and de-duplicating
+them is the caller's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from callflows.flow import Flow
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    fever_c: Decimal = Decimal("37.3")
+    high_fever_c: Decimal = Decimal("38.5")
+    low_c: Decimal = Decimal("35.0")
+    rising_delta_c: Decimal = Decimal("0.5")
+    rising_from_c: Decimal = Decimal("37.0")
+
+
+@dataclass(frozen=True)
+class Finding:
+    reason: str
+    severity: str
+    detail: str
+
+
+def temperature_findings(
+    value: Decimal, previous: Decimal | None, limits: Thresholds
+) -> list[Finding]:
+    """Fever, high fever (instead of fever), low temperature, and a rise since last time."""
+    found: list[Finding] = []
+    if value >= limits.high_fever_c:
+        found.append(Finding("high_fever", "urgent", f"{value} °C ≥ {limits.high_fever_c} °C"))
+    elif value >= limits.fever_c:
+        found.append(Finding("fever", "high", f"{value} °C ≥ {limits.fever_c} °C"))
+    elif value < limits.low_c:
+        found.append(Finding("low_temperature", "high", f"{value} °C < {limits.low_c} °C"))
+    if (
+        previous is not None
+        and value >= limits.rising_from_c
+        and value - previous >= limits.rising_delta_c
+    ):
+        found.append(
+            Finding(
+                "rising_temperature",
+                "high",
+                f"{value} °C, up {value - previous} °C from {previous} °C",
+            )
+        )
+    return found
+
+
+def answer_findings(flow: Flow, key: str, value: Any) -> list[Finding]:
+    """The flow file's own rules that fire for one stored answer."""
+    found = []
+    for rule in flow.escalations:
+        if rule.answer != key:
+            continue
+        hit = rule.equals in value if isinstance(value, list) else value == rule.equals
+        if hit:
+            found.append(Finding(rule.reason, rule.severity, f"{key} = {_show(rule.equals)}"))
+    return found
+
+
+def findings(
+    flow: Flow,
+    answers: Iterable[tuple[str, Any]],
+    previous_temperature: Decimal | None,
+    limits: Thresholds,
+) -> list[Finding]:
+    """Every finding for a batch of answers just keyed in one turn of a call."""
+    vitals: Mapping[str, str | None] = {s.answer: s.vital for s in flow.steps.values() if s.answer}
+    found: list[Finding] = []
+    for key, value in answers:
+        if vitals.get(key) == "temperature" and value is not None:
+            found += temperature_findings(Decimal(str(value)), previous_temperature, limits)
+        found += answer_findings(flow, key, value)
+    return found
+
+
+def _show(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return str(value)

@@ -1,0 +1,115 @@
+"""The vocabulary shared by every call flow: what the caller does, what the call does next.
+
+Everything here is an immutable value so that a flow run can be replayed, compared in tests and
+stored as JSON between webhook requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+# --- events: what happened on the line since the last instruction ---------------------------
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The call was picked up; ``machine`` when the carrier detected voicemail or a fax."""
+
+    machine: bool = False
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The caller keyed ``digits`` (without the finishing ``#``)."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    """The gather timed out with nothing keyed."""
+
+
+@dataclass(frozen=True)
+class DialEnded:
+    """A transfer to staff ended; ``status`` is Twilio's ``DialCallStatus``."""
+
+    status: str
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The caller hung up (reported by the final status callback)."""
+
+
+Event = Answered | Keys | Silence | DialEnded | HangUp
+
+# --- actions: what the call does next -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Say:
+    """Speak one catalogue prompt; ``args`` fill its placeholders (e.g. a temperature)."""
+
+    prompt: str
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Gather:
+    """Ask for keys while speaking ``prompts``; a key press interrupts the speech."""
+
+    prompts: tuple[Say, ...]
+    num_digits: int | None = 1
+    timeout_s: int = 10
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Connect the caller to a phone named by ``target`` (e.g. the community duty phone)."""
+
+    target: str
+    timeout_s: int = 30
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """End the call."""
+
+
+Action = Say | Gather | Transfer | Hangup
+
+
+class Outcome(StrEnum):
+    """How a finished call went, as far as the flow can tell."""
+
+    FINISHED = "finished"  # reached an end step
+    NO_RESPONSE = "no_response"  # answered, but nobody keyed anything useful
+    MACHINE = "machine"  # voicemail or fax answered
+    HUNG_UP = "hung_up"  # caller hung up before the end
+
+
+@dataclass(frozen=True)
+class AnswerValue:
+    """One answer to store the moment it is keyed. ``append`` adds to a list answer."""
+
+    key: str
+    value: Any
+    append: bool = False
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The result of one ``advance``: new state, what to do, what to store."""
+
+    state: Mapping[str, Any]
+    actions: tuple[Action, ...]
+    answers: tuple[AnswerValue, ...] = ()
+    outcome: Outcome | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self.outcome is not None
