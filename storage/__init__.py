@@ -1,0 +1,33 @@
+"""Pingan's storage: typed SQLAlchemy models, engines and Alembic migrations (no Flask here)."""
+
+from storage.base import Base, UTCDateTime
+from storage.engine import make_engine, make_sessionmaker
+from storage.models import (
+    Answer,
+    AuditEntry,
+    CallAttempt,
+    CallEvent,
+    CheckIn,
+    Community,
+    Escalation,
+    Resident,
+    Round,
+    SystemState,
+)
+
+__all__ = [
+    "Answer",
+    "AuditEntry",
+    "Base",
+    "CallAttempt",
+    "CallEvent",
+    "CheckIn",
+    "Community",
+    "Escalation",
+    "Resident",
+    "Round",
+    "SystemState",
+    "UTCDateTime",
+    "make_engine",
+    "make_sessionmaker",
+]

@@ -1,0 +1,284 @@
+"""The tables. Rows hold facts and deadlines; statuses people read are worked out from them.
+
+Every timestamp is aware UTC (see ``base.UTCDateTime``); local dates and times of day (a round's
+date, "09:00") are stored as the local values they are, next to the community they belong to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.base import Base
+
+Json = JSON()
+
+
+class Community(Base):
+    __tablename__ = "community"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    hotline: Mapped[str | None] = mapped_column(String(32))
+    duty_phone: Mapped[str | None] = mapped_column(String(32))
+    round_times: Mapped[str | None] = mapped_column(String(100))  # "09:00,16:00"; None = default
+    window_start: Mapped[str | None] = mapped_column(String(5))  # "08:00"; None = default
+    window_end: Mapped[str | None] = mapped_column(String(5))
+    created_at: Mapped[dt.datetime]
+
+    residents: Mapped[list[Resident]] = relationship(back_populates="community")
+
+
+class Resident(Base):
+    __tablename__ = "resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    isolation_start: Mapped[dt.date | None] = mapped_column(Date)
+    isolation_days: Mapped[int] = mapped_column(Integer, default=14)
+    lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergency_contact: Mapped[str | None] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    preferred_times: Mapped[str | None] = mapped_column(String(100))  # "10:30,17:00"
+    phone_invalid_at: Mapped[dt.datetime | None]
+    phone_error: Mapped[str | None] = mapped_column(String(200))
+    released_at: Mapped[dt.datetime | None]
+    release_reason: Mapped[str | None] = mapped_column(String(200))
+    hold_until: Mapped[dt.date | None] = mapped_column(Date)
+    hold_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    community: Mapped[Community] = relationship(back_populates="residents")
+
+    def isolation_end(self) -> dt.date | None:
+        """The last local day of monitoring, inclusive (start + days - 1)."""
+        if self.isolation_start is None:
+            return None
+        return self.isolation_start + dt.timedelta(days=max(self.isolation_days, 1) - 1)
+
+    def monitored_on(self, day: dt.date) -> bool:
+        """Whether this resident should be called on local date ``day``."""
+        if self.released_at is not None or self.phone_invalid_at is not None:
+            return False
+        if self.hold_until is not None and day <= self.hold_until:
+            return False
+        end = self.isolation_end()
+        if self.isolation_start is not None and day < self.isolation_start:
+            return False
+        return end is None or day <= end
+
+
+class Round(Base):
+    """One calling slot of one community on one local date; the unique key stops double starts."""
+
+    __tablename__ = "round"
+    __table_args__ = (UniqueConstraint("community_id", "local_date", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(40))  # "09:00", or "manual-<HHMMSS>"
+    scheduled_for: Mapped[dt.datetime]
+    closes_at: Mapped[dt.datetime]  # end of the calling window
+    started_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+
+    community: Mapped[Community] = relationship()
+
+
+class CheckIn(Base):
+    """A resident's check-in for one round: the answers so far and when to call next."""
+
+    __tablename__ = "checkin"
+    __table_args__ = (
+        UniqueConstraint("round_id", "resident_id"),
+        Index("ix_checkin_due", "status", "next_attempt_at"),
+        Index("ix_checkin_resident_date", "resident_id", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("round.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    next_attempt_at: Mapped[dt.datetime | None]  # None while a call is in flight or when closed
+    closes_at: Mapped[dt.datetime]  # end of the calling window: no call starts after it
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    symptoms: Mapped[bool | None] = mapped_column(Boolean)
+    needs: Mapped[list[str]] = mapped_column(Json, default=list)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    reached: Mapped[bool] = mapped_column(Boolean, default=False)  # a person answered once
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)  # the flow reached its end
+    source: Mapped[str] = mapped_column(String(16), default="call")  # call | inbound | staff
+    closed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+    resident: Mapped[Resident] = relationship()
+    round: Mapped[Round | None] = relationship()
+    attempts_list: Mapped[list[CallAttempt]] = relationship(
+        back_populates="checkin", order_by="CallAttempt.id"
+    )
+
+
+class CallAttempt(Base):
+    """One phone call, outbound or inbound. ``code`` is the unguessable key in webhook URLs.
+
+    ``state`` is our side (queued → dialing → placed → in_call → ended); ``status`` is the
+    carrier's final CallStatus, set once and never moved back.
+    """
+
+    __tablename__ = "call_attempt"
+    __table_args__ = (Index("ix_call_attempt_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    attempt_no: Mapped[int] = mapped_column(Integer, default=1)
+    direction: Mapped[str] = mapped_column(String(10), default="outbound")
+    phone: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    due_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None]
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str | None] = mapped_column(String(16))
+    last_event: Mapped[str | None] = mapped_column(String(16))
+    last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    flow_name: Mapped[str] = mapped_column(String(64), default="checkin")
+    flow_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    carrier_error_code: Mapped[int | None] = mapped_column(Integer)
+    carrier_error: Mapped[str | None] = mapped_column(String(300))
+    deferrals: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    placed_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+
+    checkin: Mapped[CheckIn | None] = relationship(back_populates="attempts_list")
+    resident: Mapped[Resident | None] = relationship()
+    events: Mapped[list[CallEvent]] = relationship(
+        back_populates="attempt", order_by="CallEvent.id"
+    )
+
+
+class CallEvent(Base):
+    """The call's timeline: carrier statuses, each key entry, transfers, errors."""
+
+    __tablename__ = "call_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempt.id"), index=True)
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(16))  # status | key | silence | dial | answer | error
+    name: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+    attempt: Mapped[CallAttempt] = relationship(back_populates="events")
+
+
+class Answer(Base):
+    """One answer as keyed, whatever the flow: the generic record behind the check-in columns."""
+
+    __tablename__ = "answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"), index=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempt.id"), index=True)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(Json)
+    at: Mapped[dt.datetime]
+
+
+class Escalation(Base):
+    """Something staff must act on. At most one not-yet-resolved per resident and reason."""
+
+    __tablename__ = "escalation"
+    __table_args__ = (
+        Index(
+            "uq_escalation_open_reason",
+            "resident_id",
+            "reason",
+            unique=True,
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+        Index("ix_escalation_status_opened", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    reason: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    events: Mapped[int] = mapped_column(Integer, default=1)
+    opened_at: Mapped[dt.datetime]
+    last_event_at: Mapped[dt.datetime]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    acknowledged_at: Mapped[dt.datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(100))
+    resolved_at: Mapped[dt.datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    resident: Mapped[Resident] = relationship()
+    community: Mapped[Community] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what, when: every change to an escalation, order, resident or setting."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class SystemState(Base):
+    """Small shared facts between processes: the dialing pace, a halt, worker heartbeats."""
+
+    __tablename__ = "system_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime | None]
