@@ -1,0 +1,253 @@
+"""One call's life as seen from the webhooks: answered, keys, transfer result, status callbacks.
+
+Each function takes the attempt (loaded and locked by the caller), applies one event through the
+call flow, stores what it produced, and returns the ``Transition`` whose actions the webhook
+renders as TwiML. Duplicate, stale and late requests are recognised here and change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from callflows import (
+    Answered,
+    DialEnded,
+    Event,
+    Flow,
+    HangUp,
+    Hangup,
+    Keys,
+    Silence,
+    Transfer,
+    Transition,
+    advance,
+)
+from ivr.answers import store_answers
+from ivr.config import Settings
+from ivr.settle import settle_attempt
+from ivr.telephony import FINAL_STATUSES
+from storage import CallAttempt, CallEvent
+
+log = logging.getLogger(__name__)
+
+MACHINE_ANSWERS = (
+    "machine_start",
+    "machine_end_beep",
+    "machine_end_silence",
+    "machine_end_other",
+    "fax",
+)
+
+
+@dataclass(frozen=True)
+class CallEnv:
+    """What every call event is handled with: the flow, the settings and the current time."""
+
+    flow: Flow
+    settings: Settings
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a webhook needs to render: the transition, and the turn its gathers belong to."""
+
+    transition: Transition
+    turn: int
+
+
+def load_attempt(session: Session, code: str) -> CallAttempt | None:
+    """The attempt behind a webhook URL, locked so concurrent callbacks for it queue up."""
+    query = select(CallAttempt).where(CallAttempt.code == code).with_for_update()
+    return session.scalars(query).first()
+
+
+def hangup_only() -> Turn:
+    return Turn(Transition({}, (Hangup(),)), 0)
+
+
+def on_answer(
+    session: Session, attempt: CallAttempt, form: Mapping[str, str], env: CallEnv
+) -> Turn:
+    """The call was picked up: greet a person, leave a short message on a machine."""
+    if not _same_call(attempt, form) or attempt.status in FINAL_STATUSES:
+        log.info("attempt %s: answer request for a call that is over; hanging up", attempt.id)
+        return hangup_only()
+    if attempt.flow_state and attempt.flow_state.get("step"):
+        log.info("attempt %s: repeated answer request; asking the current step again", attempt.id)
+        return _apply(session, attempt, Answered(), env)
+    answered_by = form.get("AnsweredBy") or None
+    attempt.answered_by = answered_by
+    attempt.answered_at = attempt.answered_at or env.now
+    attempt.state = "in_call"
+    _event(session, attempt, env.now, "answer", answered_by or "answered")
+    machine = answered_by in MACHINE_ANSWERS
+    return _apply(session, attempt, Answered(machine=machine), env)
+
+
+def on_input(
+    session: Session,
+    attempt: CallAttempt,
+    event: Keys | Silence | DialEnded,
+    turn: str | None,
+    env: CallEnv,
+) -> Turn:
+    """Keys, silence or a transfer result. A request for an older turn is a replay: re-ask."""
+    state = attempt.flow_state or {}
+    if attempt.status in FINAL_STATUSES or state.get("outcome"):
+        log.info("attempt %s: input after the call ended; hanging up", attempt.id)
+        return hangup_only()
+    if turn != str(state.get("turns", 0)):
+        log.warning(
+            "attempt %s: stale or replayed input for turn %s (now %s); not applied",
+            attempt.id,
+            turn,
+            state.get("turns", 0),
+        )
+        return _apply(session, attempt, Answered(), env)
+    _log_input(session, attempt, event, str(state.get("step")), env.now)
+    return _apply(session, attempt, event, env)
+
+
+def _log_input(
+    session: Session, attempt: CallAttempt, event: Event, step: str, now: dt.datetime
+) -> None:
+    if isinstance(event, Keys):
+        _event(session, attempt, now, "key", step, event.digits)
+    elif isinstance(event, Silence):
+        _event(session, attempt, now, "silence", step)
+    elif isinstance(event, DialEnded):
+        _event(session, attempt, now, "dial", event.status)
+
+
+def _apply(session: Session, attempt: CallAttempt, event: Event, env: CallEnv) -> Turn:
+    flow = env.flow
+    transition = advance(flow, attempt.flow_state, event)
+    if any(isinstance(a, Transfer) for a in transition.actions) and not _duty_phone(attempt):
+        # Nobody to connect to: behave exactly as if the duty phone did not answer.
+        transition = _merge(transition, advance(flow, transition.state, DialEnded("failed")))
+    attempt.flow_state = dict(transition.state)
+    store_answers(session, attempt, transition.answers, flow, env.settings, env.now)
+    if transition.outcome is not None:
+        attempt.outcome = transition.outcome.value
+    return Turn(transition, int(transition.state.get("turns", 0)))
+
+
+def _merge(first: Transition, second: Transition) -> Transition:
+    actions = tuple(a for a in first.actions if not isinstance(a, Transfer)) + second.actions
+    return Transition(second.state, actions, first.answers + second.answers, second.outcome)
+
+
+def _duty_phone(attempt: CallAttempt) -> str | None:
+    resident = attempt.resident
+    return resident.community.duty_phone if resident is not None else None
+
+
+def on_status(
+    session: Session, attempt: CallAttempt, form: Mapping[str, str], env: CallEnv
+) -> None:
+    """A status callback. Final statuses are set once; older or repeated events are ignored."""
+    status = form.get("CallStatus", "")
+    sequence = _int(form.get("SequenceNumber"))
+    if not _same_call(attempt, form):
+        log.warning("attempt %s: status %s for another CallSid; ignored", attempt.id, status)
+        return
+    if attempt.status in FINAL_STATUSES:
+        log.info("attempt %s: %s after final %s; ignored", attempt.id, status, attempt.status)
+        return
+    if status in FINAL_STATUSES:
+        finish_call(
+            session,
+            attempt,
+            status,
+            _int(form.get("CallDuration")),
+            form.get("AnsweredBy") or None,
+            env,
+        )
+        return
+    if sequence is not None and sequence <= attempt.last_sequence:
+        log.info("attempt %s: out-of-order %s (seq %s); ignored", attempt.id, status, sequence)
+        return
+    attempt.last_event = status
+    attempt.last_sequence = sequence if sequence is not None else attempt.last_sequence
+    if status == "in-progress":
+        attempt.state = "in_call"
+        attempt.answered_at = attempt.answered_at or env.now
+    elif attempt.state in ("dialing", "queued"):
+        attempt.state = "placed"
+    _event(session, attempt, env.now, "status", status)
+
+
+def finish_call(
+    session: Session,
+    attempt: CallAttempt,
+    status: str,
+    duration_s: int | None,
+    answered_by: str | None,
+    env: CallEnv,
+) -> None:
+    """Record the carrier's final status, close the flow, and settle the check-in."""
+    attempt.status = status
+    attempt.state = "ended"
+    attempt.ended_at = env.now
+    attempt.duration_s = duration_s
+    attempt.answered_by = attempt.answered_by or answered_by
+    if attempt.flow_state and not attempt.flow_state.get("outcome"):
+        _apply(session, attempt, HangUp(), env)
+    if attempt.outcome is None:
+        attempt.outcome = "not_reached" if attempt.answered_at is None else "hung_up"
+    _event(
+        session,
+        attempt,
+        env.now,
+        "status",
+        status,
+        f"{duration_s}s" if duration_s is not None else None,
+    )
+    settle_attempt(session, attempt, env.settings, env.now)
+
+
+def attach_call_sid(attempt: CallAttempt, form: Mapping[str, str]) -> None:
+    """A webhook can be the first we hear of a CallSid (the dialer died before saving it)."""
+    sid = form.get("CallSid")
+    if sid and attempt.call_sid is None:
+        attempt.call_sid = sid
+        if attempt.state in ("queued", "dialing"):
+            attempt.state = "placed"
+
+
+def _same_call(attempt: CallAttempt, form: Mapping[str, str]) -> bool:
+    sid = form.get("CallSid")
+    return attempt.call_sid is None or not sid or sid == attempt.call_sid
+
+
+def _event(
+    session: Session,
+    attempt: CallAttempt,
+    now: dt.datetime,
+    kind: str,
+    name: str,
+    detail: str | None = None,
+) -> None:
+    session.add(
+        CallEvent(
+            attempt_id=attempt.id,
+            at=now,
+            kind=kind,
+            name=name[:64],
+            detail=detail[:500] if detail else None,
+        )
+    )
+
+
+def _int(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None

@@ -1,0 +1,58 @@
+"""The ``pingan`` command. Each command builds the app once (settings from the environment)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from flask import Flask
+
+from callflows import FlowError
+from ivr.config import ConfigError
+
+
+class Pingan:
+    """The click context object: the app, built on first use (tests hand one in)."""
+
+    def __init__(
+        self, app: Flask | None = None, factory: Callable[[], Flask] | None = None
+    ) -> None:
+        self._app = app
+        self._factory = factory
+
+    @property
+    def app(self) -> Flask:
+        if self._app is None:
+            from ivr import create_app
+
+            try:
+                self._app = (self._factory or create_app)()
+            except (ConfigError, FlowError) as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._app
+
+
+pass_pingan = click.make_pass_decorator(Pingan, ensure=True)
+
+
+def emit_json(rows: Any) -> None:
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Pingan (平安): daily keypad check-in calls for residents in home isolation."""
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except ConfigError as exc:  # raised after the app exists, e.g. when a URL is needed
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+from ivr.cli import calls, database, demo, reports, residents, rounds  # noqa: E402,F401

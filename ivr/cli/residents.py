@@ -1,0 +1,159 @@
+"""``pingan residents``: import, list, release, hold."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import audit, clock_of, settings_of
+from ivr.cli import Pingan, cli, emit_json, pass_pingan
+from ivr.db import session_scope
+from ivr.phones import PhoneError, normalize_phone
+from ivr.residents_import import ImportFileError, apply_import, parse_csv, plan_import
+from ivr.tables import format_table
+from storage import Community, Resident
+
+
+@cli.group("residents")
+def residents() -> None:
+    """The resident registry."""
+
+
+@residents.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would change without saving.")
+@pass_pingan
+def import_(pingan: Pingan, file: Path, dry_run: bool) -> None:
+    """Import residents from a CSV file (name,phone,community,…)."""
+    settings = settings_of(pingan.app)
+    try:
+        parsed = parse_csv(file.read_bytes(), settings.phone_region, settings.language)
+    except ImportFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    with session_scope(pingan.app) as session:
+        plan = plan_import(session, parsed)
+        report = apply_import(session, plan, clock_of(pingan.app).now())
+        if dry_run:
+            session.rollback()
+    click.echo("\n".join(report.format_report()))
+    if dry_run:
+        click.echo("(dry run: nothing was saved)")
+
+
+def find_resident(session: Session, phone: str, region: str) -> Resident:
+    try:
+        e164 = normalize_phone(phone, region)
+    except PhoneError as exc:
+        raise click.ClickException(f"{phone!r}: {exc}") from None
+    resident = session.scalars(select(Resident).where(Resident.phone == e164)).first()
+    if resident is None:
+        raise click.ClickException(f"no resident has the phone number {e164}")
+    return resident
+
+
+def resident_state(resident: Resident, today: dt.date) -> str:
+    if resident.released_at:
+        return f"released ({resident.release_reason or 'by hand'})"
+    if resident.phone_invalid_at:
+        return f"phone invalid ({resident.phone_error})"
+    if resident.hold_until and resident.hold_until >= today:
+        return f"on hold until {resident.hold_until} ({resident.hold_reason})"
+    if resident.isolation_start and resident.isolation_start > today:
+        return "not started"
+    return "monitored"
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+@residents.command("list")
+@click.option("--community", help="Only this community.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@pass_pingan
+def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
+    """Residents with their isolation period and whether they are being called."""
+    settings = settings_of(pingan.app)
+    today = clock_of(pingan.app).now().astimezone(settings.tz).date()
+    with session_scope(pingan.app) as session:
+        query = select(Resident, Community).join(Community).order_by(Community.name, Resident.name)
+        if community:
+            query = query.where(Community.name == community)
+        rows = [
+            {
+                "phone": r.phone,
+                "name": r.name,
+                "community": c.name,
+                "address": r.address,
+                "language": r.language,
+                "lives_alone": r.lives_alone,
+                "isolation_start": _iso(r.isolation_start),
+                "isolation_end": _iso(r.isolation_end()),
+                "state": resident_state(r, today),
+            }
+            for r, c in session.execute(query)
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(
+        format_table(
+            ["community", "name", "phone", "address", "lang", "alone", "isolation", "state"],
+            [
+                [
+                    r["community"],
+                    r["name"],
+                    r["phone"],
+                    r["address"],
+                    r["language"],
+                    r["lives_alone"],
+                    f"{r['isolation_start'] or '?'}…{r['isolation_end'] or '?'}",
+                    r["state"],
+                ]
+                for r in rows
+            ],
+        )
+    )
+
+
+@residents.command("release")
+@click.argument("phone")
+@click.option("--reason", default="released by staff", show_default=True)
+@click.option("--by", "actor", default="cli", help="Who releases the resident.")
+@pass_pingan
+def release(pingan: Pingan, phone: str, reason: str, actor: str) -> None:
+    """Stop calling a resident (isolation over, moved away, …)."""
+    now = clock_of(pingan.app).now()
+    with session_scope(pingan.app) as session:
+        resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
+        resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
+        audit.record(session, now, actor, "released", "resident", resident.id, reason)
+        click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
+
+
+@residents.command("hold")
+@click.argument("phone")
+@click.option(
+    "--until",
+    "until",
+    required=True,
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="Last local date without calls (YYYY-MM-DD).",
+)
+@click.option("--reason", required=True, help="In hospital, away with family, …")
+@click.option("--by", "actor", default="cli", help="Who puts the hold.")
+@pass_pingan
+def hold(pingan: Pingan, phone: str, until: dt.datetime, reason: str, actor: str) -> None:
+    """Pause calls to a resident until a date (inclusive)."""
+    now = clock_of(pingan.app).now()
+    with session_scope(pingan.app) as session:
+        resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
+        resident.hold_until, resident.hold_reason, resident.updated_at = until.date(), reason, now
+        audit.record(
+            session, now, actor, "hold", "resident", resident.id, f"until {until.date()}: {reason}"
+        )
+        click.echo(f"{resident.name} ({resident.phone}) on hold until {until.date()}: {reason}")

@@ -1,0 +1,388 @@
+"""All configuration: ``PINGAN_*`` environment variables (plus Twilio's two), parsed once.
+
+``SETTINGS`` is the single list of what can be set; the README table is checked against it.
+A missing or malformed value stops start-up with one sentence (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message is one sentence for the operator."""
+
+
+def parse_duration(raw: str) -> int:
+    """``"10m"`` → 600; accepts s, m, h, d suffixes or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", raw.lower())
+    if not match:
+        raise ValueError(f"{raw!r} is not a duration such as 90s, 10m or 1h")
+    factor = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    return int(float(match.group(1)) * factor)
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{raw!r} is not true or false")
+
+
+def parse_times(raw: str) -> tuple[dt.time, ...]:
+    """``"09:00,16:00"`` → two times of day."""
+    times = tuple(sorted(dt.time.fromisoformat(part.strip()) for part in raw.split(",") if part))
+    if not times:
+        raise ValueError("give at least one time such as 09:00")
+    return times
+
+
+def parse_window(raw: str) -> tuple[dt.time, dt.time]:
+    """``"08:00-20:00"`` → (start, end); ``24:00`` means the end of the day."""
+    start, sep, end = raw.partition("-")
+    if not sep:
+        raise ValueError(f"{raw!r} is not a window such as 08:00-20:00")
+    first = dt.time.fromisoformat(start.strip())
+    last = dt.time.max if end.strip() == "24:00" else dt.time.fromisoformat(end.strip())
+    if not first < last:
+        raise ValueError(f"window {raw!r} ends before it starts")
+    return first, last
+
+
+def _decimal(raw: str) -> Decimal:
+    try:
+        return Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"{raw!r} is not a number") from None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be 1 or more")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be above 0")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"{raw!r} is not one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{raw!r} is not a time zone name such as Asia/Shanghai") from None
+    return raw
+
+
+def _region(raw: str) -> str:
+    if raw.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"{raw!r} is not a two-letter region code such as CN")
+    return raw.upper()
+
+
+def _url(raw: str) -> str:
+    if not re.match(r"https?://[^/\s]+", raw):
+        raise ValueError(f"{raw!r} is not an http(s) URL")
+    return raw.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    field: str
+    parse: Callable[[str], Any]
+    default: str | None
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PINGAN_DATABASE_URL",
+        "database_url",
+        str,
+        None,
+        "SQLAlchemy URL; default an SQLite file `pingan.db` in the instance folder",
+    ),
+    Setting(
+        "PINGAN_INSTANCE_PATH",
+        "instance_path",
+        str,
+        None,
+        "folder for the SQLite file and generated secrets; default `./instance`",
+    ),
+    Setting(
+        "PINGAN_PUBLIC_URL",
+        "public_url",
+        _url,
+        None,
+        "base URL at which the carrier reaches the webhooks (`https://pingan.example.org`); "
+        "the simulator starts an embedded server when unset",
+    ),
+    Setting(
+        "PINGAN_CARRIER",
+        "carrier",
+        _choice("twilio", "simulator"),
+        None,
+        "`twilio` or `simulator`; default `twilio` when `TWILIO_ACCOUNT_SID` is set",
+    ),
+    Setting("TWILIO_ACCOUNT_SID", "twilio_account_sid", str, None, "Twilio account SID (AC…)"),
+    Setting(
+        "TWILIO_AUTH_TOKEN",
+        "twilio_auth_token",
+        str,
+        None,
+        "Twilio auth token: signs and verifies every webhook",
+    ),
+    Setting(
+        "PINGAN_TWILIO_API_BASE",
+        "twilio_api_base",
+        _url,
+        "https://api.twilio.com",
+        "REST endpoint for every Twilio request (any Twilio-compatible server)",
+    ),
+    Setting(
+        "PINGAN_CALLER_ID",
+        "caller_id",
+        str,
+        "+8657100000000",
+        "the From number of outbound calls (your Twilio number)",
+    ),
+    Setting(
+        "PINGAN_TIMEZONE",
+        "timezone",
+        _timezone,
+        "Asia/Shanghai",
+        "time zone for round times, calling windows and display",
+    ),
+    Setting(
+        "PINGAN_LANGUAGE",
+        "language",
+        _choice("zh-CN", "en", "yue"),
+        "zh-CN",
+        "language of residents who have none set",
+    ),
+    Setting(
+        "PINGAN_PHONE_REGION",
+        "phone_region",
+        _region,
+        "CN",
+        "region for phone numbers written without a country code",
+    ),
+    Setting("PINGAN_FEVER_C", "fever_c", _decimal, "37.3", "fever threshold, °C (≥)"),
+    Setting(
+        "PINGAN_HIGH_FEVER_C",
+        "high_fever_c",
+        _decimal,
+        "38.5",
+        "high fever threshold, °C (≥); urgent",
+    ),
+    Setting(
+        "PINGAN_LOW_TEMPERATURE_C",
+        "low_temperature_c",
+        _decimal,
+        "35.0",
+        "low temperature threshold, °C (<)",
+    ),
+    Setting(
+        "PINGAN_CALLS_PER_SECOND",
+        "calls_per_second",
+        _positive_float,
+        "1",
+        "new calls placed per second, across all workers",
+    ),
+    Setting(
+        "PINGAN_MAX_CONCURRENT_CALLS",
+        "max_concurrent_calls",
+        _positive_int,
+        "20",
+        "calls in flight at once",
+    ),
+    Setting(
+        "PINGAN_RETRY_DELAY",
+        "retry_delay_s",
+        parse_duration,
+        "10m",
+        "wait before calling again after a failed attempt",
+    ),
+    Setting(
+        "PINGAN_MAX_ATTEMPTS", "max_attempts", _positive_int, "3", "attempts per resident per round"
+    ),
+    Setting(
+        "PINGAN_RING_TIMEOUT",
+        "ring_timeout_s",
+        parse_duration,
+        "45s",
+        "how long a call rings before it counts as no-answer",
+    ),
+    Setting(
+        "PINGAN_CALL_TIME_LIMIT",
+        "call_time_limit_s",
+        parse_duration,
+        "15m",
+        "longest a check-in call may last",
+    ),
+    Setting(
+        "PINGAN_ROUND_TIMES",
+        "round_times",
+        parse_times,
+        "09:00,16:00",
+        "default round times of a community, local",
+    ),
+    Setting(
+        "PINGAN_CALL_WINDOW",
+        "call_window",
+        parse_window,
+        "08:00-20:00",
+        "default calling window of a community, local; nobody is called outside it",
+    ),
+    Setting(
+        "PINGAN_SPEECH_RATE",
+        "speech_rate",
+        str,
+        "85%",
+        "TTS speaking rate (SSML prosody), slower than normal by default",
+    ),
+    Setting(
+        "PINGAN_MACHINE_DETECTION",
+        "machine_detection",
+        parse_bool,
+        "false",
+        "ask the carrier to detect answering machines (adds seconds of silence)",
+    ),
+    Setting(
+        "PINGAN_FLOW_FILE",
+        "flow_file",
+        str,
+        None,
+        "a check-in flow file to use instead of the built-in one",
+    ),
+    Setting(
+        "PINGAN_SECRET_KEY",
+        "secret_key",
+        str,
+        None,
+        "key for dashboard sessions; generated into the instance folder when unset",
+    ),
+    Setting(
+        "PINGAN_WEB_WORKERS",
+        "web_workers",
+        _positive_int,
+        "2",
+        "gunicorn worker processes for `pingan serve`",
+    ),
+    Setting(
+        "PINGAN_LOG_LEVEL",
+        "log_level",
+        _choice("DEBUG", "INFO", "WARNING", "ERROR"),
+        "INFO",
+        "logging level",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    instance_path: str
+    public_url: str | None
+    carrier: str
+    twilio_account_sid: str | None
+    twilio_auth_token: str | None
+    twilio_api_base: str
+    caller_id: str
+    timezone: str
+    language: str
+    phone_region: str
+    fever_c: Decimal
+    high_fever_c: Decimal
+    low_temperature_c: Decimal
+    calls_per_second: float
+    max_concurrent_calls: int
+    retry_delay_s: int
+    max_attempts: int
+    ring_timeout_s: int
+    call_time_limit_s: int
+    round_times: tuple[dt.time, ...]
+    call_window: tuple[dt.time, dt.time]
+    speech_rate: str
+    machine_detection: bool
+    flow_file: str | None
+    secret_key: str | None
+    web_workers: int
+    log_level: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
+    """Settings from ``environ`` (default ``os.environ``); ``overrides`` win, already typed."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    values: dict[str, Any] = {}
+    for spec in SETTINGS:
+        if spec.field in overrides:
+            values[spec.field] = overrides.pop(spec.field)
+            continue
+        raw = environ.get(spec.env)
+        raw = spec.default if raw is None or raw.strip() == "" else raw.strip()
+        try:
+            values[spec.field] = None if raw is None else spec.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{spec.env}={environ.get(spec.env)!r} is not valid: {exc}."
+            ) from None
+    if overrides:
+        raise ConfigError(f"unknown settings: {', '.join(sorted(overrides))}.")
+    return _complete(values)
+
+
+def _complete(values: dict[str, Any]) -> Settings:
+    instance = Path(values["instance_path"] or Path.cwd() / "instance").resolve()
+    values["instance_path"] = str(instance)
+    if not values["database_url"]:
+        values["database_url"] = f"sqlite:///{instance / 'pingan.db'}"
+    if not values["carrier"]:
+        values["carrier"] = "twilio" if values["twilio_account_sid"] else "simulator"
+    if values["carrier"] == "twilio":
+        for env, key in (
+            ("TWILIO_ACCOUNT_SID", "twilio_account_sid"),
+            ("TWILIO_AUTH_TOKEN", "twilio_auth_token"),
+            ("PINGAN_PUBLIC_URL", "public_url"),
+        ):
+            if not values[key]:
+                raise ConfigError(f"PINGAN_CARRIER=twilio needs {env} to be set.")
+    return Settings(**values)

@@ -1,0 +1,35 @@
+"""The database handles of one app: an engine and a sessionmaker, kept in ``app.extensions``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage import make_engine, make_sessionmaker
+
+
+def init_app(app: Flask, url: str) -> None:
+    engine = make_engine(url)
+    app.extensions["pingan.engine"] = engine
+    app.extensions["pingan.sessions"] = make_sessionmaker(engine)
+
+
+def engine(app: Flask | None = None) -> Engine:
+    engine: Engine = (app or current_app).extensions["pingan.engine"]
+    return engine
+
+
+def sessions(app: Flask | None = None) -> sessionmaker[Session]:
+    maker: sessionmaker[Session] = (app or current_app).extensions["pingan.sessions"]
+    return maker
+
+
+@contextmanager
+def session_scope(app: Flask | None = None) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    with sessions(app).begin() as session:
+        yield session

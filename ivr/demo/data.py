@@ -1,0 +1,234 @@
+"""The sample sub-district of ``pingan demo``: four communities modelled on a real one in
+Zhengzhou's Zhongyuan district, and residents whose simulated behaviour covers every path of the
+call (healthy, fever, no answer, busy then answer, a typo, hang-up, needs, transfer, …)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Community:
+    name: str
+    hotline: str
+    duty_phone: str | None  # None: pressing 0 leads to a call-back request
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    phone: str
+    community: str
+    address: str
+    behaviours: tuple[str, ...]  # simulator scripts, one per call (the last repeats)
+    story: str
+    language: str = "zh-CN"
+    lives_alone: bool = False
+
+
+COMMUNITIES = (
+    Community("中原社区", "+8637167880001", "+8613903710001"),
+    Community("祥和社区", "+8637167880002", None),
+    Community("康桥华城社区", "+8637167880003", "+8613903710003"),
+    Community("嵩山社区", "+8637167880004", "+8613903710004"),
+)
+
+HEALTHY = "answer 1 365# 1 2 9"
+
+SAMPLES = (
+    Sample(
+        "王秀英", "13803710101", "中原社区", "建设西路12号院3号楼2单元501", (HEALTHY,), "healthy"
+    ),
+    Sample(
+        "李建国",
+        "13803710102",
+        "中原社区",
+        "建设西路12号院1号楼1单元302",
+        ("answer 1 378# 1 2 9",),
+        "fever 37.8 °C",
+    ),
+    Sample(
+        "张桂兰",
+        "13803710103",
+        "中原社区",
+        "桐柏路88号院6号楼3单元101",
+        ("answer 1 392# 1 1 9",),
+        "high fever 39.2 °C with symptoms",
+        lives_alone=True,
+    ),
+    Sample(
+        "刘德华",
+        "0371-67881104",
+        "中原社区",
+        "桐柏路88号院2号楼1单元202",
+        ("no-answer",),
+        "never answers (landline): unreachable after every attempt",
+    ),
+    Sample(
+        "陈玉珍",
+        "13803710105",
+        "中原社区",
+        "建设西路12号院5号楼4单元603",
+        ("busy", HEALTHY),
+        "busy on the first try, answers on the second",
+    ),
+    Sample(
+        "杨志强",
+        "13803710201",
+        "祥和社区",
+        "伏牛路20号院2号楼1单元401",
+        ("answer 1 999# 368# 1 2 9",),
+        "keys a wrong temperature, then the right one",
+    ),
+    Sample(
+        "赵淑芬",
+        "13803710202",
+        "祥和社区",
+        "伏牛路20号院7号楼2单元102",
+        ("answer 1 365# 1 hangup",),
+        "hangs up after the temperature: partial",
+    ),
+    Sample(
+        "黄明",
+        "13803710203",
+        "祥和社区",
+        "秦岭路6号院1号楼3单元502",
+        ("answer 1 364# 1 2 1 2 9",),
+        "asks for groceries and medicine",
+    ),
+    Sample(
+        "周丽华",
+        "13803710204",
+        "祥和社区",
+        "秦岭路6号院4号楼1单元301",
+        ("answer 1 366# 1 2 0",),
+        "presses 0 for staff; nobody on duty: call-back requested",
+    ),
+    Sample(
+        "吴国强",
+        "13803710205",
+        "祥和社区",
+        "伏牛路20号院3号楼2单元201",
+        ("answer 1 348# 1 2 9",),
+        "low temperature 34.8 °C",
+        lives_alone=True,
+    ),
+    Sample(
+        "徐凤英",
+        "13803710301",
+        "康桥华城社区",
+        "康桥华城8号楼2单元1601",
+        ("answer 1 367# 1 2 0 dial=completed",),
+        "presses 0 and talks to the duty officer",
+    ),
+    Sample(
+        "孙文",
+        "13803710302",
+        "康桥华城社区",
+        "康桥华城3号楼1单元903",
+        ("answer 8 1 366# 1 2 3 4 9",),
+        "asks for the hotline (8), then masks and garbage pickup",
+    ),
+    Sample(
+        "Emily Carter",
+        "13803710303",
+        "康桥华城社区",
+        "康桥华城5号楼1单元1202",
+        ("answer 1 371# 1 2 9",),
+        "English speaker, healthy",
+        language="en",
+    ),
+    Sample(
+        "David Miller",
+        "13803710304",
+        "康桥华城社区",
+        "康桥华城9号楼2单元801",
+        ("answer 1 386# 1 1 9",),
+        "English speaker, high fever 38.6 °C with symptoms",
+        language="en",
+    ),
+    Sample(
+        "马秀兰",
+        "13803710305",
+        "康桥华城社区",
+        "康桥华城1号楼1单元101",
+        ("no-answer",),
+        "lives alone and never answers: urgent",
+        lives_alone=True,
+    ),
+    Sample(
+        "朱建华",
+        "13803710401",
+        "嵩山社区",
+        "嵩山路105号院2号楼1单元402",
+        ("answer - - -",),
+        "answers but keys nothing: no response",
+    ),
+    Sample(
+        "胡小梅",
+        "13803710402",
+        "嵩山社区",
+        "嵩山路105号院4号楼3单元301",
+        ("answer * 1 * 365# 1 2 9",),
+        "presses * to hear the questions again",
+    ),
+    Sample(
+        "郭伟",
+        "13803710403",
+        "嵩山社区",
+        "嵩山路99号院1号楼2单元602",
+        ("reject:21211",),
+        "the number cannot be dialled: bad phone",
+    ),
+    Sample(
+        "林美玲",
+        "13803710404",
+        "嵩山社区",
+        "嵩山路99号院6号楼1单元502",
+        ("answer 1 366# 1 2 9",),
+        "Cantonese speaker, healthy",
+        language="yue",
+    ),
+    Sample(
+        "何志明",
+        "13803710405",
+        "嵩山社区",
+        "嵩山路105号院7号楼2单元201",
+        ("no-answer", "no-answer", "answer 1 372# 1 2 2 9"),
+        "answers only the third call; asks for medicine",
+    ),
+)
+
+
+def residents_csv() -> str:
+    """The sample residents as the CSV a community office would import."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "name",
+            "phone",
+            "community",
+            "address",
+            "language",
+            "isolation_days",
+            "lives_alone",
+            "notes",
+        ]
+    )
+    for s in SAMPLES:
+        writer.writerow(
+            [
+                s.name,
+                s.phone,
+                s.community,
+                s.address,
+                s.language,
+                14,
+                "1" if s.lives_alone else "0",
+                s.story,
+            ]
+        )
+    return out.getvalue()

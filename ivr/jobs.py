@@ -1,0 +1,65 @@
+"""The worker's jobs, each a short transaction-scoped step that is safe to run twice.
+
+The scheduler (``pingan worker``), ``pingan call`` and ``pingan demo`` all drive these same jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from ivr import carrier_of, clock_of, flow_of, settings_of
+from ivr.config import ConfigError
+from ivr.db import sessions
+from ivr.dialer import Dialer, Urls
+from ivr.rounds import start_due_rounds
+from ivr.sweeper import Sweeper
+from ivr.workers import beat, worker_id
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, app: Flask, worker: str | None = None) -> None:
+        self.app = app
+        self.worker = worker or worker_id()
+        self.sessions = sessions(app)
+        self.clock = clock_of(app)
+        self.settings = settings_of(app)
+        self.dialer = Dialer(
+            self.sessions, carrier_of(app), self.clock, self.settings, self._urls, self.worker
+        )
+        self.sweeper = Sweeper(
+            self.sessions, carrier_of(app), self.clock, self.settings, flow_of(app)
+        )
+
+    def _urls(self) -> Urls:
+        base = self.app.extensions.get("pingan.public_url")
+        if not base:
+            raise ConfigError(
+                "PINGAN_PUBLIC_URL must be set so that the carrier can reach the webhooks."
+            )
+        return Urls(base.rstrip("/"))
+
+    def start_rounds(self) -> int:
+        with self.sessions.begin() as session:
+            return len(start_due_rounds(session, self.settings, self.clock.now()))
+
+    def dial(self) -> int:
+        return self.dialer.run_once()
+
+    def sweep(self) -> None:
+        self.sweeper.run_once()
+
+    def heartbeat(self, note: str = "running") -> None:
+        with self.sessions.begin() as session:
+            beat(session, self.worker, self.clock.now(), note)
+
+    def tick(self) -> int:
+        """Everything once, in order (used by loops that are not the scheduler)."""
+        self.heartbeat()
+        self.start_rounds()
+        placed = self.dial()
+        self.sweep()
+        return placed

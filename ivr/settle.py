@@ -1,0 +1,117 @@
+"""What an ended call means for the resident's check-in: done, try again, or missed.
+
+1. A valid temperature is on the check-in: it is ``complete`` if the call reached the end of the
+   flow, ``partial`` otherwise; no more calls.
+2. Otherwise the attempt failed (busy, no answer, machine, no temperature keyed): call again after
+   the retry delay if attempts are left and the retry still starts inside the calling window.
+3. Otherwise the check-in is ``missed`` and an escalation opens: ``unreachable`` if nobody ever
+   answered, ``no_response`` if someone did but gave no temperature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.escalations import raise_escalation
+from storage import CallAttempt, CheckIn
+
+log = logging.getLogger(__name__)
+
+OPEN = "pending"
+CLOSED_STATUSES = frozenset({"complete", "partial", "missed"})
+
+
+def settle_attempt(
+    session: Session, attempt: CallAttempt, settings: Settings, now: dt.datetime
+) -> None:
+    checkin = attempt.checkin
+    if checkin is None or checkin.status in CLOSED_STATUSES:
+        return
+    if attempt.outcome == "finished":
+        checkin.finished = True
+    if _reached_a_person(attempt):
+        checkin.reached = True
+    checkin.updated_at = now
+    if checkin.temperature_c is not None:
+        _close(checkin, "complete" if checkin.finished else "partial", now)
+        log.info("check-in %s %s after attempt %s", checkin.id, checkin.status, attempt.attempt_no)
+        return
+    retry_at = now + dt.timedelta(seconds=settings.retry_delay_s)
+    if checkin.attempts < checkin.max_attempts and retry_at < checkin.closes_at:
+        checkin.next_attempt_at = retry_at
+        log.info(
+            "check-in %s: attempt %s failed (%s), retry at %s",
+            checkin.id,
+            attempt.attempt_no,
+            attempt.status or attempt.outcome,
+            retry_at.isoformat(),
+        )
+        return
+    close_missed(session, checkin, settings, now)
+
+
+def _reached_a_person(attempt: CallAttempt) -> bool:
+    return attempt.answered_at is not None and attempt.outcome not in ("machine",)
+
+
+def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime) -> None:
+    """Close a check-in that got no temperature, and tell staff (the resident must not vanish)."""
+    _close(checkin, "missed", now)
+    reason = "no_response" if checkin.reached else "unreachable"
+    resident = checkin.resident
+    severity = "urgent" if resident.lives_alone or _missed_last_time(session, checkin) else "high"
+    raise_escalation(
+        session,
+        resident,
+        reason,
+        severity,
+        _attempts_summary(checkin, settings.tz),
+        now,
+        checkin=checkin,
+    )
+    log.warning(
+        "check-in %s missed (%s, %s) for resident %s", checkin.id, reason, severity, resident.id
+    )
+
+
+def _close(checkin: CheckIn, status: str, now: dt.datetime) -> None:
+    checkin.status = status
+    checkin.closed_at = now
+    checkin.next_attempt_at = None
+
+
+def _missed_last_time(session: Session, checkin: CheckIn) -> bool:
+    """Was the resident's previous closed check-in also missed (two rounds in a row)?"""
+    query = (
+        select(CheckIn.status)
+        .where(
+            CheckIn.resident_id == checkin.resident_id,
+            CheckIn.id != checkin.id,
+            CheckIn.status.in_(CLOSED_STATUSES),
+            CheckIn.created_at <= checkin.created_at,
+        )
+        .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query) == "missed"
+
+
+def _attempts_summary(checkin: CheckIn, tz: dt.tzinfo) -> str:
+    """Every attempt and its outcome, so staff know what was already tried."""
+    parts = []
+    for attempt in checkin.attempts_list:
+        when = (attempt.placed_at or attempt.created_at).astimezone(tz).strftime("%H:%M")
+        what = attempt.status or attempt.state
+        if attempt.answered_by and attempt.answered_by != "human":
+            what += f" ({attempt.answered_by})"
+        elif attempt.status == "completed":
+            what += f" ({attempt.outcome or 'answered'})"
+        if attempt.carrier_error:
+            what += f" [{attempt.carrier_error}]"
+        parts.append(f"attempt {attempt.attempt_no} {when}: {what}")
+    return "; ".join(parts) or "no call could be placed"

@@ -1,0 +1,172 @@
+"""Housekeeping that keeps every check-in moving: nothing may stay in progress forever.
+
+1. Calls with no final status long after they must have ended are looked up at the carrier
+   (their callbacks were lost) and settled; calls the carrier does not know are closed as failed.
+2. Attempts claimed by a worker that stopped (no heartbeat) before placing them are re-queued.
+3. Queued attempts and idle check-ins whose calling window has closed are closed as missed.
+4. Residents whose isolation period ended yesterday or earlier are released.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from callflows import Flow
+from ivr import audit
+from ivr.calls import CallEnv, finish_call
+from ivr.clock import Clock
+from ivr.config import Settings
+from ivr.settle import close_missed, settle_attempt
+from ivr.telephony import FINAL_STATUSES, Carrier, CarrierError, ErrorKind
+from ivr.workers import alive_workers
+from storage import CallAttempt, CheckIn, Resident, Round
+
+log = logging.getLogger(__name__)
+
+GRACE_S = 120
+ORPHAN_AFTER_S = 60
+
+
+@dataclass
+class Sweeper:
+    sessions: sessionmaker[Session]
+    carrier: Carrier
+    clock: Clock
+    settings: Settings
+    flow: Flow
+
+    def run_once(self) -> None:
+        self.settle_stuck_calls()
+        with self.sessions.begin() as session:
+            now = self.clock.now()
+            requeue_orphans(session, now)
+            close_expired(session, self.settings, now)
+            release_finished(session, self.settings, now)
+            close_finished_rounds(session, now)
+
+    def settle_stuck_calls(self) -> int:
+        now = self.clock.now()
+        limit = now - dt.timedelta(
+            seconds=self.settings.ring_timeout_s + self.settings.call_time_limit_s + GRACE_S
+        )
+        with self.sessions.begin() as session:
+            stuck = session.scalars(
+                select(CallAttempt.id).where(
+                    CallAttempt.state.in_(("placed", "in_call")), CallAttempt.placed_at < limit
+                )
+            ).all()
+        return sum(self._settle(attempt_id) for attempt_id in stuck)
+
+    def _settle(self, attempt_id: int) -> int:
+        with self.sessions.begin() as session:
+            attempt = session.get(CallAttempt, attempt_id)
+            sid = attempt.call_sid if attempt else None
+        status, duration = "failed", None
+        if sid:
+            try:
+                info = self.carrier.fetch_call(sid)
+            except CarrierError as exc:
+                if exc.kind == ErrorKind.TRANSIENT:
+                    return 0
+                log.warning("attempt %s: carrier cannot find call %s (%s)", attempt_id, sid, exc)
+            else:
+                if info.status not in FINAL_STATUSES:
+                    return 0
+                status, duration = info.status, info.duration_s
+        with self.sessions.begin() as session:
+            attempt = session.get(CallAttempt, attempt_id, with_for_update=True)
+            if attempt is None or attempt.status in FINAL_STATUSES:
+                return 0
+            env = CallEnv(self.flow, self.settings, self.clock.now())
+            finish_call(session, attempt, status, duration, None, env)
+            log.warning(
+                "attempt %s settled by the sweeper as %s (callbacks lost)", attempt_id, status
+            )
+        return 1
+
+
+def requeue_orphans(session: Session, now: dt.datetime) -> int:
+    """Attempts a dead worker claimed but never placed go back to the queue (not counted)."""
+    cutoff = now - dt.timedelta(seconds=ORPHAN_AFTER_S)
+    alive = alive_workers(session, now)
+    query = select(CallAttempt).where(
+        CallAttempt.state == "dialing",
+        CallAttempt.call_sid.is_(None),
+        CallAttempt.claimed_at < cutoff,
+    )
+    count = 0
+    for attempt in session.scalars(query.with_for_update(skip_locked=True)):
+        if attempt.claimed_by in alive:
+            continue
+        attempt.state, attempt.claimed_by, attempt.due_at = "queued", None, now
+        log.warning("attempt %s re-queued: its worker stopped before placing it", attempt.id)
+        count += 1
+    return count
+
+
+def close_expired(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Close what can no longer be called today: queued attempts and idle check-ins."""
+    queued = (
+        select(CallAttempt)
+        .join(CheckIn, CheckIn.id == CallAttempt.checkin_id)
+        .where(CallAttempt.state == "queued", CheckIn.closes_at <= now)
+    )
+    for attempt in session.scalars(queued):
+        attempt.state, attempt.outcome, attempt.ended_at = "ended", "not_placed", now
+        settle_attempt(session, attempt, settings, now)
+    idle = select(CheckIn).where(
+        CheckIn.status == "pending", CheckIn.closes_at <= now, CheckIn.next_attempt_at.is_not(None)
+    )
+    closed = 0
+    for checkin in session.scalars(idle):
+        close_missed(session, checkin, settings, now)
+        closed += 1
+    return closed
+
+
+def release_finished(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Residents past the last day of their isolation are released (and no longer called)."""
+    today = now.astimezone(settings.tz).date()
+    query = select(Resident).where(
+        Resident.released_at.is_(None),
+        Resident.isolation_start.is_not(None),
+        Resident.isolation_start <= today,
+    )
+    released = 0
+    for resident in session.scalars(query):
+        end = resident.isolation_end()
+        if end is not None and end < today:
+            resident.released_at = now
+            resident.release_reason = f"isolation ended {end.isoformat()}"
+            resident.updated_at = now
+            audit.record(
+                session,
+                now,
+                audit.SYSTEM,
+                "released",
+                "resident",
+                resident.id,
+                resident.release_reason,
+            )
+            released += 1
+    return released
+
+
+def close_finished_rounds(session: Session, now: dt.datetime) -> int:
+    open_checkins = select(CheckIn.id).where(
+        CheckIn.round_id == Round.id, CheckIn.status == "pending"
+    )
+    query = select(Round).where(
+        Round.closed_at.is_(None), or_(Round.closes_at <= now, ~open_checkins.exists())
+    )
+    closed = 0
+    for round_ in session.scalars(query):
+        if session.scalar(open_checkins.where(CheckIn.round_id == round_.id).limit(1)) is None:
+            round_.closed_at = now
+            closed += 1
+    return closed

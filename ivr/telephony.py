@@ -1,0 +1,155 @@
+"""The carrier behind one small interface: place a call, look one up, send an SMS.
+
+``TwilioCarrier`` talks to Twilio (or any Twilio-compatible REST endpoint) through the official
+SDK; the simulator (``ivr.simulator``) implements the same protocol locally. Every failure is a
+``CarrierError`` whose ``kind`` tells the dialer what to do next.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+
+
+class ErrorKind(StrEnum):
+    TRANSIENT = "transient"  # 429, 5xx, timeouts: try the same attempt again later
+    BAD_NUMBER = "bad_number"  # the number can never be called as it is
+    AUTH = "auth"  # our credentials are wrong: stop dialing altogether
+    REJECTED = "rejected"  # any other refusal of this one request
+
+
+BAD_NUMBER_CODES = frozenset({21211, 21214, 21215, 21216, 21217, 21219, 13224})
+TRANSIENT_CODES = frozenset({20429, 20500, 20503})
+
+
+class CarrierError(Exception):
+    def __init__(
+        self, message: str, kind: ErrorKind, code: int | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.code = code
+        self.status = status
+
+    @classmethod
+    def from_twilio(cls, exc: TwilioRestException) -> CarrierError:
+        code = exc.code if isinstance(exc.code, int) else None
+        status = exc.status
+        if status == 401 or code == 20003:
+            kind = ErrorKind.AUTH
+        elif code in BAD_NUMBER_CODES:
+            kind = ErrorKind.BAD_NUMBER
+        elif status == 429 or status >= 500 or code in TRANSIENT_CODES:
+            kind = ErrorKind.TRANSIENT
+        else:
+            kind = ErrorKind.REJECTED
+        return cls(str(exc.msg), kind, code, status)
+
+
+@dataclass(frozen=True)
+class OutboundCall:
+    """What the dialer asks for; field names follow Twilio's Calls API."""
+
+    to: str
+    from_: str
+    url: str
+    status_callback: str
+    status_callback_events: tuple[str, ...] = STATUS_EVENTS
+    timeout_s: int = 45
+    time_limit_s: int = 900
+    machine_detection: bool = False
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    sid: str
+    status: str
+    duration_s: int | None = None
+    answered_by: str | None = None
+
+
+@dataclass
+class SentMessage:
+    sid: str
+    to: str
+    body: str
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Carrier(Protocol):
+    name: str
+
+    def place_call(self, call: OutboundCall) -> str:
+        """Create the call and return its CallSid; raises ``CarrierError``."""
+
+    def fetch_call(self, sid: str) -> CallInfo:
+        """The carrier's view of a call (used to settle calls whose callbacks were lost)."""
+
+    def send_sms(self, to: str, from_: str, body: str) -> str:
+        """Send a text message and return its sid; raises ``CarrierError``."""
+
+
+class TwilioCarrier:
+    """Twilio through the official SDK, pointed at ``api_base`` (any Twilio-compatible server)."""
+
+    name = "twilio"
+
+    def __init__(
+        self, account_sid: str, auth_token: str, api_base: str, timeout_s: float = 15
+    ) -> None:
+        self._client = Client(
+            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s)
+        )
+        if api_base.rstrip("/") != "https://api.twilio.com":
+            self._client.api.base_url = api_base.rstrip("/")
+
+    def place_call(self, call: OutboundCall) -> str:
+        extra = {"machine_detection": "Enable"} if call.machine_detection else {}
+        try:
+            created = self._client.calls.create(
+                to=call.to,
+                from_=call.from_,
+                url=call.url,
+                method="POST",
+                status_callback=call.status_callback,
+                status_callback_method="POST",
+                status_callback_event=list(call.status_callback_events),
+                timeout=call.timeout_s,
+                time_limit=call.time_limit_s,
+                **extra,
+            )
+        except TwilioRestException as exc:
+            raise CarrierError.from_twilio(exc) from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        return str(created.sid)
+
+    def fetch_call(self, sid: str) -> CallInfo:
+        try:
+            found = self._client.calls(sid).fetch()
+        except TwilioRestException as exc:
+            raise CarrierError.from_twilio(exc) from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        duration = int(found.duration) if found.duration not in (None, "") else None
+        return CallInfo(str(found.sid), str(found.status), duration, found.answered_by)
+
+    def send_sms(self, to: str, from_: str, body: str) -> str:
+        try:
+            message = self._client.messages.create(to=to, from_=from_, body=body)
+        except TwilioRestException as exc:
+            raise CarrierError.from_twilio(exc) from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        return str(message.sid)

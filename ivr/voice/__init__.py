@@ -1,0 +1,7 @@
+"""The Twilio voice webhooks: answer, gather, dial and status callbacks for each call."""
+
+from flask import Blueprint
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+from ivr.voice import views  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,43 @@
+"""Every Twilio webhook must carry a valid ``X-Twilio-Signature``; anything else gets 403."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, request
+from twilio.request_validator import RequestValidator
+
+from ivr import settings_of
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def public_url(app: Flask) -> str:
+    """The base URL the carrier was told to call (set, or that of the embedded server)."""
+    configured: str | None = app.extensions.get("pingan.public_url")
+    return configured.rstrip("/") if configured else request.host_url.rstrip("/")
+
+
+def signed_url() -> str:
+    """The exact URL the carrier signed: public base + path + the query string as sent."""
+    query = request.query_string.decode("latin-1")
+    return public_url(current_app) + request.path + (f"?{query}" if query else "")
+
+
+def twilio_signed(view: F) -> F:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        token = settings_of(current_app).twilio_auth_token or ""
+        if not signature or not RequestValidator(token).validate(
+            signed_url(), request.form, signature
+        ):
+            log.warning("rejected unsigned or forged webhook %s %s", request.method, request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
