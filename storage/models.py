@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,6 +41,8 @@ class Community(Base):
     round_times: Mapped[str | None] = mapped_column(String(100))  # "09:00,16:00"; None = default
     window_start: Mapped[str | None] = mapped_column(String(5))  # "08:00"; None = default
     window_end: Mapped[str | None] = mapped_column(String(5))
+    chat_webhook_url: Mapped[str | None] = mapped_column(String(500))
+    chat_format: Mapped[str | None] = mapped_column(String(16))  # wecom | dingtalk | json
     created_at: Mapped[dt.datetime]
 
     residents: Mapped[list[Resident]] = relationship(back_populates="community")
@@ -58,6 +61,7 @@ class Resident(Base):
     isolation_days: Mapped[int] = mapped_column(Integer, default=14)
     lives_alone: Mapped[bool] = mapped_column(Boolean, default=False)
     emergency_contact: Mapped[str | None] = mapped_column(String(32))
+    notify_family: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     notes: Mapped[str | None] = mapped_column(Text)
     preferred_times: Mapped[str | None] = mapped_column(String(100))  # "10:30,17:00"
     phone_invalid_at: Mapped[dt.datetime | None]
@@ -253,6 +257,99 @@ class Escalation(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(100))
     resolved_at: Mapped[dt.datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    ack_code: Mapped[str | None] = mapped_column(String(12), index=True)
+    remind_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # SLA: re-notify after
+    reminders: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    resident: Mapped[Resident] = relationship()
+    community: Mapped[Community] = relationship()
+
+
+class Staff(Base):
+    """A community worker, supervisor or administrator (dashboard login and duty roster)."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164; also the login
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # staff | supervisor | admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+    community: Mapped[Community | None] = relationship()
+
+
+class DutyShift(Base):
+    """Who is on duty when. A community with no shifts has all its active staff on duty."""
+
+    __tablename__ = "duty_shift"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday; None = every day
+    start: Mapped[str] = mapped_column(String(5), default="00:00")  # local, inclusive
+    end: Mapped[str] = mapped_column(String(5), default="24:00")  # local, exclusive
+
+    staff: Mapped[Staff] = relationship()
+
+
+class Notification(Base):
+    """One message to send (SMS, group chat, family). Stored before it is sent; claimed by one
+    worker with a conditional UPDATE so two workers never send it twice."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "channel", "recipient", "kind"),
+        Index("ix_notification_due", "status", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalation.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # sms | wecom | dingtalk | json | call
+    recipient: Mapped[str] = mapped_column(String(500))  # phone number or webhook URL
+    kind: Mapped[str] = mapped_column(String(24))  # opened | reminder-1 | family | …
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # → sending → sent|failed
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(64))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime]
+
+    escalation: Mapped[Escalation | None] = relationship()
+
+
+class ServiceOrder(Base):
+    """A household's request (代买代送): groceries, medicine, supplies, garbage pickup."""
+
+    __tablename__ = "service_order"
+    __table_args__ = (
+        UniqueConstraint("resident_id", "need", "local_date"),
+        Index("ix_service_order_status", "community_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"))
+    checkin_id: Mapped[int | None] = mapped_column(ForeignKey("checkin.id"))
+    need: Mapped[str] = mapped_column(String(32))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    opened_at: Mapped[dt.datetime]
+    taken_by: Mapped[str | None] = mapped_column(String(100))
+    taken_at: Mapped[dt.datetime | None]
+    delivered_by: Mapped[str | None] = mapped_column(String(100))
+    delivered_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
 
     resident: Mapped[Resident] = relationship()
