@@ -21,6 +21,8 @@ def thresholds(settings: Settings) -> Thresholds:
         fever_c=settings.fever_c,
         high_fever_c=settings.high_fever_c,
         low_c=settings.low_temperature_c,
+        rising_delta_c=settings.rising_delta_c,
+        rising_from_c=settings.rising_from_c,
     )
 
 

@@ -209,6 +209,55 @@ SETTINGS: tuple[Setting, ...] = (
         "low temperature threshold, °C (<)",
     ),
     Setting(
+        "PINGAN_RISING_DELTA_C",
+        "rising_delta_c",
+        _decimal,
+        "0.5",
+        "a rise since the previous reading that opens `rising_temperature`, °C",
+    ),
+    Setting(
+        "PINGAN_RISING_FROM_C",
+        "rising_from_c",
+        _decimal,
+        "37.0",
+        "`rising_temperature` applies at or above this reading, °C",
+    ),
+    Setting(
+        "PINGAN_ACK_URGENT",
+        "ack_urgent_s",
+        parse_duration,
+        "15m",
+        "an urgent escalation not acknowledged this long is sent again, also to the supervisor",
+    ),
+    Setting(
+        "PINGAN_ACK_HIGH",
+        "ack_high_s",
+        parse_duration,
+        "60m",
+        "the same for a high escalation",
+    ),
+    Setting(
+        "PINGAN_SMS_FROM",
+        "sms_from",
+        str,
+        None,
+        "the From number of staff text messages; default `PINGAN_CALLER_ID`",
+    ),
+    Setting(
+        "PINGAN_DUTY_PHONE",
+        "duty_phone",
+        str,
+        None,
+        "phone for callers no community can be found for (unknown or withheld numbers)",
+    ),
+    Setting(
+        "PINGAN_RECORDINGS_DIR",
+        "recordings_dir",
+        str,
+        None,
+        "folder of recorded prompts `<lang>/<prompt>.mp3`; default `recordings` in the instance",
+    ),
+    Setting(
         "PINGAN_CALLS_PER_SECOND",
         "calls_per_second",
         _positive_float,
@@ -321,6 +370,13 @@ class Settings:
     fever_c: Decimal
     high_fever_c: Decimal
     low_temperature_c: Decimal
+    rising_delta_c: Decimal
+    rising_from_c: Decimal
+    ack_urgent_s: int
+    ack_high_s: int
+    sms_from: str | None
+    duty_phone: str | None
+    recordings_dir: str | None
     calls_per_second: float
     max_concurrent_calls: int
     retry_delay_s: int
