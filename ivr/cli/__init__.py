@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from callflows import FlowError
 from ivr.config import ConfigError
@@ -53,6 +54,11 @@ def main() -> None:
     except ConfigError as exc:  # raised after the app exists, e.g. when a URL is needed
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            click.echo("Error: the database is not set up yet: run `pingan init`.", err=True)
+            sys.exit(2)
+        raise
 
 
-from ivr.cli import calls, database, demo, reports, residents, rounds  # noqa: E402,F401
+from ivr.cli import calls, database, demo, reports, residents, rounds, simulator  # noqa: E402,F401

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from flask import Response, current_app, request, url_for
 from sqlalchemy.orm import Session
 
-from callflows import DialEnded, Keys, Silence
+from callflows import DialEnded
 from ivr import calls, clock_of, flow_of, settings_of
 from ivr.db import session_scope
 from ivr.voice import bp
 from ivr.voice.context import prompt_args, voice_for
+from ivr.voice.keys import event_from_digits
 from ivr.voice.signature import public_url, twilio_signed
 from ivr.voice.twiml import Render, render
 from storage import CallAttempt
@@ -35,8 +36,7 @@ def answer(code: str) -> Response:
 @bp.post("/<code>/gather")
 @twilio_signed
 def gather(code: str) -> Response:
-    digits = request.form.get("Digits", "")
-    event = Keys(digits) if digits else Silence()
+    event = event_from_digits(request.form.get("Digits", ""))
     turn = request.args.get("t")
     return _turn(code, lambda s, a: calls.on_input(s, a, event, turn, _env()))
 
