@@ -194,7 +194,10 @@ class Dialer:
         with self.sessions.begin() as session:
             attempt = session.get(CallAttempt, attempt_id)
             assert attempt is not None and attempt.checkin is not None
-            if halt.is_halted(session) or not self._still_wanted(session, attempt):
+            if halt.is_halted(session):  # another attempt just hit bad credentials
+                attempt.state, attempt.claimed_by = "queued", None
+                return 0
+            if not self._still_wanted(session, attempt):
                 return 0
             request = self._request(attempt)
         try:

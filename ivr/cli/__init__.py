@@ -61,4 +61,13 @@ def main() -> None:
         raise
 
 
-from ivr.cli import calls, database, demo, reports, residents, rounds, simulator  # noqa: E402,F401
+from ivr.cli import (  # noqa: E402,F401
+    calls,
+    database,
+    demo,
+    health,
+    reports,
+    residents,
+    rounds,
+    simulator,
+)

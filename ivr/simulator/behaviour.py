@@ -1,8 +1,8 @@
 """What one simulated resident (or their phone) does on one call.
 
 A ``Behaviour`` is a value, so a test or a demo can script a whole neighbourhood of residents in
-a few lines of text: ``Behaviour.parse("answer 1 365# 2 9")`` is a person who picks up, presses
-1, keys 36.5 followed by #, then 2, then 9. The compact text form round-trips through ``str()``
+a few lines of text: ``Behaviour.parse("answer 1 365# 1 2 9")`` is a person who picks up, presses
+1, keys 36.5 followed by #, then 1, 2 and 9. The compact text form round-trips through ``str()``
 so a recorded call can say exactly which script produced it.
 """
 

@@ -28,7 +28,7 @@ from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall, SentM
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BEHAVIOUR = Behaviour.parse("answer 1 365# 2 9")
+DEFAULT_BEHAVIOUR = Behaviour.parse("answer 1 365# 1 2 9")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 SIMULATOR_FAILURE = 0  # not a Twilio code: the simulator itself broke (a bug to report)
 

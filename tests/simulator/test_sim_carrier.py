@@ -144,7 +144,7 @@ def test_scripts_are_consumed_per_call_and_the_last_repeats(
     other = carrier.place_call(outbound(standin, to="+8613911112222"))
     assert carrier.wait_idle(10)
     assert [carrier.fetch_call(s).status for s in sids] == ["busy", "completed", "completed"]
-    assert carrier.record(other).behaviour == "answer 1 365# 2 9"  # the default behaviour
+    assert carrier.record(other).behaviour == "answer 1 365# 1 2 9"  # the default behaviour
 
 
 def test_many_calls_run_concurrently(carrier: SimulatedCarrier, standin: StandIn) -> None:

@@ -1,0 +1,28 @@
+"""``pingan health``: database, carrier, dialing halt and live workers; exit 1 if unhealthy."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ivr.cli import Pingan, cli, emit_json, pass_pingan
+from ivr.health import health_report
+
+
+@cli.command("health")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_pingan
+def health(pingan: Pingan, as_json: bool) -> None:
+    """Check the database, the carrier, dialing and the workers."""
+    report = health_report(pingan.app)
+    if as_json:
+        emit_json(report)
+    else:
+        for key in ("status", "database", "carrier", "dialing", "workers"):
+            if key in report:
+                value = report[key]
+                shown = ", ".join(value) or "none running" if isinstance(value, list) else value
+                click.echo(f"{key:9} {shown}")
+    if report["status"] != "ok":
+        sys.exit(1)
