@@ -8,11 +8,12 @@ Nothing here imports Flask, SQLAlchemy, twilio or reads the clock; a test enforc
 from callflows.catalogue import LANGUAGES, Catalogue, Segment, load_catalogue
 from callflows.engine import FlowState, advance, start
 from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
-from callflows.loader import BUILTIN_FLOW, check_flow, load_flow, parse_flow
+from callflows.loader import BUILTIN_FLOW, IDENTIFY_FLOW, check_flow, load_flow, parse_flow
 from callflows.types import (
     Action,
     Answered,
     AnswerValue,
+    Checked,
     DialEnded,
     Event,
     Gather,
@@ -28,11 +29,13 @@ from callflows.types import (
 
 __all__ = [
     "BUILTIN_FLOW",
+    "IDENTIFY_FLOW",
     "LANGUAGES",
     "Action",
     "AnswerValue",
     "Answered",
     "Catalogue",
+    "Checked",
     "DialEnded",
     "EscalationRule",
     "Event",

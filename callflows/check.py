@@ -13,6 +13,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "say": ("prompts", "next"),
     "any_key": ("prompts", "next"),
     "number": ("answer", "prompts", "next"),
+    "digits": ("answer", "prompts", "next"),
     "yes_no": ("answer", "prompts", "next"),
     "choice": ("answer", "prompts", "options", "next"),
     "multi": ("answer", "prompts", "options", "done_key", "next"),
@@ -92,6 +93,20 @@ def _check_step(flow: Flow, step: Step, line_of: LineOf) -> list[Problem]:
         out.append(
             _problem(
                 line_of(f"steps.{step.name}", "max"), f"step '{step.name}': min must be below max"
+            )
+        )
+    if step.verify and step.type != "digits":
+        out.append(
+            _problem(
+                line_of(f"steps.{step.name}", "verify") or where,
+                f"step '{step.name}': verify only applies to a digits step",
+            )
+        )
+    if step.type == "digits" and not 1 <= step.min_length <= step.max_length:
+        out.append(
+            _problem(
+                line_of(f"steps.{step.name}", "max_length") or where,
+                f"step '{step.name}': min_length must be at least 1 and not above max_length",
             )
         )
     if step.type == "transfer" and step.target and step.target not in TRANSFER_TARGETS:

@@ -17,6 +17,7 @@ from callflows.types import (
     Action,
     Answered,
     AnswerValue,
+    Checked,
     DialEnded,
     Event,
     Gather,
@@ -34,7 +35,7 @@ from callflows.types import (
 @dataclass(frozen=True)
 class FlowState:
     step: str | None = None
-    phase: str = "ask"  # ask | confirm (read-back) | more (multi-choice follow-up)
+    phase: str = "ask"  # ask | confirm (read-back) | more (multi-choice) | verify (host check)
     tries: int = 0
     silences: int = 0
     pending: str | None = None
@@ -99,6 +100,10 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
 def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -> FlowState:
     if step.type == "transfer":
         return _dial_ended(flow, step, state, event, out)
+    if isinstance(event, Checked):
+        return _checked(flow, step, state, event, out)
+    if state.phase == "verify":  # the host must answer a verify request first: ask again
+        return _ask(flow, replace(state, phase="ask", pending=None), out)
     if isinstance(event, DialEnded):  # a late transfer result: nothing to act on, ask again
         return _ask(flow, state, out)
     if isinstance(event, Silence):
@@ -112,7 +117,8 @@ def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -
 
 def _transition(flow: Flow, state: FlowState, out: _Out) -> Transition:
     outcome = Outcome(state.outcome) if state.outcome else None
-    return Transition(state.dump(), tuple(out.actions), tuple(out.answers), outcome)
+    verify = state.pending if state.phase == "verify" else None
+    return Transition(state.dump(), tuple(out.actions), tuple(out.answers), outcome, verify)
 
 
 def _finish(state: FlowState, actions: list[Action], out: _Out) -> Transition:
@@ -155,7 +161,8 @@ def _phase_prompts(step: Step, state: FlowState) -> tuple[Say, ...]:
 
 def _ask(flow: Flow, state: FlowState, out: _Out, lead: tuple[Say, ...] = ()) -> FlowState:
     step = flow.step(state.step or flow.start)
-    num_digits = None if step.type == "number" and state.phase == "ask" else 1
+    free_length = step.type in ("number", "digits") and state.phase == "ask"
+    num_digits = None if free_length else 1
     out.actions.append(Gather(lead + _phase_prompts(step, state), num_digits, flow.timeout_s))
     return state
 
@@ -218,6 +225,25 @@ def _store_pending(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowS
     return _move_on(flow, step, state, out, None)
 
 
+def _digits(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    if not (digits.isascii() and digits.isdigit()):
+        return _invalid(flow, step, state, out)
+    if not step.min_length <= len(digits) <= step.max_length:
+        return _invalid(flow, step, state, out)
+    if step.verify:  # no actions yet: the host looks the entry up and answers with Checked
+        return replace(state, phase="verify", pending=digits)
+    out.answers.append(AnswerValue(step.answer or step.name, digits))
+    return _move_on(flow, step, state, out, None)
+
+
+def _checked(flow: Flow, step: Step, state: FlowState, event: Checked, out: _Out) -> FlowState:
+    if state.phase != "verify" or state.pending is None:  # nothing was waiting for a verdict
+        return _ask(flow, state, out)
+    if event.ok:
+        return _store_pending(flow, step, state, out)
+    return _invalid(flow, step, replace(state, phase="ask", pending=None), out)
+
+
 def _yes_no(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
     if digits not in ("1", "2"):
         return _invalid(flow, step, state, out)
@@ -261,6 +287,7 @@ def _dial_ended(flow: Flow, step: Step, state: FlowState, event: Event, out: _Ou
 _KEY_HANDLERS = {
     "any_key": _any_key,
     "number": _number,
+    "digits": _digits,
     "yes_no": _yes_no,
     "choice": _choice,
     "multi": _multi,

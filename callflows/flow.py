@@ -9,8 +9,18 @@ from typing import Any
 
 from callflows.catalogue import Catalogue
 
-STEP_TYPES = ("say", "any_key", "number", "yes_no", "choice", "multi", "transfer", "end")
-ASKING_TYPES = ("any_key", "number", "yes_no", "choice", "multi")
+STEP_TYPES = (
+    "say",
+    "any_key",
+    "number",
+    "digits",
+    "yes_no",
+    "choice",
+    "multi",
+    "transfer",
+    "end",
+)
+ASKING_TYPES = ("any_key", "number", "digits", "yes_no", "choice", "multi")
 SEVERITIES = ("urgent", "high", "normal")
 OUTCOMES = ("finished", "no_response")
 KEYS = frozenset("0123456789#")
@@ -61,6 +71,9 @@ class Step:
     max_tries: int = 3
     silence_retries: int = 1
     vital: str | None = None
+    min_length: int = 1  # digits: how many keys an entry may have
+    max_length: int = 15
+    verify: bool = False  # digits: the host must accept the entry (``Transition.verify``)
 
     def targets(self) -> list[str]:
         """Every step this one can move to."""
@@ -112,6 +125,11 @@ class Flow:
 
     def answer_keys(self) -> list[str]:
         keys = [s.answer for s in self.steps.values() if s.answer]
+        return list(dict.fromkeys(keys))
+
+    def list_answer_keys(self) -> list[str]:
+        """Answers that collect several values (multi-choice menus), not just one."""
+        keys = [s.answer for s in self.steps.values() if s.answer and s.type == "multi"]
         return list(dict.fromkeys(keys))
 
 

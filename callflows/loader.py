@@ -19,6 +19,7 @@ from callflows.check import check
 from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
 
 BUILTIN_FLOW = Path(__file__).with_name("checkin.toml")
+IDENTIFY_FLOW = Path(__file__).with_name("identify.toml")  # callers we cannot match by number
 
 _SCALARS = (
     "type",
@@ -36,9 +37,10 @@ _SCALARS = (
     "on_fail",
     "vital",
 )
-_INTS = ("decimals", "max_tries", "silence_retries")
+_INTS = ("decimals", "max_tries", "silence_retries", "min_length", "max_length")
+_BOOLS = ("verify",)
 _MAPS = ("options", "goto", "info")
-_KNOWN = frozenset({*_SCALARS, *_INTS, *_MAPS, "prompts", "prompt", "min", "max"})
+_KNOWN = frozenset({*_SCALARS, *_INTS, *_BOOLS, *_MAPS, "prompts", "prompt", "min", "max"})
 
 
 def load_flow(path: str | Path | None = None) -> Flow:
@@ -81,14 +83,24 @@ def _build(text: str, source: str) -> tuple[Flow | None, list[Problem]]:
         steps=steps,
         escalations=tuple(r for r in rules if r),
         catalogue=load_catalogue(extra_prompts if isinstance(extra_prompts, dict) else {}),
-        timeout_s=int(meta.get("timeout_s", 10)),
+        timeout_s=_flow_int(meta, "timeout_s", 10, lines, problems),
         repeat_key=str(meta.get("repeat_key", "*")),
-        max_turns=int(meta.get("max_turns", 60)),
+        max_turns=_flow_int(meta, "max_turns", 60, lines, problems),
         on_limit=meta.get("on_limit"),
         machine_prompt=str(meta.get("machine_prompt", "machine")),
         source=source,
     )
     return flow, problems + check(flow, lines.find)
+
+
+def _flow_int(
+    meta: dict[str, Any], key: str, default: int, lines: _LineFinder, problems: list[Problem]
+) -> int:
+    value = meta.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    problems.append(Problem(lines.find("flow", key), f"[flow] {key} must be a whole number"))
+    return default
 
 
 def _step(name: str, raw: dict[str, Any], lines: _LineFinder, problems: list[Problem]) -> Step:
@@ -97,22 +109,37 @@ def _step(name: str, raw: dict[str, Any], lines: _LineFinder, problems: list[Pro
         for key in raw
         if key not in _KNOWN
     ]
+
+    def wrong(key: str, what: str) -> None:
+        problems.append(Problem(lines.find(f"steps.{name}", key), f"step '{name}': {key} {what}"))
+
     kwargs: dict[str, Any] = {k: str(raw[k]) for k in _SCALARS if k in raw}
-    kwargs.update({k: int(raw[k]) for k in _INTS if k in raw})
-    kwargs.update({k: {str(a): str(b) for a, b in raw[k].items()} for k in _MAPS if k in raw})
+    for key in (k for k in _INTS if k in raw):
+        if isinstance(raw[key], int) and not isinstance(raw[key], bool):
+            kwargs[key] = raw[key]
+        else:
+            wrong(key, "must be a whole number")
+    for key in (k for k in _BOOLS if k in raw):
+        if isinstance(raw[key], bool):
+            kwargs[key] = raw[key]
+        else:
+            wrong(key, "must be true or false")
+    for key in (k for k in _MAPS if k in raw):
+        if isinstance(raw[key], dict):
+            kwargs[key] = {str(a): str(b) for a, b in raw[key].items()}
+        else:
+            wrong(key, 'must be a table of keys, e.g. { "1" = "groceries" }')
     prompts = raw.get("prompts", [raw["prompt"]] if "prompt" in raw else [])
-    kwargs["prompts"] = tuple(str(p) for p in prompts)
+    if isinstance(prompts, list):
+        kwargs["prompts"] = tuple(str(p) for p in prompts)
+    else:
+        wrong("prompts", 'must be a list of prompt names, e.g. ["greeting"]')
     for bound in ("min", "max"):
         if bound in raw:
             try:
                 kwargs[bound] = Decimal(str(raw[bound]))
             except InvalidOperation:
-                problems.append(
-                    Problem(
-                        lines.find(f"steps.{name}", bound),
-                        f"step '{name}': {bound} must be a number",
-                    )
-                )
+                wrong(bound, "must be a number")
     kwargs.setdefault("type", "")
     return Step(name=name, **kwargs)
 

@@ -45,7 +45,15 @@ class HangUp:
     """The caller hung up (reported by the final status callback)."""
 
 
-Event = Answered | Keys | Silence | DialEnded | HangUp
+@dataclass(frozen=True)
+class Checked:
+    """The host's verdict on a keyed value a ``verify`` step asked it to check (see
+    ``Transition.verify``): ``ok`` when it is known, e.g. a registered phone number."""
+
+    ok: bool
+
+
+Event = Answered | Keys | Silence | DialEnded | HangUp | Checked
 
 # --- actions: what the call does next -------------------------------------------------------
 
@@ -103,12 +111,17 @@ class AnswerValue:
 
 @dataclass(frozen=True)
 class Transition:
-    """The result of one ``advance``: new state, what to do, what to store."""
+    """The result of one ``advance``: new state, what to do, what to store.
+
+    When ``verify`` is set the flow waits for the host to look that keyed value up (the engine
+    cannot: it does no I/O); the host answers at once with ``Checked``, in the same request.
+    """
 
     state: Mapping[str, Any]
     actions: tuple[Action, ...]
     answers: tuple[AnswerValue, ...] = ()
     outcome: Outcome | None = None
+    verify: str | None = None
 
     @property
     def ended(self) -> bool:

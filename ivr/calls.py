@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from callflows import (
     Answered,
+    Checked,
     DialEnded,
     Event,
     Flow,
@@ -45,13 +46,21 @@ MACHINE_ANSWERS = (
 )
 
 
+Verifier = Callable[[Session, CallAttempt, str], bool]
+
+
 @dataclass(frozen=True)
 class CallEnv:
-    """What every call event is handled with: the flow, the settings and the current time."""
+    """What every call event is handled with: the flow, the settings and the current time.
+
+    ``verify`` looks up a value a flow step asks the app to check (a registered phone number
+    keyed by an unknown caller); without it such values are refused.
+    """
 
     flow: Flow
     settings: Settings
     now: dt.datetime
+    verify: Verifier | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,12 @@ def on_answer(
     _event(session, attempt, env.now, "answer", answered_by or "answered")
     machine = answered_by in MACHINE_ANSWERS
     return _apply(session, attempt, Answered(machine=machine), env)
+
+
+def start_flow(session: Session, attempt: CallAttempt, env: CallEnv) -> Turn:
+    """Start ``env.flow`` on a call already answered (a caller identified mid-call)."""
+    _event(session, attempt, env.now, "flow", env.flow.name)
+    return _apply(session, attempt, Answered(), env)
 
 
 def on_input(
@@ -129,7 +144,12 @@ def _log_input(
 def _apply(session: Session, attempt: CallAttempt, event: Event, env: CallEnv) -> Turn:
     flow = env.flow
     transition = advance(flow, attempt.flow_state, event)
-    if any(isinstance(a, Transfer) for a in transition.actions) and not _duty_phone(attempt):
+    if transition.verify is not None:
+        ok = env.verify is not None and env.verify(session, attempt, transition.verify)
+        transition = _merge(transition, advance(flow, transition.state, Checked(ok)))
+    if any(isinstance(a, Transfer) for a in transition.actions) and not duty_phone_for(
+        attempt, env.settings
+    ):
         # Nobody to connect to: behave exactly as if the duty phone did not answer.
         transition = _merge(transition, advance(flow, transition.state, DialEnded("failed")))
     attempt.flow_state = dict(transition.state)
@@ -144,9 +164,13 @@ def _merge(first: Transition, second: Transition) -> Transition:
     return Transition(second.state, actions, first.answers + second.answers, second.outcome)
 
 
-def _duty_phone(attempt: CallAttempt) -> str | None:
+def duty_phone_for(attempt: CallAttempt, settings: Settings) -> str | None:
+    """Where a transfer goes: the resident's community, or for a caller we could not identify
+    the deployment's duty phone (``PINGAN_DUTY_PHONE``)."""
     resident = attempt.resident
-    return resident.community.duty_phone if resident is not None else None
+    if resident is not None:
+        return resident.community.duty_phone
+    return settings.duty_phone
 
 
 def on_status(

@@ -6,12 +6,27 @@ Field names are a contract with operators' scripts: keep them as they are.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from storage import CallAttempt, CallEvent, CheckIn, Community, Escalation, Resident, Round
+from callflows import Flow
+from storage import (
+    Answer,
+    CallAttempt,
+    CallEvent,
+    CheckIn,
+    Community,
+    Escalation,
+    Resident,
+    Round,
+)
+
+# Multi-choice answers (several values per check-in) when no flow is given to tell which.
+DEFAULT_LIST_ANSWERS = ("needs",)
+_CHUNK = 500
 
 
 def _local(when: dt.datetime | None, tz: dt.tzinfo) -> str | None:
@@ -23,8 +38,15 @@ def _number(value: Any) -> float | None:
 
 
 def checkin_rows(
-    session: Session, tz: dt.tzinfo, day: dt.date | None = None, community: str | None = None
+    session: Session,
+    tz: dt.tzinfo,
+    day: dt.date | None = None,
+    community: str | None = None,
+    *,
+    flow: Flow | None = None,
 ) -> list[dict[str, Any]]:
+    """One row per check-in; ``answers`` holds every answer of any flow (key → value; a
+    multi-choice answer, as the ``flow`` tells, is a list)."""
     query = (
         select(CheckIn, Resident, Community, Round)
         .join(Resident, Resident.id == CheckIn.resident_id)
@@ -36,6 +58,9 @@ def checkin_rows(
         query = query.where(CheckIn.local_date == day)
     if community:
         query = query.where(Community.name == community)
+    found = session.execute(query).all()
+    list_keys = flow.list_answer_keys() if flow is not None else DEFAULT_LIST_ANSWERS
+    answers = answers_by_checkin(session, [c.id for c, *_ in found], list_keys)
     return [
         {
             "id": c.id,
@@ -51,9 +76,31 @@ def checkin_rows(
             "callback_requested": c.callback_requested,
             "attempts": c.attempts,
             "source": c.source,
+            "answers": answers[c.id],
         }
-        for c, r, m, rd in session.execute(query)
+        for c, r, m, rd in found
     ]
+
+
+def answers_by_checkin(
+    session: Session, checkin_ids: Iterable[int], list_keys: Collection[str]
+) -> dict[int, dict[str, Any]]:
+    """Each check-in's answers as keyed, in order: the latest value wins, lists collect."""
+    ids = list(checkin_ids)
+    out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(Answer.checkin_id, Answer.key, Answer.value)
+            .where(Answer.checkin_id.in_(ids[start : start + _CHUNK]))
+            .order_by(Answer.at, Answer.id)
+        )
+        for checkin_id, key, value in session.execute(query):
+            answers = out[checkin_id]
+            if key not in list_keys:
+                answers[key] = value
+            elif value not in answers.setdefault(key, []):
+                answers[key].append(value)
+    return out
 
 
 def call_rows(

@@ -6,6 +6,12 @@
    the retry delay if attempts are left and the retry still starts inside the calling window.
 3. Otherwise the check-in is ``missed`` and an escalation opens: ``unreachable`` if nobody ever
    answered, ``no_response`` if someone did but gave no temperature.
+
+Call-backs (the resident rang us, ``ivr.inbound``) settle the same way, with two differences:
+while another call of the same check-in is still live, that call settles it when it ends (so a
+call-back and an outbound call in flight cannot both schedule or close it); and an ad-hoc
+check-in made by a call-back outside any round simply closes (``partial`` without a
+temperature): nobody was expecting that call, so it is never "missed".
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
@@ -24,6 +30,7 @@ log = logging.getLogger(__name__)
 
 OPEN = "pending"
 CLOSED_STATUSES = frozenset({"complete", "partial", "missed"})
+LIVE_STATES = ("queued", "dialing", "placed", "in_call")
 
 
 def settle_attempt(
@@ -41,6 +48,13 @@ def settle_attempt(
         _close(checkin, "complete" if checkin.finished else "partial", now)
         log.info("check-in %s %s after attempt %s", checkin.id, checkin.status, attempt.attempt_no)
         return
+    if _other_call_live(session, checkin, attempt):
+        log.info("check-in %s: another call is live; it settles the check-in", checkin.id)
+        return
+    if checkin.round_id is None and checkin.source == "inbound":
+        _close(checkin, "partial", now)
+        log.info("check-in %s: call-back outside a round closed without a temperature", checkin.id)
+        return
     retry_at = now + dt.timedelta(seconds=settings.retry_delay_s)
     if checkin.attempts < checkin.max_attempts and retry_at < checkin.closes_at:
         checkin.next_attempt_at = retry_at
@@ -53,6 +67,15 @@ def settle_attempt(
         )
         return
     close_missed(session, checkin, settings, now)
+
+
+def _other_call_live(session: Session, checkin: CheckIn, attempt: CallAttempt) -> bool:
+    query = select(CallAttempt.id).where(
+        CallAttempt.checkin_id == checkin.id,
+        CallAttempt.id != attempt.id,
+        CallAttempt.state.in_(LIVE_STATES),
+    )
+    return bool(session.scalar(select(exists(query))))
 
 
 def _reached_a_person(attempt: CallAttempt) -> bool:
@@ -73,6 +96,7 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
         _attempts_summary(checkin, settings.tz),
         now,
         checkin=checkin,
+        settings=settings,
     )
     log.warning(
         "check-in %s missed (%s, %s) for resident %s", checkin.id, reason, severity, resident.id
@@ -113,5 +137,6 @@ def _attempts_summary(checkin: CheckIn, tz: dt.tzinfo) -> str:
             what += f" ({attempt.outcome or 'answered'})"
         if attempt.carrier_error:
             what += f" [{attempt.carrier_error}]"
-        parts.append(f"attempt {attempt.attempt_no} {when}: {what}")
+        label = "call-back" if attempt.direction == "inbound" else f"attempt {attempt.attempt_no}"
+        parts.append(f"{label} {when}: {what}")
     return "; ".join(parts) or "no call could be placed"

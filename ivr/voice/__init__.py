@@ -1,7 +1,8 @@
-"""The Twilio voice webhooks: answer, gather, dial and status callbacks for each call."""
+"""The Twilio voice webhooks: answer, gather, dial and status callbacks for each call, calls to
+the Pingan number (``incoming``), and recorded prompts (``media``)."""
 
 from flask import Blueprint
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-from ivr.voice import views  # noqa: E402,F401  (routes register on bp)
+from ivr.voice import incoming, media, views  # noqa: E402,F401  (routes register on bp)

@@ -1,10 +1,17 @@
-"""How a call sounds for this resident: language, voice, community name and hotline."""
+"""How a call sounds and runs for this caller: flow, language, voice, names, media and URLs."""
 
 from __future__ import annotations
 
-from callflows import Flow
+from flask import Flask, current_app, url_for
+
+from callflows import IDENTIFY_FLOW, Flow, load_flow
+from ivr import clock_of, flow_of, settings_of
+from ivr.calls import CallEnv, duty_phone_for
 from ivr.config import Settings
-from ivr.voice.twiml import Voice
+from ivr.inbound import Flows, env_for
+from ivr.recordings import recordings_of
+from ivr.voice.signature import public_url
+from ivr.voice.twiml import MediaUrl, Render, Voice
 from storage import CallAttempt
 
 
@@ -30,3 +37,69 @@ def _national(e164: str) -> str:
         if e164.startswith("+86") and not e164.startswith("+861")
         else (e164[3:] if e164.startswith("+86") else e164)
     )
+
+
+def _app() -> Flask:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app
+
+
+def flows_of(app: Flask) -> Flows:
+    """The check-in flow in use, and the built-in flow that identifies unknown callers."""
+    identify: Flow | None = app.extensions.get("pingan.identify_flow")
+    if identify is None:
+        identify = load_flow(IDENTIFY_FLOW)
+        app.extensions["pingan.identify_flow"] = identify
+    return Flows(flow_of(app), identify)
+
+
+def base_env() -> CallEnv:
+    app = _app()
+    return CallEnv(flow_of(app), settings_of(app), clock_of(app).now())
+
+
+def call_env(attempt: CallAttempt) -> CallEnv:
+    """The environment this call's events run in (its flow depends on who is calling)."""
+    return env_for(attempt, base_env(), flows_of(_app()))
+
+
+def render_for(attempt: CallAttempt, turn: int) -> Render:
+    app = _app()
+    settings, flow = settings_of(app), flow_of(app)
+    base = public_url(app)
+    voice = voice_for(flow, attempt.language, settings)
+    return Render(
+        catalogue=flow.catalogue,
+        voice=voice,
+        args=prompt_args(attempt),
+        gather_url=lambda: base + url_for("voice.gather", code=attempt.code, t=turn),
+        dial_url=lambda: base + url_for("voice.dial", code=attempt.code, t=turn),
+        transfer_to=duty_phone_for(attempt, settings),
+        caller_id=settings.caller_id,
+        recorded=media_urls(app, voice.lang),
+    )
+
+
+def plain_render() -> Render:
+    app = _app()
+    flow = flow_of(app)
+    voice = voice_for(flow, None, settings_of(app))
+    return Render(flow.catalogue, voice, recorded=media_urls(app, voice.lang))
+
+
+def media_urls(app: Flask, lang: str) -> MediaUrl:
+    """Recorded prompt part → its absolute media URL; the folder is listed once per request.
+
+    The file's version is in the URL, so Twilio's media cache never plays an old recording.
+    """
+    listing = recordings_of(app).listing(lang)
+    base = public_url(app)
+
+    def url(stem: str) -> str | None:
+        found = listing.get(stem)
+        if found is None:
+            return None
+        path = url_for("voice.prompt_media", lang=lang, file_name=found.file_name, v=found.version)
+        return base + path
+
+    return url

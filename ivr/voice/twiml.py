@@ -1,7 +1,9 @@
 """The only TwiML builder: call-flow actions in, a VoiceResponse document out.
 
 Prompts are looked up and filled here (never assembled as XML strings elsewhere), spoken slowly
-with SSML prosody, and nested inside ``<Gather>`` so that a key press interrupts them.
+with SSML prosody, and nested inside ``<Gather>`` so that a key press interrupts them. A prompt
+whose recordings all exist is played with ``<Play>`` instead, its values (a temperature, a
+phone number) still spoken by TTS in the caller's language (see ``ivr.recordings``).
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from twilio.twiml.voice_response import Dial, Gather, Say, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, Play, Say, VoiceResponse
 
 from callflows import Action, Catalogue, Hangup, Transfer
 from callflows import Gather as GatherAction
 from callflows import Say as SayAction
+from ivr.recordings import parts
+
+MediaUrl = Callable[[str], str | None]
 
 
 @dataclass(frozen=True)
@@ -35,13 +40,15 @@ class Render:
     dial_url: Callable[[], str] = lambda: ""
     transfer_to: str | None = None
     caller_id: str | None = None
+    recorded: MediaUrl = lambda stem: None  # the media URL of a recorded prompt part, if any
 
 
 def render(actions: tuple[Action, ...], how: Render) -> str:
     response = VoiceResponse()
     for action in actions:
         if isinstance(action, SayAction):
-            response.append(_say(action, how))
+            for verb in _prompt(action, how):
+                response.append(verb)
         elif isinstance(action, GatherAction):
             response.append(_gather(action, how))
         elif isinstance(action, Transfer):
@@ -51,8 +58,22 @@ def render(actions: tuple[Action, ...], how: Render) -> str:
     return str(response)
 
 
-def _say(action: SayAction, how: Render) -> Say:
-    text = how.catalogue.text(action.prompt, how.voice.lang, {**how.args, **action.args})
+def _prompt(action: SayAction, how: Render) -> list[Say | Play]:
+    """One prompt: its recordings when all exist (values spoken between them), else TTS."""
+    pieces = parts(how.catalogue, action.prompt, how.voice.lang, {**how.args, **action.args})
+    urls = [how.recorded(p.stem) if p.stem else None for p in pieces]
+    if not all(url for piece, url in zip(pieces, urls, strict=True) if piece.stem):
+        return [_say("".join(p.segment.text for p in pieces), how)]
+    verbs: list[Say | Play] = []
+    for piece, url in zip(pieces, urls, strict=True):
+        if url:
+            verbs.append(Play(url))
+        elif piece.segment.slot and piece.segment.text.strip():
+            verbs.append(_say(piece.segment.text, how))
+    return verbs
+
+
+def _say(text: str, how: Render) -> Say:
     say = Say(language=how.voice.tts_language, voice=how.voice.voice)
     say.prosody(text, rate=how.voice.rate)
     return say
@@ -69,7 +90,8 @@ def _gather(action: GatherAction, how: Render) -> Gather:
         action_on_empty_result=True,
     )
     for prompt in action.prompts:
-        gather.append(_say(prompt, how))
+        for verb in _prompt(prompt, how):
+            gather.append(verb)
     return gather
 
 

@@ -9,17 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 
-from callflows import DialEnded
-from ivr import calls, clock_of, flow_of, settings_of
+from callflows import DialEnded, Keys, Silence
+from ivr import calls, inbound
 from ivr.db import session_scope
 from ivr.voice import bp
-from ivr.voice.context import prompt_args, voice_for
+from ivr.voice.context import base_env, call_env, flows_of, plain_render, render_for
 from ivr.voice.keys import event_from_digits
-from ivr.voice.signature import public_url, twilio_signed
-from ivr.voice.twiml import Render, render
+from ivr.voice.signature import twilio_signed
+from ivr.voice.twiml import render
 from storage import CallAttempt
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ Handler = Callable[[Session, CallAttempt], calls.Turn]
 @bp.post("/<code>/answer")
 @twilio_signed
 def answer(code: str) -> Response:
-    return _turn(code, lambda s, a: calls.on_answer(s, a, request.form, _env()))
+    return _turn(code, lambda s, a: calls.on_answer(s, a, request.form, call_env(a)))
 
 
 @bp.post("/<code>/gather")
@@ -38,7 +38,7 @@ def answer(code: str) -> Response:
 def gather(code: str) -> Response:
     event = event_from_digits(request.form.get("Digits", ""))
     turn = request.args.get("t")
-    return _turn(code, lambda s, a: calls.on_input(s, a, event, turn, _env()))
+    return _turn(code, lambda s, a: _keys(s, a, event, turn))
 
 
 @bp.post("/<code>/dial")
@@ -46,7 +46,7 @@ def gather(code: str) -> Response:
 def dial(code: str) -> Response:
     event = DialEnded(request.form.get("DialCallStatus", "failed"))
     turn = request.args.get("t")
-    return _turn(code, lambda s, a: calls.on_input(s, a, event, turn, _env()))
+    return _turn(code, lambda s, a: calls.on_input(s, a, event, turn, call_env(a)))
 
 
 @bp.post("/<code>/status")
@@ -62,13 +62,17 @@ def status(code: str) -> Response:
             )
         else:
             calls.attach_call_sid(attempt, request.form)
-            calls.on_status(session, attempt, request.form, _env())
+            calls.on_status(session, attempt, request.form, call_env(attempt))
     return Response(status=204)
 
 
-def _env() -> calls.CallEnv:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return calls.CallEnv(flow_of(app), settings_of(app), clock_of(app).now())
+def _keys(
+    session: Session, attempt: CallAttempt, event: Keys | Silence, turn: str | None
+) -> calls.Turn:
+    if inbound.identifying(attempt):  # a caller keying in their registered number
+        flows = flows_of(current_app)
+        return inbound.on_identify_input(session, attempt, event, turn, base_env(), flows)
+    return calls.on_input(session, attempt, event, turn, call_env(attempt))
 
 
 def _turn(code: str, handler: Handler) -> Response:
@@ -76,32 +80,10 @@ def _turn(code: str, handler: Handler) -> Response:
         attempt = calls.load_attempt(session, code)
         if attempt is None:
             log.warning("webhook %s for unknown call %s; hanging up", request.path, code)
-            return _twiml(render(calls.hangup_only().transition.actions, _plain_render()))
+            return _twiml(render(calls.hangup_only().transition.actions, plain_render()))
         calls.attach_call_sid(attempt, request.form)
         turn = handler(session, attempt)
-        return _twiml(render(turn.transition.actions, _render_for(attempt, turn.turn)))
-
-
-def _render_for(attempt: CallAttempt, turn: int) -> Render:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    settings, flow = settings_of(app), flow_of(app)
-    base = public_url(app)
-    resident = attempt.resident
-    return Render(
-        catalogue=flow.catalogue,
-        voice=voice_for(flow, attempt.language, settings),
-        args=prompt_args(attempt),
-        gather_url=lambda: base + url_for("voice.gather", code=attempt.code, t=turn),
-        dial_url=lambda: base + url_for("voice.dial", code=attempt.code, t=turn),
-        transfer_to=resident.community.duty_phone if resident else None,
-        caller_id=settings.caller_id,
-    )
-
-
-def _plain_render() -> Render:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    flow = flow_of(app)
-    return Render(flow.catalogue, voice_for(flow, None, settings_of(app)))
+        return _twiml(render(turn.transition.actions, render_for(attempt, turn.turn)))
 
 
 def _twiml(xml: str) -> Response:

@@ -1,0 +1,158 @@
+"""Keying through a flow without a phone (``pingan flow try``): the words a resident would hear.
+
+A ``Trial`` runs the same engine as a real call. Each line of input is what is keyed at one
+prompt, as the keypad would deliver it: keys up to ``#``, only the first key where one key is
+asked for, an empty line for silence, ``hangup`` to hang up. At a transfer, the next line says
+whether the duty phone answered (``answered``) or not (anything else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from callflows.engine import advance, start
+from callflows.flow import Flow
+from callflows.rules import Thresholds, findings
+from callflows.transcript import EXAMPLE_NUMBER, example_args
+from callflows.types import (
+    Action,
+    Checked,
+    DialEnded,
+    Event,
+    Gather,
+    HangUp,
+    Hangup,
+    Keys,
+    Say,
+    Silence,
+    Transfer,
+    Transition,
+)
+
+HANG_UP_WORDS = frozenset({"hangup", "hang up", "q", "quit"})
+ANSWERED_WORDS = frozenset({"answered", "answer", "yes", "y", "completed"})
+
+Verifier = Callable[[str], bool]
+
+
+class Trial:
+    """One call through ``flow`` in ``lang``; feed it lines with ``key()`` until ``ended``."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        lang: str,
+        args: Mapping[str, str] | None = None,
+        verify: Verifier | None = None,
+    ) -> None:
+        self.flow = flow
+        self.lang = flow.catalogue.resolve_language(lang)
+        self.args = {**example_args(self.lang), **(args or {})}
+        self.verify = verify or (lambda value: True)
+        self.answers: dict[str, Any] = {}
+        self._last: Transition | None = None
+
+    @property
+    def ended(self) -> bool:
+        return self._last is not None and self._last.ended
+
+    @property
+    def waiting_for(self) -> str:
+        """What the next line means: ``keys``, ``duty phone`` (a transfer) or ``nothing``."""
+        actions = self._last.actions if self._last else ()
+        if self.ended:
+            return "nothing"
+        if any(isinstance(a, Transfer) for a in actions):
+            return "duty phone"
+        return "keys"
+
+    def begin(self) -> list[str]:
+        """The call is answered: what the resident hears first."""
+        return self._show(start(self.flow))
+
+    def key(self, line: str) -> list[str]:
+        """Apply one line of input; returns what happens and what the resident hears."""
+        if self.ended:
+            return ["[the call has ended]"]
+        return self._show(advance(self.flow, self._last_state(), self._event(line)))
+
+    def _last_state(self) -> Mapping[str, Any] | None:
+        return self._last.state if self._last else None
+
+    def _event(self, line: str) -> Event:
+        text = line.strip()
+        if text.lower() in HANG_UP_WORDS:
+            return HangUp()
+        if self.waiting_for == "duty phone":
+            return DialEnded("completed" if text.lower() in ANSWERED_WORDS else "no-answer")
+        digits = text.replace(" ", "").split("#", 1)[0]  # '#' ends an entry and is not sent
+        gather = self._gather()
+        if gather is not None and gather.num_digits:
+            digits = digits[: gather.num_digits]  # later keys are lost, as on a real phone
+        return Keys(digits) if digits else Silence()
+
+    def _gather(self) -> Gather | None:
+        actions = self._last.actions if self._last else ()
+        return next((a for a in actions if isinstance(a, Gather)), None)
+
+    def _show(self, transition: Transition) -> list[str]:
+        lines: list[str] = []
+        if transition.verify is not None:
+            ok = self.verify(transition.verify)
+            found = "found" if ok else "not found"
+            lines.append(f"[the app looks up {transition.verify}: {found}]")
+            after = advance(self.flow, transition.state, Checked(ok))
+            transition = Transition(
+                after.state, transition.actions + after.actions, after.answers, after.outcome
+            )
+        self._last = transition
+        lines += self._stored(transition)
+        for action in transition.actions:
+            lines += self._action_lines(action)
+        if transition.outcome is not None:
+            lines.append(f"[call over: {transition.outcome.value}]")
+        return lines
+
+    def _stored(self, transition: Transition) -> list[str]:
+        lines = []
+        for answer in transition.answers:
+            if answer.append:
+                self.answers.setdefault(answer.key, []).append(answer.value)
+            else:
+                self.answers[answer.key] = answer.value
+            lines.append(f"[stored {answer.key} = {_show(answer.value)}]")
+        pairs = [(a.key, a.value) for a in transition.answers]
+        for found in findings(self.flow, pairs, None, Thresholds()):
+            lines.append(f"[escalation: {found.reason} ({found.severity}): {found.detail}]")
+        return lines
+
+    def _action_lines(self, action: Action) -> list[str]:
+        if isinstance(action, Say):
+            return [self._spoken(action)]
+        if isinstance(action, Gather):
+            size = "one key" if action.num_digits == 1 else "keys, then #"
+            return [
+                *(self._spoken(p) for p in action.prompts),
+                f"[waits {action.timeout_s} s for {size}]",
+            ]
+        if isinstance(action, Transfer):
+            return ["[connects to the duty phone: type 'answered', or Enter for no answer]"]
+        if isinstance(action, Hangup):
+            return ["[hangs up]"]
+        return []
+
+    def _spoken(self, say: Say) -> str:
+        args = {**self.args, "temperature": EXAMPLE_NUMBER, "value": EXAMPLE_NUMBER, **say.args}
+        return "» " + self.flow.catalogue.text(say.prompt, self.lang, args)
+
+
+def _show(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
