@@ -83,9 +83,11 @@ def _make_carrier(settings: Settings) -> Carrier:
 
 def _register_blueprints(app: Flask) -> None:
     from ivr.health import bp as health_bp
+    from ivr.sms import bp as sms_bp
     from ivr.voice import bp as voice_bp
 
     app.register_blueprint(voice_bp)
+    app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
 
 

@@ -1,8 +1,9 @@
-"""Storing answers the moment they are keyed, and opening the escalations they call for."""
+"""Storing answers the moment they are keyed, and acting on them: escalations and orders."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,8 @@ from callflows import AnswerValue, Flow
 from callflows.rules import Thresholds, findings
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
-from storage import Answer, CallAttempt, CheckIn
+from ivr.orders import open_orders
+from storage import Answer, CallAttempt, CheckIn, Resident
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -38,7 +40,6 @@ def store_answers(
     if not answers:
         return
     checkin = attempt.checkin
-    previous = _previous_temperature(session, checkin) if checkin else None
     for answer in answers:
         session.add(
             Answer(
@@ -50,35 +51,57 @@ def store_answers(
                 at=now,
             )
         )
-        if checkin is not None:
-            _apply_to_checkin(checkin, answer, now)
-    if attempt.resident is None:
-        return
     pairs = [(a.key, a.value) for a in answers]
+    apply_answers(session, attempt.resident, checkin, pairs, flow, settings, now)
+
+
+def apply_answers(
+    session: Session,
+    resident: Resident | None,
+    checkin: CheckIn | None,
+    pairs: Sequence[tuple[str, Any]],
+    flow: Flow,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    """What answers lead to, however they arrived (a call, or staff on the resident's behalf):
+    the check-in's columns, escalations by the rules, and a service order per need."""
+    previous = _previous_temperature(session, checkin) if checkin else None
+    if checkin is not None:
+        for key, value in pairs:
+            _apply_to_checkin(checkin, key, value, now)
+    if resident is None:
+        return
     for found in findings(flow, pairs, previous, thresholds(settings)):
-        temperature = checkin.temperature_c if checkin else None
         raise_escalation(
             session,
-            attempt.resident,
+            resident,
             found.reason,
             found.severity,
             found.detail,
             now,
             checkin=checkin,
-            temperature=temperature,
+            temperature=checkin.temperature_c if checkin else None,
+            settings=settings,
         )
+    needs = [str(v) for key, value in pairs if key == "needs" for v in _listed(value)]
+    if needs:
+        open_orders(session, checkin or resident, needs, now, settings.tz)
 
 
-def _apply_to_checkin(checkin: CheckIn, answer: AnswerValue, now: dt.datetime) -> None:
+def _listed(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _apply_to_checkin(checkin: CheckIn, key: str, value: Any, now: dt.datetime) -> None:
     """The standard answers also live on the check-in, where lists and exports read them."""
-    value: Any = answer.value
-    if answer.key == "temperature_c":
+    if key == "temperature_c":
         checkin.temperature_c = Decimal(str(value))
-    elif answer.key == "symptoms":
+    elif key == "symptoms":
         checkin.symptoms = bool(value)
-    elif answer.key == "needs" and value not in checkin.needs:
+    elif key == "needs" and value not in checkin.needs:
         checkin.needs = [*checkin.needs, value]
-    elif answer.key == "callback_requested":
+    elif key == "callback_requested":
         checkin.callback_requested = bool(value)
     checkin.updated_at = now
 

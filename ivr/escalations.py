@@ -1,27 +1,73 @@
-"""Opening escalations: at most one unresolved per resident and reason, every event kept.
+"""Escalations: what staff must act on, from the moment a rule fires until it is resolved.
 
-A new event for a reason that is already open (or acknowledged) is added to that escalation; after
-it is resolved, the next event opens a new one. The database enforces the "one unresolved" rule
-with a partial unique index, so two webhooks racing for the same resident cannot both insert.
+Every reason, its severity and where it is raised (the one list; ``REASONS`` below):
+
+=====================  ========  ==============================================================
+reason                 severity  raised when
+=====================  ========  ==============================================================
+fever                  high      temperature ≥ PINGAN_FEVER_C (37.3) and below high fever
+high_fever             urgent    temperature ≥ PINGAN_HIGH_FEVER_C (38.5)
+low_temperature        high      temperature < PINGAN_LOW_TEMPERATURE_C (35.0)
+rising_temperature     high      ≥ PINGAN_RISING_DELTA_C (0.5) above the previous reading, while
+                                 at or above PINGAN_RISING_FROM_C (37.0)
+symptoms               high      the resident reports symptoms (flow file rule)
+callback_requested     high      the resident pressed 0 and nobody took the call (flow file rule)
+unreachable            high      nobody answered any attempt of a round; urgent if the resident
+                                 lives alone or missed the previous round too (``settle.py``)
+no_response            high      answered but no temperature keyed; urgent as above
+bad_phone              high      the carrier refuses the number (``dialer.py``)
+=====================  ========  ==============================================================
+
+The temperature rules live in ``callflows/rules.py``, the answer rules in the flow file.
+
+Lifecycle: ``open`` → ``acknowledged`` (by whom, when) → ``resolved`` (by whom, when, outcome,
+note). At most one unresolved escalation per resident and reason: a new event is added to it (the
+database enforces this with a partial unique index, so racing webhooks cannot both insert); after
+it is resolved, the next event opens a new one. Every change is written to the audit trail.
+Urgent and high escalations are announced to staff in the same transaction (``alerts.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr import audit
-from storage import CheckIn, Escalation, Resident
+from ivr import alerts, audit
+from ivr.config import Settings
+from storage import AuditEntry, CheckIn, Escalation, Notification, Resident
 
 log = logging.getLogger(__name__)
 
 SEVERITY_RANK = {"normal": 0, "high": 1, "urgent": 2}
+REASONS: dict[str, str] = {  # reason -> usual severity (see the table above)
+    "fever": "high",
+    "high_fever": "urgent",
+    "low_temperature": "high",
+    "rising_temperature": "high",
+    "symptoms": "high",
+    "callback_requested": "high",
+    "unreachable": "high",
+    "no_response": "high",
+    "bad_phone": "high",
+}
+STATUSES = ("open", "acknowledged", "resolved")
+OUTCOMES = ("visited", "called_back", "hospital", "false_alarm", "other")
+ACK_CODE_DIGITS = 4
+
+
+class LifecycleError(Exception):
+    """A change that is not allowed. ``kind``: not_found | forbidden | conflict | invalid."""
+
+    def __init__(self, message: str, kind: str = "conflict") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -39,8 +85,12 @@ def raise_escalation(
     now: dt.datetime,
     checkin: CheckIn | None = None,
     temperature: Decimal | None = None,
+    *,
+    settings: Settings,
 ) -> Raised:
     """Open an escalation for ``resident``, or add this event to the unresolved one."""
+    if reason not in REASONS:
+        log.warning("escalation reason %r is not a known reason (custom flow rule?)", reason)
     existing = _unresolved(session, resident.id, reason)
     if existing is None:
         try:
@@ -57,31 +107,32 @@ def raise_escalation(
                     events=1,
                     opened_at=now,
                     last_event_at=now,
+                    ack_code=_new_ack_code(session),
+                    reminders=0,
                 )
                 session.add(created)
-            audit.record(
-                session,
-                now,
-                audit.SYSTEM,
-                "opened",
-                "escalation",
-                created.id,
-                f"{reason} ({severity}): {detail}",
-            )
-            log.info(
-                "escalation %s opened: %s %s for resident %s",
-                created.id,
-                reason,
-                severity,
-                resident.id,
-            )
-            return Raised(created, True)
         except IntegrityError:  # another transaction opened it first: join that one
             existing = _unresolved(session, resident.id, reason)
             if existing is None:
                 raise
-    _add_event(session, existing, severity, detail, now, temperature)
+        else:
+            _opened(session, created, settings, now)
+            return Raised(created, True)
+    _add_event(session, existing, severity, detail, now, temperature, settings)
     return Raised(existing, False)
+
+
+def _opened(session: Session, created: Escalation, settings: Settings, now: dt.datetime) -> None:
+    detail = f"{created.reason} ({created.severity}): {created.detail}"
+    audit.record(session, now, audit.SYSTEM, "opened", "escalation", created.id, detail)
+    log.info(
+        "escalation %s opened: %s %s for resident %s",
+        created.id,
+        created.reason,
+        created.severity,
+        created.resident_id,
+    )
+    alerts.queue_opened(session, created, settings, now)
 
 
 def _unresolved(session: Session, resident_id: int, reason: str) -> Escalation | None:
@@ -93,6 +144,24 @@ def _unresolved(session: Session, resident_id: int, reason: str) -> Escalation |
     return session.scalars(query.with_for_update()).first()
 
 
+def _new_ack_code(session: Session) -> str:
+    """A short code to key on a phone, not shared with any other unresolved escalation."""
+    in_use = set(
+        session.scalars(
+            select(Escalation.ack_code).where(
+                Escalation.status != "resolved", Escalation.ack_code.is_not(None)
+            )
+        )
+    )
+    digits = ACK_CODE_DIGITS
+    while True:
+        for _ in range(20):
+            code = str(secrets.randbelow(9 * 10 ** (digits - 1)) + 10 ** (digits - 1))
+            if code not in in_use:
+                return code
+        digits += 1  # crowded: longer codes rather than an endless search
+
+
 def _add_event(
     session: Session,
     escalation: Escalation,
@@ -100,14 +169,17 @@ def _add_event(
     detail: str,
     now: dt.datetime,
     temperature: Decimal | None,
+    settings: Settings,
 ) -> None:
     escalation.events += 1
     escalation.last_event_at = now
     escalation.detail = f"{escalation.detail}\n{detail}".strip()
     if temperature is not None:
         escalation.temperature_c = temperature
-    if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(escalation.severity, 0):
+    before = escalation.severity
+    if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(before, 0):
         escalation.severity = severity
+        alerts.severity_raised(session, escalation, before, settings, now)
     audit.record(
         session,
         now,
@@ -118,3 +190,102 @@ def _add_event(
         f"{severity}: {detail}",
     )
     log.info("escalation %s: event %d added (%s)", escalation.id, escalation.events, detail)
+
+
+def acknowledge(
+    session: Session,
+    escalation_id: int,
+    actor: str,
+    now: dt.datetime,
+    community_id: int | None = None,
+    *,
+    via: str | None = None,
+) -> Escalation:
+    """``open`` → ``acknowledged``: someone is on it. Stops the SLA reminders.
+
+    ``community_id`` limits the change to that community's escalations (the dashboard passes
+    the signed-in staff member's). ``via`` is kept in the audit trail ("sms", "dashboard").
+    """
+    escalation = _load(session, escalation_id, community_id)
+    if escalation.status != "open":
+        raise LifecycleError(_already(escalation))
+    escalation.status = "acknowledged"
+    escalation.acknowledged_by, escalation.acknowledged_at = actor, now
+    _stop_reminders(session, escalation)
+    audit.record(
+        session, now, actor, "acknowledged", "escalation", escalation.id, via and f"via {via}"
+    )
+    log.info("escalation %s acknowledged%s", escalation.id, f" via {via}" if via else "")
+    return escalation
+
+
+def resolve(
+    session: Session,
+    escalation_id: int,
+    actor: str,
+    outcome: str,
+    note: str,
+    now: dt.datetime,
+    community_id: int | None = None,
+) -> Escalation:
+    """``open``/``acknowledged`` → ``resolved`` with an outcome from ``OUTCOMES`` and a note.
+
+    Resolving an escalation nobody acknowledged also records the acknowledgement (same person,
+    same time): someone evidently dealt with it.
+    """
+    if outcome not in OUTCOMES:
+        raise LifecycleError(f"outcome must be one of {', '.join(OUTCOMES)}", "invalid")
+    escalation = _load(session, escalation_id, community_id)
+    if escalation.status == "resolved":
+        raise LifecycleError(_already(escalation))
+    if escalation.acknowledged_at is None:
+        escalation.acknowledged_by, escalation.acknowledged_at = actor, now
+    escalation.status = "resolved"
+    escalation.resolved_by, escalation.resolved_at = actor, now
+    escalation.outcome, escalation.note = outcome, note
+    _stop_reminders(session, escalation)
+    audit.record(session, now, actor, "resolved", "escalation", escalation.id, f"{outcome}: {note}")
+    log.info("escalation %s resolved: %s", escalation.id, outcome)
+    return escalation
+
+
+def history(session: Session, escalation_id: int) -> list[AuditEntry]:
+    """The escalation's audit trail, oldest first: opened, events, reminders, ack, resolve."""
+    query = (
+        select(AuditEntry)
+        .where(AuditEntry.entity == "escalation", AuditEntry.entity_id == escalation_id)
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return list(session.scalars(query))
+
+
+def _load(session: Session, escalation_id: int, community_id: int | None) -> Escalation:
+    escalation = session.get(Escalation, escalation_id, with_for_update=True)
+    if escalation is None:
+        raise LifecycleError(f"there is no escalation {escalation_id}", "not_found")
+    if community_id is not None and escalation.community_id != community_id:
+        log.warning("escalation %s: change refused for another community", escalation_id)
+        raise LifecycleError(
+            f"escalation {escalation_id} belongs to another community", "forbidden"
+        )
+    return escalation
+
+
+def _already(escalation: Escalation) -> str:
+    if escalation.status == "resolved":
+        return f"escalation {escalation.id} was already resolved by {escalation.resolved_by}"
+    return f"escalation {escalation.id} was already acknowledged by {escalation.acknowledged_by}"
+
+
+def _stop_reminders(session: Session, escalation: Escalation) -> None:
+    """No more SLA reminders; reminders queued but not yet sent are cancelled."""
+    escalation.remind_at = None
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.escalation_id == escalation.id,
+            Notification.status == "pending",
+            Notification.kind.startswith("reminder-"),
+        )
+        .values(status="cancelled")
+    )

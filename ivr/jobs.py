@@ -10,9 +10,11 @@ import logging
 from flask import Flask
 
 from ivr import carrier_of, clock_of, flow_of, settings_of
+from ivr.alerts import AlertSender, check_sla
 from ivr.config import ConfigError
 from ivr.db import sessions
 from ivr.dialer import Dialer, Urls
+from ivr.notifiers import notifiers_for
 from ivr.rounds import start_due_rounds
 from ivr.sweeper import Sweeper
 from ivr.workers import beat, worker_id
@@ -33,6 +35,7 @@ class Jobs:
         self.sweeper = Sweeper(
             self.sessions, carrier_of(app), self.clock, self.settings, flow_of(app)
         )
+        self.alert_sender = AlertSender(self.sessions, notifiers_for(app), self.clock, self.worker)
 
     def _urls(self) -> Urls:
         base = self.app.extensions.get("pingan.public_url")
@@ -52,6 +55,15 @@ class Jobs:
     def sweep(self) -> None:
         self.sweeper.run_once()
 
+    def check_sla(self) -> int:
+        """Queue reminders for escalations not acknowledged in time."""
+        with self.sessions.begin() as session:
+            return check_sla(session, self.settings, self.clock.now())
+
+    def send_alerts(self) -> int:
+        """Send due notifications (SMS, group chat); returns how many went out."""
+        return self.alert_sender.run_once()
+
     def heartbeat(self, note: str = "running") -> None:
         with self.sessions.begin() as session:
             beat(session, self.worker, self.clock.now(), note)
@@ -62,4 +74,6 @@ class Jobs:
         self.start_rounds()
         placed = self.dial()
         self.sweep()
+        self.check_sla()
+        self.send_alerts()
         return placed

@@ -19,7 +19,15 @@ from ivr.workers import stop
 
 log = logging.getLogger(__name__)
 
-INTERVALS_S = {"heartbeat": 10, "start_rounds": 20, "dial": 1, "sweep": 15}
+# Alerts every few seconds: staff must have the SMS within a minute of an escalation opening.
+INTERVALS_S = {
+    "heartbeat": 10,
+    "start_rounds": 20,
+    "dial": 1,
+    "sweep": 15,
+    "check_sla": 15,
+    "send_alerts": 5,
+}
 
 
 def build_scheduler(jobs: Jobs) -> BlockingScheduler:
@@ -49,6 +57,14 @@ def build_scheduler(jobs: Jobs) -> BlockingScheduler:
         id="sweep",
         next_run_time=jobs.clock.now(),
     )
+    for name in ("check_sla", "send_alerts"):
+        scheduler.add_job(
+            getattr(jobs, name),
+            "interval",
+            seconds=INTERVALS_S[name],
+            id=name,
+            next_run_time=jobs.clock.now(),
+        )
     return scheduler
 
 

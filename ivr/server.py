@@ -35,6 +35,9 @@ class EmbeddedServer:
         self._thread.start()
 
     def close(self) -> None:
+        # Request threads first: one still finishing a reply after the server closed would
+        # write to its closed wake-up pipe (OSError in a waitress thread).
+        self._server.task_dispatcher.shutdown()
         self._server.close()
         self._thread.join(timeout=5)
 

@@ -62,12 +62,17 @@ def main() -> None:
 
 
 from ivr.cli import (  # noqa: E402,F401
+    alerts,
     calls,
     database,
     demo,
+    flows,
     health,
+    orders,
+    prompts,
     reports,
     residents,
     rounds,
     simulator,
+    staff,
 )

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import click
 
-from ivr import settings_of
+from ivr import clock_of, flow_of, settings_of
+from ivr.checkins import record_on_behalf
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
+from ivr.cli.residents import find_resident
+from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
+from ivr.escalations import OUTCOMES, LifecycleError, acknowledge, history, resolve
+from ivr.orders import NEEDS
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table
 
@@ -23,13 +29,18 @@ def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
 
-@cli.command("checkins")
+@cli.group("checkins", invoke_without_command=True)
 @date_option
 @community_option
 @json_option
-@pass_pingan
-def checkins(pingan: Pingan, day: dt.datetime | None, community: str | None, as_json: bool) -> None:
-    """Check-ins: status, temperature, symptoms and needs."""
+@click.pass_context
+def checkins(
+    ctx: click.Context, day: dt.datetime | None, community: str | None, as_json: bool
+) -> None:
+    """Check-ins: status, temperature, symptoms and needs (``record`` adds one by hand)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    pingan = ctx.ensure_object(Pingan)
     with session_scope(pingan.app) as session:
         rows = checkin_rows(session, settings_of(pingan.app).tz, _day(day), community)
     if as_json:
@@ -151,3 +162,104 @@ def escalations(
             ],
         )
     )
+
+
+@checkins.command("record")
+@click.argument("phone")
+@click.option(
+    "--temperature", type=click.FloatRange(30, 45), help="°C, as measured by or for staff."
+)
+@click.option("--symptoms", type=click.Choice(["yes", "no"]))
+@click.option("--need", "needs", multiple=True, type=click.Choice(NEEDS), help="Repeatable.")
+@click.option("--by", required=True, help="Staff phone or name.")
+@click.option("--note", help="How it was taken: visit, phone call, …")
+@pass_pingan
+def record(
+    pingan: Pingan,
+    phone: str,
+    temperature: float | None,
+    symptoms: str | None,
+    needs: tuple[str, ...],
+    by: str,
+    note: str | None,
+) -> None:
+    """Record a check-in on the resident's behalf (after a visit or a call): no more calls today.
+
+    The answers go through the same escalation rules and service orders as a call.
+    """
+    app = pingan.app
+    settings = settings_of(app)
+    with session_scope(app) as session:
+        resident = find_resident(session, phone, settings.phone_region)
+        staff = staff_ref(session, by, settings.phone_region)
+        checkin = record_on_behalf(
+            session,
+            resident,
+            Decimal(str(temperature)) if temperature is not None else None,
+            None if symptoms is None else symptoms == "yes",
+            list(needs),
+            staff.name,
+            clock_of(app).now(),
+            settings,
+            flow_of(app),
+            note,
+        )
+        click.echo(f"check-in {checkin.id} for {resident.name}: recorded by {staff.name}")
+
+
+@escalations.command("ack")
+@click.argument("escalation_id", type=int)
+@click.option("--by", required=True, help="Staff phone or name.")
+@pass_pingan
+def ack(pingan: Pingan, escalation_id: int, by: str) -> None:
+    """Acknowledge an escalation: someone is on it (stops the reminders)."""
+    app = pingan.app
+    with session_scope(app) as session:
+        staff = staff_ref(session, by, settings_of(app).phone_region)
+        try:
+            found = acknowledge(session, escalation_id, staff.name, clock_of(app).now(), via="cli")
+        except LifecycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"escalation {found.id} acknowledged by {staff.name}")
+
+
+@escalations.command("resolve")
+@click.argument("escalation_id", type=int)
+@click.option("--by", required=True, help="Staff phone or name.")
+@click.option("--outcome", required=True, type=click.Choice(OUTCOMES))
+@click.option("--note", required=True, help="What was done.")
+@pass_pingan
+def resolve_(pingan: Pingan, escalation_id: int, by: str, outcome: str, note: str) -> None:
+    """Resolve an escalation with its outcome and a note."""
+    app = pingan.app
+    with session_scope(app) as session:
+        staff = staff_ref(session, by, settings_of(app).phone_region)
+        try:
+            found = resolve(session, escalation_id, staff.name, outcome, note, clock_of(app).now())
+        except LifecycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"escalation {found.id} resolved by {staff.name}: {outcome}")
+
+
+@escalations.command("history")
+@click.argument("escalation_id", type=int)
+@json_option
+@pass_pingan
+def history_(pingan: Pingan, escalation_id: int, as_json: bool) -> None:
+    """The audit trail of one escalation: who did what, when."""
+    tz = settings_of(pingan.app).tz
+    with session_scope(pingan.app) as session:
+        rows = [
+            {
+                "at": e.at.astimezone(tz).isoformat(timespec="seconds"),
+                "actor": e.actor,
+                "action": e.action,
+                "detail": e.detail,
+            }
+            for e in history(session, escalation_id)
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    headers = ["at", "actor", "action", "detail"]
+    click.echo(format_table(headers, [[r[h] for h in headers] for r in rows]))

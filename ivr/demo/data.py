@@ -35,6 +35,23 @@ COMMUNITIES = (
     Community("嵩山社区", "+8637167880004", "+8613903710004"),
 )
 
+
+@dataclass(frozen=True)
+class StaffMember:
+    name: str
+    phone: str
+    community: str | None  # None: a supervisor of the whole sub-district
+    role: str = "staff"
+
+
+STAFF = (
+    StaffMember("赵红梅", "13903710011", "中原社区"),
+    StaffMember("钱建军", "13903710012", "祥和社区"),
+    StaffMember("孙丽", "13903710013", "康桥华城社区"),
+    StaffMember("李强", "13903710014", "嵩山社区"),
+    StaffMember("周主任", "13903710099", None, "supervisor"),
+)
+
 HEALTHY = "answer 1 365# 1 2 9"
 
 SAMPLES = (

@@ -1,7 +1,8 @@
 """Running the demo: a fresh SQLite database, the sample residents, one round with retries.
 
 Everything goes through the product's own paths: the CSV importer loads the residents, the
-simulated carrier drives the real webhooks over HTTP, the worker's jobs dial and retry.
+simulated carrier drives the real webhooks over HTTP, the worker's jobs dial, retry and text the
+staff on duty about urgent and high escalations (the simulator records the messages).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from sqlalchemy import func, select, update
 
 from ivr import carrier_of, clock_of, create_app, settings_of
 from ivr.db import engine, session_scope
-from ivr.demo.data import COMMUNITIES, SAMPLES, residents_csv
+from ivr.demo.data import COMMUNITIES, SAMPLES, STAFF, residents_csv
 from ivr.jobs import Jobs
 from ivr.phones import normalize_phone
 from ivr.residents_import import import_csv
 from ivr.rounds import start_manual_round
 from ivr.simulator import Behaviour, SimulatedCarrier
+from ivr.staff import add_staff
 from storage import CallAttempt, CheckIn, Community
 from storage.migrate import upgrade
 
@@ -65,6 +67,18 @@ def load_sample_district(app: Flask) -> None:
                 .where(Community.name == sample.name)
                 .values(hotline=sample.hotline, duty_phone=sample.duty_phone)
             )
+        ids = {name: id_ for name, id_ in session.execute(select(Community.name, Community.id))}
+        for member in STAFF:
+            community_id = ids[member.community] if member.community else None
+            add_staff(
+                session,
+                member.name,
+                member.phone,
+                community_id,
+                member.role,
+                now,
+                region=settings.phone_region,
+            )
     carrier = carrier_of(app)
     if isinstance(carrier, SimulatedCarrier):
         for resident in SAMPLES:
@@ -83,9 +97,12 @@ def run_round(app: Flask, timeout_s: float = 50.0) -> float:
     while time.monotonic() - started < timeout_s:
         jobs.dial()
         jobs.sweep()
+        jobs.check_sla()
+        jobs.send_alerts()
         if _all_settled(app):
             break
         time.sleep(0.1)
+    jobs.send_alerts()  # what the last sweep opened
     return time.monotonic() - started
 
 

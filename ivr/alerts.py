@@ -1,0 +1,317 @@
+"""Telling people about escalations: notifications are stored first, then sent by the worker.
+
+1. ``queue_opened`` runs in the transaction that opens an urgent or high escalation: one SMS row
+   per on-duty staff phone, one chat row if the community has a webhook, a family SMS for an
+   unreachable resident whose emergency contact asked to be told; and the SLA deadline.
+2. ``check_sla`` (a job): an escalation still ``open`` past ``remind_at`` is claimed with a
+   conditional UPDATE, gets ``reminder-N`` rows for on-duty staff *and* supervisors (and the
+   chat), and its next deadline. Acknowledging clears the deadline.
+3. ``AlertSender.run_once`` (a job): due rows are claimed ``pending`` → ``sending`` with a
+   conditional UPDATE in their own transaction (so two workers never send one twice), sent
+   outside any transaction, then marked ``sent`` or retried with backoff until ``failed``.
+   A row left ``sending`` by a worker that died is put back after ``STUCK_AFTER_S``.
+Each row is independent, so a failing group chat never holds up an SMS, nor the other way round.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr import audit
+from ivr.clock import Clock
+from ivr.config import Settings
+from ivr.notifiers import Alert, Notifier, NotifyError, compose
+from ivr.phones import display_phone
+from ivr.staff import on_duty, supervisors
+from storage import Escalation, Notification
+
+log = logging.getLogger(__name__)
+
+ALERTING = ("urgent", "high")
+MAX_TRIES = 5
+BACKOFF_S = 30  # 30 s, 1 min, 2 min, 4 min between tries
+STUCK_AFTER_S = 300
+MAX_REMINDERS = 3
+
+
+def sla_s(severity: str, settings: Settings) -> int | None:
+    """How long an escalation of ``severity`` may stay unacknowledged (None: no SLA)."""
+    return {"urgent": settings.ack_urgent_s, "high": settings.ack_high_s}.get(severity)
+
+
+def queue_opened(
+    session: Session, escalation: Escalation, settings: Settings, now: dt.datetime
+) -> int:
+    """Queue the first messages about a new (or newly serious) escalation; returns how many."""
+    if escalation.severity not in ALERTING:
+        return 0
+    _set_deadline(escalation, settings, now)
+    resident = escalation.resident
+    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
+    if not phones:
+        log.warning(
+            "escalation %s: community %s has no staff to text",
+            escalation.id,
+            escalation.community_id,
+        )
+    queued = _queue(session, escalation, "opened", phones, settings, now)
+    if escalation.reason == "unreachable" and resident.notify_family and resident.emergency_contact:
+        queued += _queue(session, escalation, "family", [], settings, now, family=True)
+    log.info("escalation %s: %d notifications queued", escalation.id, queued)
+    return queued
+
+
+def severity_raised(
+    session: Session, escalation: Escalation, before: str, settings: Settings, now: dt.datetime
+) -> None:
+    """A later event made an open escalation more serious: alert now, or tighten the SLA."""
+    if escalation.status != "open":
+        return
+    if before not in ALERTING:
+        queue_opened(session, escalation, settings, now)
+        return
+    limit = sla_s(escalation.severity, settings)
+    if limit is not None and escalation.remind_at is not None:
+        escalation.remind_at = min(escalation.remind_at, now + dt.timedelta(seconds=limit))
+
+
+def _set_deadline(escalation: Escalation, settings: Settings, now: dt.datetime) -> None:
+    limit = sla_s(escalation.severity, settings)
+    if escalation.status == "open" and limit is not None:
+        escalation.remind_at = now + dt.timedelta(seconds=limit)
+
+
+def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
+    resident, community = escalation.resident, escalation.community
+    return Alert(
+        escalation_id=escalation.id,
+        kind=kind.split("-")[0],
+        reason=escalation.reason,
+        severity=escalation.severity,
+        resident=resident.name,
+        phone=resident.phone,
+        phone_display=display_phone(resident.phone, settings.phone_region),
+        address=resident.address or "",
+        community=community.name,
+        hotline=display_phone(community.hotline, settings.phone_region)
+        if community.hotline
+        else None,
+        temperature_c=escalation.temperature_c,
+        opened_at=escalation.opened_at,
+        opened_local=escalation.opened_at.astimezone(settings.tz).strftime("%m-%d %H:%M"),
+        ack_code=escalation.ack_code,
+        detail=escalation.detail,
+        reminder=escalation.reminders if kind.startswith("reminder") else 0,
+        waited_min=int((sla_s(escalation.severity, settings) or 0) * escalation.reminders / 60),
+    )
+
+
+def _queue(
+    session: Session,
+    escalation: Escalation,
+    kind: str,
+    phones: list[str],
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    family: bool = False,
+) -> int:
+    """Rows for ``phones`` plus the community chat; or only the family SMS."""
+    alert = alert_for(escalation, kind, settings)
+    targets: list[tuple[str, str]] = [("sms", p) for p in dict.fromkeys(phones)]
+    community = escalation.community
+    if family:
+        targets = [("sms", escalation.resident.emergency_contact or "")]
+    elif community.chat_webhook_url:
+        targets.append((community.chat_format or "json", community.chat_webhook_url))
+    for channel, recipient in targets:
+        session.add(
+            Notification(
+                escalation_id=escalation.id,
+                channel=channel,
+                recipient=recipient,
+                kind=kind,
+                body=compose(channel, alert),
+                status="pending",
+                tries=0,
+                next_try_at=now,
+                created_at=now,
+            )
+        )
+    return len(targets)
+
+
+def check_sla(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Send reminders for escalations nobody acknowledged in time; returns how many."""
+    query = (
+        select(Escalation.id, Escalation.remind_at)
+        .where(Escalation.status == "open", Escalation.remind_at <= now)
+        .order_by(Escalation.remind_at)
+        .with_for_update(skip_locked=True)
+    )
+    reminded = 0
+    for escalation_id, deadline in session.execute(query).all():
+        claimed = session.execute(
+            update(Escalation)
+            .where(
+                Escalation.id == escalation_id,
+                Escalation.status == "open",
+                Escalation.remind_at == deadline,
+            )
+            .values(reminders=Escalation.reminders + 1)
+        )
+        if claimed.rowcount == 1:  # type: ignore[attr-defined]
+            _remind(session, escalation_id, settings, now)
+            reminded += 1
+    return reminded
+
+
+def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.datetime) -> None:
+    escalation = session.get(Escalation, escalation_id, populate_existing=True)
+    assert escalation is not None
+    limit = sla_s(escalation.severity, settings) or settings.ack_high_s
+    more = escalation.reminders < MAX_REMINDERS
+    escalation.remind_at = now + dt.timedelta(seconds=limit) if more else None
+    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
+    phones += [s.phone for s in supervisors(session, escalation.community_id)]
+    kind = f"reminder-{escalation.reminders}"
+    count = _queue(session, escalation, kind, phones, settings, now)
+    audit.record(
+        session,
+        now,
+        audit.SYSTEM,
+        "reminded",
+        "escalation",
+        escalation.id,
+        f"{kind}: {count} messages",
+    )
+    log.warning(
+        "escalation %s not acknowledged in time: %s queued to %d recipients%s",
+        escalation.id,
+        kind,
+        count,
+        "" if more else " (last reminder)",
+    )
+
+
+def requeue_stuck(session: Session, now: dt.datetime) -> int:
+    """Rows a dead worker left ``sending`` go back to the queue (they may go out twice)."""
+    cutoff = now - dt.timedelta(seconds=STUCK_AFTER_S)
+    result = session.execute(
+        update(Notification)
+        .where(Notification.status == "sending", Notification.claimed_at < cutoff)
+        .values(status="pending", claimed_by=None, next_try_at=now)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        log.warning("%d notifications re-queued: their worker stopped while sending", count)
+    return count
+
+
+def claim_due(session: Session, now: dt.datetime, worker: str, limit: int) -> list[int]:
+    """Claim up to ``limit`` due rows for this worker (each row by exactly one worker)."""
+    query = (
+        select(Notification.id)
+        .where(Notification.status == "pending", Notification.next_try_at <= now)
+        .order_by(Notification.next_try_at, Notification.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for notification_id in session.scalars(query).all():
+        result = session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.status == "pending")
+            .values(
+                status="sending",
+                claimed_by=worker,
+                claimed_at=now,
+                tries=Notification.tries + 1,
+            )
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(notification_id)
+    return claimed
+
+
+def mark_sent(row: Notification, provider_id: str | None, now: dt.datetime) -> None:
+    row.status, row.sent_at, row.provider_id, row.error = "sent", now, provider_id, None
+
+
+def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
+    """Try again later with exponential backoff, or give up (permanent, or out of tries)."""
+    row.error = str(exc)[:500]
+    row.claimed_by = None
+    if exc.permanent or row.tries >= MAX_TRIES:
+        row.status = "failed"
+        log.error(
+            "notification %s (%s) failed for good after %d tries: %s",
+            row.id,
+            row.channel,
+            row.tries,
+            exc,
+        )
+        return
+    row.status = "pending"
+    row.next_try_at = now + dt.timedelta(seconds=BACKOFF_S * 2 ** (row.tries - 1))
+    log.warning(
+        "notification %s (%s) try %d failed, retry at %s: %s",
+        row.id,
+        row.channel,
+        row.tries,
+        row.next_try_at.isoformat(),
+        exc,
+    )
+
+
+@dataclass
+class AlertSender:
+    """One worker's sender. ``run_once`` sends what is due now; returns how many were sent."""
+
+    sessions: sessionmaker[Session]
+    notifiers: dict[str, Notifier]
+    clock: Clock
+    worker: str
+    batch: int = 50
+
+    def run_once(self) -> int:
+        with self.sessions.begin() as session:
+            now = self.clock.now()
+            requeue_stuck(session, now)
+            claimed = claim_due(session, now, self.worker, self.batch)
+        return sum(self._deliver(notification_id) for notification_id in claimed)
+
+    def _deliver(self, notification_id: int) -> int:
+        with self.sessions.begin() as session:
+            row = session.get(Notification, notification_id)
+            assert row is not None
+            channel, recipient, body = row.channel, row.recipient, row.body
+        try:
+            provider_id = self._notifier(channel).send(recipient, body)
+        except NotifyError as exc:
+            error: NotifyError | None = exc
+        except Exception as exc:  # a bug in a notifier must not leave the row "sending"
+            log.exception("notification %s: notifier %s crashed", notification_id, channel)
+            error = NotifyError(f"crashed: {exc!r}")
+        else:
+            error = None
+        with self.sessions.begin() as session:
+            row = session.get(Notification, notification_id, with_for_update=True)
+            assert row is not None
+            now = self.clock.now()
+            if error is None:
+                mark_sent(row, provider_id, now)
+            else:
+                mark_failed(row, error, now)
+        return 1 if error is None else 0
+
+    def _notifier(self, channel: str) -> Notifier:
+        notifier = self.notifiers.get(channel)
+        if notifier is None:
+            raise NotifyError(f"no notifier for channel {channel!r}", permanent=True)
+        return notifier

@@ -1,0 +1,93 @@
+"""What every notifier shares: the alert it is given, one error type, and the message templates.
+
+A notifier does two things. ``compose`` turns an ``Alert`` into the exact body to send; that body
+is stored on the ``Notification`` row when the escalation opens, so what was sent can be read
+back later. ``send`` delivers a stored body to one recipient and returns the provider's id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+import jinja2
+
+
+class NotifyError(Exception):
+    """A delivery that did not happen. ``permanent`` ones are not retried."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Alert:
+    """Everything a message about one escalation may show, already in display form."""
+
+    escalation_id: int
+    kind: str  # opened | reminder | family
+    reason: str
+    severity: str
+    resident: str
+    phone: str  # E.164
+    phone_display: str
+    address: str
+    community: str
+    hotline: str | None
+    temperature_c: Decimal | None
+    opened_at: dt.datetime  # aware UTC
+    opened_local: str  # "11-28 09:05" in the deployment's time zone
+    ack_code: str | None
+    detail: str
+    reminder: int = 0  # which reminder this is (kind "reminder")
+    waited_min: int = 0  # minutes without acknowledgement (kind "reminder")
+
+    def context(self) -> dict[str, Any]:
+        """The template variables: the fields plus the reason and severity in words."""
+        words = _words()
+        return {
+            **asdict(self),
+            "reason_words": str(words.reason(self.reason)).strip(),
+            "severity_words": str(words.severity(self.severity)).strip(),
+            "temperature": f"{self.temperature_c:.1f}" if self.temperature_c is not None else "",
+        }
+
+
+class Notifier(Protocol):
+    channel: str
+
+    def compose(self, alert: Alert) -> str:
+        """The body to store and later send."""
+
+    def send(self, recipient: str, body: str) -> str | None:
+        """Deliver ``body``; the provider's message id if it gives one. Raises ``NotifyError``."""
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """Templates under ``ivr/templates``; plain text, so nothing is HTML-escaped."""
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("ivr", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(name: str, **context: Any) -> str:
+    """Render ``templates/alerts/<name>``; surrounding blank space is dropped."""
+    return environment().get_template(f"alerts/{name}").render(**context).strip()
+
+
+def _words() -> Any:
+    return environment().get_template("alerts/words.txt").module
+
+
+def reason_words(reason: str) -> str:
+    """``fever`` → ``发烧`` (unknown reasons are shown as they are)."""
+    return str(_words().reason(reason)).strip()

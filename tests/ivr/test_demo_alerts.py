@@ -1,0 +1,28 @@
+"""``pingan demo`` shows the staff SMS for urgent and high cases and the orders from needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import carrier_of
+from ivr.demo.run import demo_app, load_sample_district, run_round
+from ivr.demo.summary import summary
+from ivr.server import webhooks_reachable
+
+
+@pytest.mark.slow
+def test_the_demo_texts_staff_and_opens_orders(tmp_path) -> None:
+    app = demo_app(tmp_path)
+    try:
+        load_sample_district(app)
+        with webhooks_reachable(app):
+            seconds = run_round(app)
+        text = summary(app, seconds)
+    finally:
+        carrier_of(app).close()  # type: ignore[attr-defined]
+    assert "SMS sent to staff on duty (11):" in text
+    assert "【平安】紧急：中原社区 张桂兰，高烧，体温 39.2℃" in text
+    assert "【平安】紧急：康桥华城社区 马秀兰，联系不上" in text
+    assert "Service orders (5):" in text
+    for need in ("groceries", "medicine", "supplies", "garbage"):
+        assert need in text

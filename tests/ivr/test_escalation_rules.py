@@ -1,0 +1,110 @@
+"""Every escalation rule, end to end: a resident answers (or not) a real simulated call, and the
+escalation list shows what staff must act on, with the severity ``ivr.escalations`` documents."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from callflows import load_flow
+from ivr.clock import FixedClock
+from ivr.db import session_scope
+from ivr.escalations import REASONS
+from ivr.jobs import Jobs
+from ivr.notifiers.base import reason_words
+from ivr.reports import escalation_rows
+from ivr.rounds import start_manual_round
+from ivr.simulator import SimulatedCarrier
+from storage import Community
+from tests.helpers import add_resident, run_until_settled, script
+from tests.ivr.alerting import staff_member, texts_to
+
+PHONE = "+8613803710101"
+
+
+def call_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock) -> None:
+    settings = app.extensions["pingan.settings"]
+    with session_scope(app) as session:
+        for community in session.scalars(select(Community)):
+            start_manual_round(session, community, settings, clock.now())
+    run_until_settled(jobs, carrier, clock)
+
+
+def escalations(app: Flask) -> dict[str, str]:
+    with session_scope(app) as session:
+        rows = escalation_rows(session, app.extensions["pingan.settings"].tz)
+    return {str(r["reason"]): str(r["severity"]) for r in rows}
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "expected"),
+    [
+        ("answer 1 378# 1 2 9", {"fever": "high"}),
+        ("answer 1 392# 1 2 9", {"high_fever": "urgent"}),
+        ("answer 1 348# 1 2 9", {"low_temperature": "high"}),
+        ("answer 1 366# 1 1 9", {"symptoms": "high"}),
+        ("answer 1 366# 1 2 0", {"callback_requested": "high"}),
+        ("no-answer", {"unreachable": "high"}),
+        ("answer - -", {"no_response": "high"}),
+        ("reject:21211", {"bad_phone": "high"}),
+        ("answer 1 365# 1 2 9", {}),
+    ],
+)
+def test_each_rule_opens_its_escalation(
+    app, jobs, carrier, clock, behaviour: str, expected: dict[str, str]
+) -> None:
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, behaviour)
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == expected
+    assert all(REASONS[reason] == severity for reason, severity in expected.items())
+
+
+def test_an_unreachable_resident_who_lives_alone_is_urgent(app, jobs, carrier, clock) -> None:
+    add_resident(app, "马秀兰", PHONE, lives_alone=True)
+    script(carrier, PHONE, "no-answer")
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == {"unreachable": "urgent"}
+
+
+def test_a_rising_temperature_is_escalated_before_it_is_a_fever(app, jobs, carrier, clock) -> None:
+    add_resident(app, "何志明", PHONE)
+    script(carrier, PHONE, "answer 1 366# 1 2 9", "answer 1 372# 1 2 9")
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == {}
+    clock.advance(hours=7)
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == {"rising_temperature": "high"}
+    with session_scope(app) as session:
+        (row,) = escalation_rows(session, app.extensions["pingan.settings"].tz)
+    assert row["detail"] == "37.2 °C, up 0.6 °C from 36.6 °C" and row["temperature_c"] == 37.2
+
+
+def test_a_rise_below_37_is_not_escalated(app, jobs, carrier, clock) -> None:
+    add_resident(app, "何志明", PHONE)
+    script(carrier, PHONE, "answer 1 361# 1 2 9", "answer 1 369# 1 2 9")
+    call_round(app, jobs, carrier, clock)
+    clock.advance(hours=7)
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == {}
+
+
+def test_staff_on_duty_get_the_sms_from_the_same_worker_tick(app, jobs, carrier, clock) -> None:
+    staff_member(app, "赵红梅", "+8613903710011")
+    add_resident(app, "张桂兰", PHONE, address="桐柏路88号院6号楼3单元101")
+    script(carrier, PHONE, "answer 1 392# 1 1 9")
+    call_round(app, jobs, carrier, clock)
+    jobs.tick()
+    texts = texts_to(carrier, "+8613903710011")
+    assert len(texts) == 2  # high fever (urgent) and symptoms (high)
+    assert any("高烧，体温 39.2℃" in t for t in texts)
+    assert any("有症状" in t for t in texts)
+
+
+def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> None:
+    flow = load_flow(None)
+    for rule in flow.escalations:
+        assert REASONS[rule.reason] == rule.severity
+    for reason in REASONS:
+        assert reason_words(reason) != reason  # each has words for the messages
