@@ -3,10 +3,9 @@
 1. ``queue_due_calls``: each due check-in is claimed with a conditional UPDATE (so two workers
    never both take it) and gets a ``queued`` attempt with an unguessable webhook code.
 2. ``claim_queued``: queued attempts are claimed the same way (``queued`` → ``dialing``).
-3. ``place``: wait for a global pacing slot (shared by all workers through the database), then
-   ask the carrier. The attempt row exists before the request, so a crash leaves a trace.
-Carrier errors: transient ones re-queue the same attempt with backoff (not counted); a bad
-number closes the check-in with a ``bad_phone`` escalation; bad credentials halt all dialing.
+3. ``Dialer``: wait for a pacing slot shared by all workers (``pacing.py``), then ask the
+   carrier. The attempt row exists before the request, so a crash leaves a trace; refusals are
+   handled in ``dial_errors.py``.
 """
 
 from __future__ import annotations
@@ -14,25 +13,26 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from ivr import audit, halt
+from ivr import halt
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.escalations import raise_escalation
-from ivr.settle import settle_attempt
+from ivr.dial_errors import end_unplaced, handle_refusal
+from ivr.pacing import Pacer
 from ivr.telephony import Carrier, CarrierError, ErrorKind, OutboundCall
-from storage import CallAttempt, CheckIn, SystemState
+from storage import CallAttempt, CheckIn
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = ("dialing", "placed", "in_call")
-PACE_KEY = "dial_pace"
-MAX_BACKOFF_S = 300
+PARALLEL_REQUESTS = 8  # carrier REST requests under way at once from one worker
 
 
 @dataclass(frozen=True)
@@ -126,28 +126,18 @@ def claim_queued(session: Session, now: dt.datetime, worker: str, limit: int) ->
     return claimed
 
 
-def reserve_slot(sessions: sessionmaker[Session], clock: Clock, calls_per_second: float) -> float:
-    """Reserve the next dialing slot (epoch seconds) in the shared pace row; returns it.
+@dataclass(frozen=True)
+class Ready:
+    """A claimed attempt with everything needed to place it, loaded in one go."""
 
-    All workers share one row, so together they never exceed ``calls_per_second``.
-    """
-    interval = 1.0 / calls_per_second
-    with sessions.begin() as session:
-        row = session.get(SystemState, PACE_KEY, with_for_update=True)
-        if row is None:
-            row = SystemState(key=PACE_KEY, value="0")
-            session.add(row)
-            session.flush()
-        now = clock.now().timestamp()
-        slot = max(float(row.value or 0), now)
-        row.value = repr(slot + interval)
-        row.at = clock.now()
-    return slot
+    attempt_id: int
+    request: OutboundCall
+    closes_at: dt.datetime
 
 
 @dataclass
 class Dialer:
-    """One worker's dialer. ``run_once`` places what is due now, pacing itself."""
+    """One worker's dialer. ``run_once`` places what is due now, at the shared pace."""
 
     sessions: sessionmaker[Session]
     carrier: Carrier
@@ -155,6 +145,12 @@ class Dialer:
     settings: Settings
     urls: Callable[[], Urls]
     worker: str
+    pacer: Pacer = field(init=False)
+    _pool: ThreadPoolExecutor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.pacer = Pacer(self.sessions, self.clock, self.settings.calls_per_second)
+        self._pool = ThreadPoolExecutor(PARALLEL_REQUESTS, thread_name_prefix="dial")
 
     def run_once(self) -> int:
         """Queue due check-ins, claim attempts and place them; returns calls placed."""
@@ -165,11 +161,8 @@ class Dialer:
             now = self.clock.now()
             queue_due_calls(session, now, room)
         with self.sessions.begin() as session:
-            claimed = claim_queued(session, now, self.worker, room)
-        placed = 0
-        for attempt_id in claimed:
-            placed += self._place(attempt_id)
-        return placed
+            ready = self._prepare(session, claim_queued(session, now, self.worker, room))
+        return self._place_all(ready)
 
     def run_queued(self, attempt_id: int) -> int:
         """Claim and place one queued attempt (``pingan call``), if it is still queued."""
@@ -186,48 +179,91 @@ class Dialer:
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return 0
-        return self._place(attempt_id)
+            ready = self._prepare(session, [attempt_id])
+        return self._place_all(ready)
 
-    def _place(self, attempt_id: int) -> int:
-        slot = reserve_slot(self.sessions, self.clock, self.settings.calls_per_second)
-        self.clock.sleep(slot - self.clock.now().timestamp())
-        with self.sessions.begin() as session:
-            attempt = session.get(CallAttempt, attempt_id)
-            assert attempt is not None and attempt.checkin is not None
-            if halt.is_halted(session):  # another attempt just hit bad credentials
-                attempt.state, attempt.claimed_by = "queued", None
-                return 0
-            if not self._still_wanted(session, attempt):
-                return 0
-            request = self._request(attempt)
-        try:
-            sid = self.carrier.place_call(request)
-        except CarrierError as exc:
-            self._failed(attempt_id, exc)
+    def _prepare(self, session: Session, attempt_ids: list[int]) -> list[Ready]:
+        if not attempt_ids:
+            return []
+        query = (
+            select(CallAttempt)
+            .where(CallAttempt.id.in_(attempt_ids))
+            .options(selectinload(CallAttempt.checkin))
+            .order_by(CallAttempt.id)
+        )
+        by_id = {a.id: a for a in session.scalars(query)}
+        ready = []
+        for attempt_id in attempt_ids:  # keep the claim order (priority first)
+            attempt = by_id[attempt_id]
+            checkin = attempt.checkin
+            assert checkin is not None
+            if checkin.status != "pending":  # checked in meanwhile (e.g. called back)
+                end_unplaced(session, attempt, self.settings, self.clock.now())
+                continue
+            ready.append(Ready(attempt.id, self._request(attempt), checkin.closes_at))
+        return ready
+
+    def _place_all(self, ready: list[Ready]) -> int:
+        """Fire each call at its slot; the requests themselves run in parallel, because a
+        carrier's REST latency (hundreds of ms from afar) must not cap the rate."""
+        halted = threading.Event()
+        futures = []
+        for item, slot in zip(ready, self.pacer.reserve(len(ready)), strict=True):
+            if halted.is_set():
+                self._release([item.attempt_id])
+                continue
+            self.pacer.wait(slot)
+            futures.append(self._pool.submit(self._place_one, item, self.clock.now(), halted))
+        return sum(f.result() for f in futures)
+
+    def _place_one(self, item: Ready, fired_at: dt.datetime, halted: threading.Event) -> int:
+        if fired_at >= item.closes_at:
+            self._not_placed(item.attempt_id)  # the window closed while we waited
             return 0
+        try:
+            sid = self.carrier.place_call(item.request)
+        except CarrierError as exc:
+            if exc.kind == ErrorKind.AUTH:
+                halted.set()
+            self._refused(item.attempt_id, exc)
+            return 0
+        self._placed(item.attempt_id, sid, fired_at)
+        return 1
+
+    def _placed(self, attempt_id: int, sid: str, fired_at: dt.datetime) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(CallAttempt)
+                .where(CallAttempt.id == attempt_id)
+                .values(
+                    call_sid=func.coalesce(CallAttempt.call_sid, sid),
+                    placed_at=fired_at,
+                    state=case((CallAttempt.state == "dialing", "placed"), else_=CallAttempt.state),
+                )
+            )
+        log.info("attempt %s placed: call %s", attempt_id, sid)
+
+    def _refused(self, attempt_id: int, exc: CarrierError) -> None:
         with self.sessions.begin() as session:
             attempt = session.get(CallAttempt, attempt_id)
             assert attempt is not None
-            attempt.call_sid = attempt.call_sid or sid
-            attempt.placed_at = self.clock.now()
-            if attempt.state == "dialing":
-                attempt.state = "placed"
-        log.info("attempt %s placed: call %s", attempt_id, sid)
-        return 1
+            handle_refusal(session, attempt, exc, self.settings, self.clock.now())
 
-    def _still_wanted(self, session: Session, attempt: CallAttempt) -> bool:
-        """The window may have closed, or the resident checked in, while we waited our turn."""
-        checkin = attempt.checkin
-        assert checkin is not None
-        now = self.clock.now()
-        if checkin.status == "pending" and now < checkin.closes_at:
-            return True
-        attempt.state = "ended"
-        attempt.outcome = "not_placed"
-        attempt.ended_at = now
-        if checkin.status == "pending":
-            settle_attempt(session, attempt, self.settings, now)
-        return False
+    def _not_placed(self, attempt_id: int) -> None:
+        with self.sessions.begin() as session:
+            attempt = session.get(CallAttempt, attempt_id)
+            assert attempt is not None
+            end_unplaced(session, attempt, self.settings, self.clock.now())
+
+    def _release(self, attempt_ids: list[int]) -> None:
+        """Give claimed attempts back to the queue untouched (dialing has just halted)."""
+        if attempt_ids:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(CallAttempt)
+                    .where(CallAttempt.id.in_(attempt_ids))
+                    .values(state="queued", claimed_by=None)
+                )
 
     def _request(self, attempt: CallAttempt) -> OutboundCall:
         urls = self.urls()
@@ -240,94 +276,6 @@ class Dialer:
             time_limit_s=self.settings.call_time_limit_s,
             machine_detection=self.settings.machine_detection,
         )
-
-    def _failed(self, attempt_id: int, exc: CarrierError) -> None:
-        now = self.clock.now()
-        with self.sessions.begin() as session:
-            attempt = session.get(CallAttempt, attempt_id)
-            assert attempt is not None
-            attempt.carrier_error_code = exc.code
-            attempt.carrier_error = str(exc)[:300]
-            if exc.kind in (ErrorKind.TRANSIENT, ErrorKind.AUTH):
-                self._requeue(session, attempt, exc, now)
-            elif exc.kind == ErrorKind.BAD_NUMBER:
-                self._bad_number(session, attempt, exc, now)
-            else:
-                log.error(
-                    "attempt %s refused by carrier (%s %s): %s",
-                    attempt.id,
-                    exc.status,
-                    exc.code,
-                    exc,
-                )
-                self._end_failed(session, attempt, now)
-
-    def _requeue(
-        self, session: Session, attempt: CallAttempt, exc: CarrierError, now: dt.datetime
-    ) -> None:
-        """Same attempt again later; it does not count, since no call was made."""
-        attempt.deferrals += 1
-        delay = min(MAX_BACKOFF_S, 5 * 2 ** min(attempt.deferrals - 1, 6))
-        attempt.state = "queued"
-        attempt.claimed_by = None
-        attempt.due_at = now + dt.timedelta(seconds=delay)
-        if exc.kind == ErrorKind.AUTH:
-            halt.halt(session, f"carrier rejected our credentials ({exc.code}): {exc}", now)
-            log.critical(
-                "DIALING HALTED: the carrier rejected our credentials (%s): %s", exc.code, exc
-            )
-        else:
-            log.warning(
-                "attempt %s: carrier busy or down (%s %s); retrying in %ss",
-                attempt.id,
-                exc.status,
-                exc.code,
-                delay,
-            )
-
-    def _bad_number(
-        self, session: Session, attempt: CallAttempt, exc: CarrierError, now: dt.datetime
-    ) -> None:
-        resident = attempt.resident
-        checkin = attempt.checkin
-        assert resident is not None and checkin is not None
-        resident.phone_invalid_at = now
-        resident.phone_error = f"{exc.code}: {exc}"[:200]
-        attempt.state = "ended"
-        attempt.status = "failed"
-        attempt.outcome = "bad_number"
-        attempt.ended_at = now
-        checkin.status = "missed"
-        checkin.closed_at = now
-        checkin.next_attempt_at = None
-        raise_escalation(
-            session,
-            resident,
-            "bad_phone",
-            "high",
-            f"the carrier cannot call {resident.phone}: {exc.code} {exc}",
-            now,
-            checkin=checkin,
-        )
-        audit.record(
-            session,
-            now,
-            audit.SYSTEM,
-            "phone_invalid",
-            "resident",
-            resident.id,
-            f"{exc.code}: {exc}",
-        )
-        log.error(
-            "resident %s: number refused by carrier (%s); calls stopped", resident.id, exc.code
-        )
-
-    def _end_failed(self, session: Session, attempt: CallAttempt, now: dt.datetime) -> None:
-        attempt.state = "ended"
-        attempt.status = "failed"
-        attempt.outcome = "not_placed"
-        attempt.ended_at = now
-        settle_attempt(session, attempt, self.settings, now)
 
 
 def queue_checkin_now(session: Session, checkin: CheckIn, now: dt.datetime) -> CallAttempt | None:

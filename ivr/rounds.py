@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import JSON, Date, case, false, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,8 @@ from ivr import audit
 from ivr.config import Settings, parse_times
 from ivr.schedule import Schedule, schedule_for
 from ivr.settle import close_missed
-from storage import CheckIn, Community, Resident, Round
+from storage import CheckIn, Community, Resident, Round, UTCDateTime
+from storage.queries import monitored_on
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def start_round(
     """
     schedule = schedule_for(community, settings)
     day = schedule.local_date(due)
+    due = schedule.clamp(day, due)  # a slot before the window opens waits for it
     round_ = Round(
         community_id=community.id,
         local_date=day,
@@ -62,14 +64,9 @@ def start_round(
     except IntegrityError:
         log.info("round %s %s %s already started", community.name, day, slot)
         return None
-    residents = _monitored(session, community.id, day, only)
-    _supersede_open_checkins(session, [r.id for r in residents], round_.id, settings, now)
-    rows = [
-        _checkin_row(round_, r, schedule, due, slot_index, settings, now, max_attempts)
-        for r in residents
-    ]
-    if rows:
-        session.execute(insert(CheckIn), rows)
+    _supersede_open_checkins(session, community.id, only, round_.id, settings, now)
+    created = _create_checkins(session, round_, community.id, only, settings, now, max_attempts)
+    _apply_preferred_times(session, round_, schedule, due, slot_index)
     audit.record(
         session,
         now,
@@ -77,83 +74,107 @@ def start_round(
         "round_started",
         "round",
         round_.id,
-        f"{community.name} {day} {slot}: {len(rows)} residents",
+        f"{community.name} {day} {slot}: {created} residents",
     )
     log.info(
-        "round %s started: %s %s %s, %d residents", round_.id, community.name, day, slot, len(rows)
+        "round %s started: %s %s %s, %d residents", round_.id, community.name, day, slot, created
     )
-    return Started(round_, len(rows))
+    return Started(round_, created)
 
 
-def _monitored(
-    session: Session, community_id: int, day: dt.date, only: list[int] | None
-) -> list[Resident]:
-    query = select(Resident).where(
-        Resident.community_id == community_id,
-        Resident.released_at.is_(None),
-        Resident.phone_invalid_at.is_(None),
-    )
-    if only is not None:
-        query = query.where(Resident.id.in_(only))
-    return [r for r in session.scalars(query) if r.monitored_on(day)]
-
-
-def _checkin_row(
+def _create_checkins(
+    session: Session,
     round_: Round,
-    resident: Resident,
-    schedule: Schedule,
-    due: dt.datetime,
-    slot_index: int | None,
+    community_id: int,
+    only: list[int] | None,
     settings: Settings,
     now: dt.datetime,
     max_attempts: int | None,
-) -> dict[str, object]:
-    when = _resident_due(resident, schedule, round_.local_date, due, slot_index)
-    return {
-        "round_id": round_.id,
-        "resident_id": resident.id,
-        "local_date": round_.local_date,
-        "status": "pending",
-        "attempts": 0,
-        "max_attempts": max_attempts or settings.max_attempts,
-        "next_attempt_at": when,
-        "closes_at": round_.closes_at,
-        "priority": 2 if resident.lives_alone else 0,
-        "needs": [],
-        "callback_requested": False,
-        "reached": False,
-        "finished": False,
-        "source": "call",
-        "created_at": now,
-        "updated_at": now,
+) -> int:
+    """One INSERT … SELECT for the whole community: 100,000 residents take well under a second,
+    where building the rows in Python took seconds."""
+    due = round_.scheduled_for
+    values = {
+        "round_id": literal(round_.id),
+        "resident_id": Resident.id,
+        "local_date": literal(round_.local_date, Date),
+        "status": literal("pending"),
+        "attempts": literal(0),
+        "max_attempts": literal(max_attempts or settings.max_attempts),
+        "next_attempt_at": literal(due, UTCDateTime()),
+        "closes_at": literal(round_.closes_at, UTCDateTime()),
+        "priority": case((Resident.lives_alone, 2), else_=0),
+        "needs": literal([], JSON()),
+        "callback_requested": false(),
+        "reached": false(),
+        "finished": false(),
+        "source": literal("call"),
+        "created_at": literal(now, UTCDateTime()),
+        "updated_at": literal(now, UTCDateTime()),
     }
+    eligible = select(*values.values()).where(
+        Resident.community_id == community_id, monitored_on(round_.local_date)
+    )
+    if only is not None:
+        eligible = eligible.where(Resident.id.in_(only))
+    result = session.execute(insert(CheckIn).from_select(list(values), eligible))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _resident_due(
-    resident: Resident, schedule: Schedule, day: dt.date, due: dt.datetime, slot_index: int | None
+def _apply_preferred_times(
+    session: Session,
+    round_: Round,
+    schedule: Schedule,
+    due: dt.datetime,
+    slot_index: int | None,
+) -> None:
+    """Residents with their own times (few) get their own due time for a scheduled slot."""
+    if slot_index is None:
+        return
+    query = (
+        select(CheckIn.id, Resident.preferred_times)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(CheckIn.round_id == round_.id, Resident.preferred_times.is_not(None))
+    )
+    changes = []
+    for checkin_id, preferred in session.execute(query).all():
+        when = _preferred_due(preferred, schedule, round_.local_date, due, slot_index)
+        if when != due:
+            changes.append({"id": checkin_id, "next_attempt_at": when})
+    if changes:
+        session.execute(update(CheckIn), changes)
+
+
+def _preferred_due(
+    preferred: str | None, schedule: Schedule, day: dt.date, due: dt.datetime, slot_index: int
 ) -> dt.datetime:
-    """The slot time, or the resident's own preferred time for that slot, inside the window."""
-    if slot_index is not None and resident.preferred_times:
-        try:
-            own = parse_times(resident.preferred_times)
-        except ValueError:
-            own = ()
-        if slot_index < len(own):
-            due = schedule.at(day, own[slot_index])
-    return schedule.clamp(day, due)
+    """The resident's own time for this slot, inside the window; the slot time otherwise."""
+    try:
+        own = parse_times(preferred or "")
+    except ValueError:
+        return due
+    if slot_index < len(own):
+        return schedule.clamp(day, schedule.at(day, own[slot_index]))
+    return due
 
 
 def _supersede_open_checkins(
-    session: Session, resident_ids: list[int], round_id: int, settings: Settings, now: dt.datetime
+    session: Session,
+    community_id: int,
+    only: list[int] | None,
+    round_id: int,
+    settings: Settings,
+    now: dt.datetime,
 ) -> None:
     """A new round replaces an older one still open for the same resident, so nobody is
     called for two rounds at once: an idle one closes now, one in a call closes when it ends."""
-    if not resident_ids:
-        return
+    residents = select(Resident.id).where(Resident.community_id == community_id)
+    if only is not None:
+        residents = residents.where(Resident.id.in_(only))
     query = select(CheckIn).where(
         CheckIn.status == "pending",
         CheckIn.round_id != round_id,
-        CheckIn.resident_id.in_(resident_ids),
+        CheckIn.resident_id.in_(residents),
     )
     for older in session.scalars(query):
         if older.next_attempt_at is None:

@@ -66,7 +66,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str]:
     admin_url = make_url(os.environ.get("PINGAN_TEST_POSTGRES_URL", DEFAULT_PG))
-    name = f"pingan_test_{worker_id}"
+    # Unique per process: several test runs (developers, CI) may share one server.
+    name = f"pingan_test_{worker_id}_{os.getpid()}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

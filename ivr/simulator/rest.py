@@ -46,6 +46,8 @@ def create_rest_app(carrier: SimulatedCarrier) -> Flask:
     app.add_url_rule(f"{prefix}/Calls.json", "calls", api.calls, methods=["GET", "POST"])
     app.add_url_rule(f"{prefix}/Calls/<sid>.json", "call", api.call, methods=["GET", "POST"])
     app.add_url_rule(f"{prefix}/Messages.json", "messages", api.messages, methods=["POST"])
+    # Not Twilio: how fast calls were created, for the pacing benchmark (same credentials).
+    app.add_url_rule(f"{prefix}/SimulatorStats.json", "stats", api.stats, methods=["GET"])
     app.before_request(api.authenticate)
     app.register_error_handler(CarrierError, _carrier_error)
     app.register_error_handler(HTTPException, _http_error)
@@ -105,6 +107,10 @@ class _Api:
 
     def __init__(self, carrier: SimulatedCarrier) -> None:
         self._carrier = carrier
+
+    def stats(self, account_sid: str) -> Response:
+        carrier = self._carrier
+        return jsonify(create_times=carrier.create_times, idle=carrier.wait_idle(0))
 
     def authenticate(self) -> Response | None:
         auth = request.authorization

@@ -1,0 +1,111 @@
+"""What a refused call means: try the same attempt later, give up on the number, or halt.
+
+* transient (429, 5xx, timeouts): the same attempt goes back to the queue with backoff and does
+  not count, since no call was made;
+* bad credentials: the same, and dialing halts for every worker until an operator restarts it;
+* bad number (21211, 21214, …): the resident is not called again and staff get ``bad_phone``;
+* any other refusal: a failed attempt like a busy line (retried within the round).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy.orm import Session
+
+from ivr import audit, halt
+from ivr.config import Settings
+from ivr.escalations import raise_escalation
+from ivr.settle import settle_attempt
+from ivr.telephony import CarrierError, ErrorKind
+from storage import CallAttempt
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 300
+
+
+def handle_refusal(
+    session: Session, attempt: CallAttempt, exc: CarrierError, settings: Settings, now: dt.datetime
+) -> None:
+    attempt.carrier_error_code = exc.code
+    attempt.carrier_error = str(exc)[:300]
+    if exc.kind in (ErrorKind.TRANSIENT, ErrorKind.AUTH):
+        _requeue(session, attempt, exc, now)
+    elif exc.kind == ErrorKind.BAD_NUMBER:
+        _bad_number(session, attempt, exc, settings, now)
+    else:
+        log.error(
+            "attempt %s refused by the carrier (%s %s): %s", attempt.id, exc.status, exc.code, exc
+        )
+        end_unplaced(session, attempt, settings, now, status="failed")
+
+
+def end_unplaced(
+    session: Session,
+    attempt: CallAttempt,
+    settings: Settings,
+    now: dt.datetime,
+    status: str | None = None,
+) -> None:
+    """The attempt ends without a call; the check-in is settled as after a failed call."""
+    attempt.state = "ended"
+    attempt.status = status
+    attempt.outcome = "not_placed"
+    attempt.ended_at = now
+    settle_attempt(session, attempt, settings, now)
+
+
+def _requeue(session: Session, attempt: CallAttempt, exc: CarrierError, now: dt.datetime) -> None:
+    attempt.deferrals += 1
+    delay = min(MAX_BACKOFF_S, 5 * 2 ** min(attempt.deferrals - 1, 6))
+    attempt.state, attempt.claimed_by = "queued", None
+    attempt.due_at = now + dt.timedelta(seconds=delay)
+    if exc.kind == ErrorKind.AUTH:
+        halt.halt(session, f"carrier rejected our credentials ({exc.code}): {exc}", now)
+        log.critical("DIALING HALTED: the carrier rejected our credentials (%s): %s", exc.code, exc)
+    else:
+        log.warning(
+            "attempt %s: carrier busy or down (%s %s); retrying in %ss",
+            attempt.id,
+            exc.status,
+            exc.code,
+            delay,
+        )
+
+
+def _bad_number(
+    session: Session,
+    attempt: CallAttempt,
+    exc: CarrierError,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    resident, checkin = attempt.resident, attempt.checkin
+    assert resident is not None and checkin is not None
+    resident.phone_invalid_at = now
+    resident.phone_error = f"{exc.code}: {exc}"[:200]
+    attempt.state, attempt.status, attempt.outcome, attempt.ended_at = (
+        "ended",
+        "failed",
+        "bad_number",
+        now,
+    )
+    checkin.status, checkin.closed_at, checkin.next_attempt_at = "missed", now, None
+    raise_escalation(
+        session,
+        resident,
+        "bad_phone",
+        "high",
+        f"the carrier cannot call {resident.phone}: {exc.code} {exc}",
+        now,
+        checkin=checkin,
+        settings=settings,
+    )
+    audit.record(
+        session, now, audit.SYSTEM, "phone_invalid", "resident", resident.id, f"{exc.code}: {exc}"
+    )
+    log.error(
+        "resident %s: number refused by the carrier (%s); calls stopped", resident.id, exc.code
+    )

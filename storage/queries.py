@@ -1,0 +1,50 @@
+"""Query building blocks shared by the app and the benchmarks (no session handling here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Date, and_, case, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.functions import GenericFunction
+
+from storage.models import Resident
+
+
+class add_days(GenericFunction[dt.date]):
+    """``date + n days``, written the way each database spells it."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return (f"date({compiler.process(day, **kw)}, "
+            f"'+' || ({compiler.process(days, **kw)}) || ' days')")
+
+
+@compiles(add_days)
+def _add_days_default(element: add_days, compiler: Any, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"({compiler.process(day, **kw)} + ({compiler.process(days, **kw)}))"
+
+
+def monitored_on(day: dt.date) -> ColumnElement[bool]:
+    """SQL twin of ``Resident.monitored_on(day)`` (a test keeps the two in agreement)."""
+    last_offset = case((Resident.isolation_days < 1, 0), else_=Resident.isolation_days - 1)
+    return and_(
+        Resident.released_at.is_(None),
+        Resident.phone_invalid_at.is_(None),
+        or_(Resident.hold_until.is_(None), Resident.hold_until < day),
+        or_(
+            Resident.isolation_start.is_(None),
+            and_(
+                Resident.isolation_start <= day,
+                add_days(Resident.isolation_start, last_offset) >= day,
+            ),
+        ),
+    )
