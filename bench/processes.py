@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,16 +30,20 @@ def _wait(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=5)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
 
 
 @contextmanager
 def production_like(
-    database_url: str, web_workers: int = 2, behaviour: str = "busy"
+    database_url: str,
+    web_workers: int = 2,
+    behaviour: str = "busy",
+    max_calls: int = 64,
+    scripts_file: str | None = None,
 ) -> Iterator[dict[str, str]]:
     """Start the simulator REST API and gunicorn; yield the environment that reaches them."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGAN_", "TWILIO_"))}
@@ -52,14 +57,26 @@ def production_like(
             "PINGAN_LOG_LEVEL": "ERROR",
             "PINGAN_TWILIO_API_BASE": f"http://127.0.0.1:{sim}",
             "PINGAN_PUBLIC_URL": f"http://127.0.0.1:{web}",
-            "PINGAN_INSTANCE_PATH": str(Path(database_url.rpartition("/")[2]).parent / "instance"),
+            "PINGAN_INSTANCE_PATH": tempfile.mkdtemp(prefix="pingan-bench-instance-"),
         }
     )
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
     children = [
-        subprocess.Popen(
-            [PINGAN, "simulator", "serve", "--port", str(sim), "--default", behaviour], **quiet
-        ),  # type: ignore[call-overload]
+        subprocess.Popen(  # type: ignore[call-overload]
+            [
+                PINGAN,
+                "simulator",
+                "serve",
+                "--port",
+                str(sim),
+                "--default",
+                behaviour,
+                "--max-calls",
+                str(max_calls),
+                *(["--scripts-file", scripts_file] if scripts_file else []),
+            ],
+            **quiet,
+        ),
         subprocess.Popen(
             [PINGAN, "serve", "--port", str(web), "--workers", str(web_workers)], **quiet
         ),  # type: ignore[call-overload]

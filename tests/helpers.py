@@ -57,6 +57,17 @@ def _now(app: Flask) -> dt.datetime:
     return now
 
 
+def call_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock) -> None:
+    """Start a round now in every community and run it until every check-in is closed."""
+    from ivr.rounds import start_manual_round
+
+    settings = app.extensions["pingan.settings"]
+    with session_scope(app) as session:
+        for community in session.scalars(select(Community)):
+            start_manual_round(session, community, settings, clock.now())
+    run_until_settled(jobs, carrier, clock)
+
+
 def run_until_settled(
     jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock, max_rounds: int = 60
 ) -> None:

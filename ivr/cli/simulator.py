@@ -51,12 +51,36 @@ def simulator() -> None:
     show_default=True,
     help="What every other number does.",
 )
+@click.option(
+    "--max-calls",
+    default=64,
+    show_default=True,
+    type=int,
+    help="Calls the simulator plays at the same time.",
+)
+@click.option(
+    "--scripts-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of PHONE=BEHAVIOUR lines (for many numbers).",
+)
 def serve(
-    host: str, port: int, account_sid: str, auth_token: str, scripts: tuple[str, ...], default: str
+    host: str,
+    port: int,
+    account_sid: str,
+    auth_token: str,
+    scripts: tuple[str, ...],
+    default: str,
+    max_calls: int,
+    scripts_file: str | None,
 ) -> None:
     """Serve Twilio's Calls and Messages API locally until stopped (Ctrl-C)."""
     try:
-        carrier = SimulatedCarrier(auth_token, account_sid, default_behaviour=default)
+        carrier = SimulatedCarrier(
+            auth_token, account_sid, default_behaviour=default, max_workers=max_calls
+        )
+        if scripts_file:
+            with open(scripts_file, encoding="utf-8") as lines:
+                scripts += tuple(line.strip() for line in lines if line.strip())
         for entry in scripts:
             phone, sep, spec = entry.partition("=")
             if not sep:

@@ -34,7 +34,7 @@ DEFAULT_DIAL_DURATION_S = 60
 
 _KEY_ENTRY = re.compile(r"[0-9*#]+")
 _REJECT = re.compile(r"reject:([1-9][0-9]{2,5})")
-_OPTIONS = ("dial", "answered_by", "faults")
+_OPTIONS = ("dial", "answered_by", "faults", "think")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,9 @@ class Behaviour:
     dial_duration_s: int = DEFAULT_DIAL_DURATION_S
     answered_by: str | None = None
     faults: frozenset[str] = field(default_factory=frozenset)
+    # Real seconds spent at each gather before keying: simulated time costs nothing, so a load
+    # test uses this to keep hundreds of calls open at once, as real (slow) callers would.
+    think_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES and not _REJECT.fullmatch(self.outcome):
@@ -69,6 +72,8 @@ class Behaviour:
             )
         if self.dial_duration_s < 0:
             raise ValueError("dial duration cannot be negative")
+        if not 0 <= self.think_s <= 600:
+            raise ValueError("think time must be between 0 and 600 seconds")
         if self.answered_by is not None and self.answered_by not in AMD_RESULTS:
             raise ValueError(
                 f"unknown answered_by {self.answered_by!r}; use one of "
@@ -134,6 +139,8 @@ class Behaviour:
             words.append(f"answered_by={self.answered_by}")
         if self.faults:
             words.append("faults=" + ",".join(sorted(self.faults)))
+        if self.think_s:
+            words.append(f"think={self.think_s:g}")
         return " ".join(words)
 
 
@@ -151,6 +158,7 @@ class _Options(TypedDict, total=False):
     dial_duration_s: int
     answered_by: str
     faults: frozenset[str]
+    think_s: float
 
 
 def _parse_options(options: dict[str, str]) -> _Options:
@@ -167,4 +175,11 @@ def _parse_options(options: dict[str, str]) -> _Options:
         parsed["answered_by"] = options["answered_by"]
     if "faults" in options:
         parsed["faults"] = frozenset(f for f in options["faults"].split(",") if f)
+    if "think" in options:
+        try:
+            parsed["think_s"] = float(options["think"])
+        except ValueError:
+            raise ValueError(
+                f"think time {options['think']!r} is not a number of seconds"
+            ) from None
     return parsed

@@ -78,7 +78,9 @@ class StatusReporter:
             reply = self._webhooks.send(self._method, self._url, params, token=token)
         except WebhookError as exc:
             self._record.warnings.append(f"{exc.code} status callback failed: {exc.message}")
+            self._record.timings.append(("status", None, 0.0))
             return
+        self._record.timings.append(("status", reply.status, reply.elapsed_s))
         if not reply.ok:
             self._record.warnings.append(
                 f"{CALLBACK_WARNING} status callback {params['CallStatus']} answered "

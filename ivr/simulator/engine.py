@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import threading
+import time
 import unicodedata
 import uuid
 from collections.abc import Mapping
@@ -347,6 +348,8 @@ class CallRunner:
     def _gather(self, verb: Gather) -> _Step | None:
         for prompt in verb.prompts:
             self._perform(prompt)
+        if self.behaviour.think_s:
+            time.sleep(self.behaviour.think_s)
         entry = self._next_entry()
         if entry == HANG_UP:
             raise _CallEnded("hung up during a gather")
@@ -434,8 +437,10 @@ class CallRunner:
             reply = self._webhooks.send(method, url, params)
         except WebhookError:
             self.record.requests.append(Exchange(method, url, dict(params), None))
+            self.record.timings.append(("twiml", None, 0.0))
             raise
         self.record.requests.append(Exchange(method, url, dict(params), reply.status))
+        self.record.timings.append(("twiml", reply.status, reply.elapsed_s))
         return reply
 
     def _params(self, status: str) -> dict[str, str]:

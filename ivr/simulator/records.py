@@ -108,6 +108,8 @@ class CallRecord:
     status_callbacks: list[dict[str, str]] = field(default_factory=list)
     errors: list[CallError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # (kind "twiml" | "status", HTTP status or None, seconds): for load tests and benchmarks
+    timings: list[tuple[str, int | None, float]] = field(default_factory=list)
 
     @property
     def final(self) -> bool:

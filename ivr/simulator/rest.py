@@ -110,7 +110,14 @@ class _Api:
 
     def stats(self, account_sid: str) -> Response:
         carrier = self._carrier
-        return jsonify(create_times=carrier.create_times, idle=carrier.wait_idle(0))
+        timings = [t for record in carrier.records.values() for t in record.timings]
+        errors = [e for record in carrier.records.values() for e in record.errors]
+        return jsonify(
+            create_times=carrier.create_times,
+            idle=carrier.wait_idle(0),
+            webhooks=[{"kind": k, "status": s, "seconds": t} for k, s, t in timings],
+            call_errors=[{"code": e.code, "message": e.message} for e in errors],
+        )
 
     def authenticate(self) -> Response | None:
         auth = request.authorization

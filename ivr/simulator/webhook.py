@@ -46,6 +46,7 @@ class WebhookReply:
     status: int
     content_type: str  # bare media type, lower case ("" when missing)
     body: bytes
+    elapsed_s: float = 0.0  # until the answer's headers arrived (the last hop)
 
     @property
     def ok(self) -> bool:
@@ -138,4 +139,10 @@ class WebhookClient:
 def _reply(url: str, response: requests.Response) -> WebhookReply:
     media_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
     with response:
-        return WebhookReply(url, response.status_code, media_type, response.content)
+        return WebhookReply(
+            url,
+            response.status_code,
+            media_type,
+            response.content,
+            response.elapsed.total_seconds(),
+        )

@@ -11,24 +11,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.jobs import Jobs
 from ivr.reports import call_rows, checkin_rows, escalation_rows
-from ivr.rounds import start_manual_round
 from ivr.simulator import SimulatedCarrier
-from storage import Answer, Community
-from tests.helpers import add_community, add_resident, run_until_settled, script
+from storage import Answer
+from tests.helpers import add_community, add_resident, call_round, script
 
 PHONE = "+8613803710101"
 
-
-def call_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock) -> None:
-    settings = app.extensions["pingan.settings"]
-    with session_scope(app) as session:
-        for community in session.scalars(select(Community)):
-            start_manual_round(session, community, settings, clock.now())
-    run_until_settled(jobs, carrier, clock)
 
 
 def checkin(app: Flask) -> dict[str, object]:

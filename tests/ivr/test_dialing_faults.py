@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from ivr.db import session_scope
+from ivr.dialer import claim_queued, queue_due_calls
 from ivr.health import health_report
 from ivr.jobs import Jobs
 from ivr.workers import beat
@@ -27,6 +28,14 @@ def the_attempts(app):
 def the_checkin(app) -> CheckIn:
     with session_scope(app) as session:
         return session.scalars(select(CheckIn)).one()
+
+
+def claim_as(app, clock, worker: str) -> list[int]:
+    """What a worker does before it dials: queue the due check-ins and claim their attempts."""
+    with session_scope(app) as session:
+        queue_due_calls(session, clock.now(), 10)
+    with session_scope(app) as session:
+        return claim_queued(session, clock.now(), worker, 10)
 
 
 def test_a_rate_limited_carrier_is_retried_without_counting_an_attempt(
@@ -123,12 +132,8 @@ def test_a_call_the_carrier_never_heard_of_is_closed_as_failed_and_retried(
     add_resident(app, "王秀英", PHONE)
     script(carrier, PHONE, "answer 1 365# 1 2 9")
     jobs.start_rounds()
+    claim_as(app, clock, "other")
     with session_scope(app) as session:
-        from ivr.dialer import claim_queued, queue_due_calls
-
-        queue_due_calls(session, clock.now(), 10)
-    with session_scope(app) as session:
-        claim_queued(session, clock.now(), "other", 10)
         attempt = session.scalars(select(CallAttempt)).one()
         attempt.state, attempt.call_sid, attempt.placed_at = "placed", "CA" + "0" * 32, clock.now()
     clock.advance(minutes=20)
@@ -144,12 +149,8 @@ def test_a_worker_killed_between_claiming_and_dialing_loses_nothing(
     script(carrier, PHONE, "answer 1 365# 1 2 9")
     jobs.start_rounds()
     with session_scope(app) as session:
-        from ivr.dialer import claim_queued, queue_due_calls
-
-        queue_due_calls(session, clock.now(), 10)
-    with session_scope(app) as session:
         beat(session, "dead-worker", clock.now())
-        assert claim_queued(session, clock.now(), "dead-worker", 10)
+    assert claim_as(app, clock, "dead-worker")
     # dead-worker stops here. A live worker must not take its claim while it may be dialing…
     clock.advance(30)
     survivor = Jobs(app, worker="survivor")

@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from callflows import load_flow
-from ivr.clock import FixedClock
 from ivr.db import session_scope
 from ivr.escalations import REASONS
-from ivr.jobs import Jobs
 from ivr.notifiers.base import reason_words
 from ivr.reports import escalation_rows
-from ivr.rounds import start_manual_round
-from ivr.simulator import SimulatedCarrier
-from storage import Community
-from tests.helpers import add_resident, run_until_settled, script
+from tests.helpers import add_resident, call_round, script
 from tests.ivr.alerting import staff_member, texts_to
 
 PHONE = "+8613803710101"
 
-
-def call_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock) -> None:
-    settings = app.extensions["pingan.settings"]
-    with session_scope(app) as session:
-        for community in session.scalars(select(Community)):
-            start_manual_round(session, community, settings, clock.now())
-    run_until_settled(jobs, carrier, clock)
 
 
 def escalations(app: Flask) -> dict[str, str]:

@@ -1,0 +1,100 @@
+"""The pingan commands an operator runs, through click's runner against the real app."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from ivr.cli import Pingan, cli
+from ivr.db import engine, session_scope
+from storage import CallAttempt
+from storage.migrate import current_revision, head_revision
+from tests.helpers import add_resident, script
+
+PHONE = "+8613803710101"
+
+
+def run(app, *args: str, input: str | None = None):
+    return CliRunner().invoke(cli, list(args), obj=Pingan(app=app), input=input)
+
+
+def test_init_brings_the_database_to_the_latest_schema(app) -> None:
+    result = run(app, "init")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    assert current_revision(engine(app)) == head_revision()
+
+
+def test_calling_one_resident_now_waits_for_the_end_of_the_call(app, carrier) -> None:
+    add_resident(app, "王秀英", PHONE)
+    script(carrier, PHONE, "answer 1 372# 1 2 1 9")
+    result = run(app, "call", "138 0371 0101")
+    assert result.exit_code == 0, result.output
+    assert "completed" in result.output and "37.2" in result.output
+    rows = json.loads(run(app, "checkins", "--json").output)
+    assert [(r["phone"], r["status"], r["temperature_c"], r["needs"]) for r in rows] == [
+        (PHONE, "complete", 37.2, ["groceries"])
+    ]
+    calls = json.loads(run(app, "calls", "--json").output)
+    assert set(calls[0]) >= {
+        "call_sid",
+        "phone",
+        "attempt",
+        "status",
+        "answered_by",
+        "duration_s",
+        "started_at",
+        "keys",
+    }
+
+
+def test_calling_a_number_nobody_has_is_refused(app) -> None:
+    result = run(app, "call", "13900000000")
+    assert result.exit_code != 0
+    assert "no resident has the phone number +8613900000000" in result.output
+
+
+def test_a_second_call_while_one_is_in_progress_is_refused(app, carrier, clock) -> None:
+    from ivr.dialer import queue_checkin_now
+    from ivr.rounds import start_manual_round
+    from storage import CheckIn, Community
+
+    add_resident(app, "王秀英", PHONE)
+    with session_scope(app) as session:
+        community = session.scalars(select(Community)).one()
+        start_manual_round(session, community, app.extensions["pingan.settings"], clock.now())
+        queue_checkin_now(session, session.scalars(select(CheckIn)).one(), clock.now())
+    result = run(app, "call", PHONE)
+    assert result.exit_code != 0 and "already in progress" in result.output
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(CallAttempt)) == 1
+
+
+def test_the_escalation_list_prints_as_json_with_its_contract_fields(app, carrier) -> None:
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, "answer 1 391# 1 2 9")
+    assert run(app, "call", PHONE).exit_code == 0
+    rows = json.loads(run(app, "escalations", "--json").output)
+    assert [(r["reason"], r["severity"], r["status"]) for r in rows] == [
+        ("high_fever", "urgent", "open")
+    ]
+    assert set(rows[0]) >= {
+        "id",
+        "phone",
+        "name",
+        "community",
+        "reason",
+        "severity",
+        "status",
+        "opened_at",
+        "detail",
+    }
+
+
+def test_round_status_shows_a_progress_bar_per_community(app, carrier) -> None:
+    add_resident(app, "王秀英", PHONE)
+    assert run(app, "round", "start").exit_code == 0
+    output = run(app, "round", "status").output
+    assert "中原社区" in output and "0/1" in output
