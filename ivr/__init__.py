@@ -82,6 +82,7 @@ def _make_carrier(settings: Settings) -> Carrier:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from ivr import dashboard
     from ivr.health import bp as health_bp
     from ivr.sms import bp as sms_bp
     from ivr.voice import bp as voice_bp
@@ -89,6 +90,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(voice_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
+    dashboard.init_app(app, settings_of(app))  # pages, JSON API, sessions, CSRF, translations
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -50,6 +50,11 @@ class Community(Base):
 
 class Resident(Base):
     __tablename__ = "resident"
+    __table_args__ = (
+        # The dashboard's resident list: by address within a community, or over all of them.
+        Index("ix_resident_community_address", "community_id", "address", "name", "id"),
+        Index("ix_resident_address", "address", "name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -119,6 +124,7 @@ class CheckIn(Base):
         UniqueConstraint("round_id", "resident_id"),
         Index("ix_checkin_due", "status", "next_attempt_at"),
         Index("ix_checkin_resident_date", "resident_id", "local_date"),
+        Index("ix_checkin_date_resident", "local_date", "resident_id"),  # today's board, stats
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,7 +163,10 @@ class CallAttempt(Base):
     """
 
     __tablename__ = "call_attempt"
-    __table_args__ = (Index("ix_call_attempt_state_due", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_call_attempt_state_due", "state", "due_at"),
+        Index("ix_call_attempt_created_at", "created_at"),  # the call log, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(40), unique=True)
@@ -238,6 +247,7 @@ class Escalation(Base):
             postgresql_where=text("status != 'resolved'"),
         ),
         Index("ix_escalation_status_opened", "status", "opened_at"),
+        Index("ix_escalation_resident_opened", "resident_id", "opened_at"),  # a resident's page
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -369,6 +379,22 @@ class AuditEntry(Base):
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginAttempt(Base):
+    """A failed dashboard login. Kept in the database, not in memory, so that the limit on
+    password guessing holds across every web process; old rows are pruned as new ones come."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (
+        Index("ix_login_attempt_phone_ip_at", "phone", "ip", "at"),
+        Index("ix_login_attempt_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime]
+    phone: Mapped[str] = mapped_column(String(32))  # as typed (normalised when possible)
+    ip: Mapped[str] = mapped_column(String(64))
 
 
 class SystemState(Base):

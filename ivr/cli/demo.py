@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import click
+from flask import Flask
 
 from ivr.cli import cli
 from ivr.config import ConfigError
+from ivr.demo import serve
 from ivr.demo.run import demo_app, load_sample_district, run_round
 from ivr.demo.summary import summary
 from ivr.server import webhooks_reachable
@@ -13,7 +15,12 @@ from ivr.server import webhooks_reachable
 
 @cli.command("demo")
 @click.option("--timeout", default=50.0, show_default=True, help="Seconds to let the round run.")
-def demo(timeout: float) -> None:
+@click.option(
+    "--serve", "serve_", is_flag=True, help="Then keep the dashboard running on the demo data."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
+@click.option("--port", default=8000, show_default=True, help="Port for --serve (0: any free).")
+def demo(timeout: float, serve_: bool, host: str, port: int) -> None:
     """Load a sample sub-district, call everyone through the simulator, print a summary."""
     try:
         app = demo_app()
@@ -23,3 +30,18 @@ def demo(timeout: float) -> None:
     with webhooks_reachable(app):
         seconds = run_round(app, timeout)
     click.echo(summary(app, seconds))
+    if serve_:
+        _serve(app, host, port)
+
+
+def _serve(app: Flask, host: str, port: int) -> None:
+    logins = serve.create_logins(app)
+    try:
+        server = serve.serve(app, host, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on {host}:{port}: {exc}") from None
+    click.echo("\n".join(serve.login_lines(app, server.url, logins)))
+    try:
+        serve.wait_for_interrupt()
+    finally:
+        server.close()

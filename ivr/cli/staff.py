@@ -1,4 +1,4 @@
-"""``pingan staff``: community staff (add, list, remove) and the duty roster."""
+"""``pingan staff``: community staff (add, list, remove, passwd, token) and the duty roster."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ivr import audit, clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
+from ivr.dashboard.accounts import AccountError, new_api_token, revoke_api_token, set_password
 from ivr.db import session_scope
 from ivr.phones import display_phone
 from ivr.staff import ROLES, WEEKDAYS, StaffError, add_shift, add_staff, find_staff, remove_staff
@@ -187,3 +188,47 @@ def duty_remove(pingan: Pingan, shift_id: int) -> None:
         session.delete(shift)
         audit.record(session, clock_of(app).now(), "cli", "shift_removed", "duty_shift", shift_id)
         click.echo(f"shift {shift_id} removed")
+
+
+@staff_group.command("passwd")
+@click.argument("staff")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The new password (asked for, twice, when not given).",
+)
+@pass_pingan
+def passwd(pingan: Pingan, staff: str, password: str) -> None:
+    """Set the dashboard password of STAFF (phone or name); signs out their other sessions."""
+    app = pingan.app
+    with session_scope(app) as session:
+        found = staff_ref(session, staff, settings_of(app).phone_region)
+        try:
+            set_password(session, found, password, clock_of(app).now(), "cli")
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"password set for staff {found.id} ({found.name})")
+
+
+@staff_group.command("token")
+@click.argument("staff")
+@click.option("--revoke", is_flag=True, help="Remove the token instead of making a new one.")
+@pass_pingan
+def token(pingan: Pingan, staff: str, revoke: bool) -> None:
+    """Make an API token for STAFF (printed once; only its hash is kept), or --revoke it."""
+    app = pingan.app
+    with session_scope(app) as session:
+        found = staff_ref(session, staff, settings_of(app).phone_region)
+        if revoke:
+            revoke_api_token(session, found, clock_of(app).now(), "cli")
+            click.echo(f"API token of staff {found.id} ({found.name}) revoked")
+            return
+        secret = new_api_token(session, found, clock_of(app).now(), "cli")
+    click.echo(secret)
+    click.echo(
+        f"(API token for staff {found.id}, {found.name}: send it as "
+        "'Authorization: Bearer <token>'; it is not shown again)",
+        err=True,
+    )

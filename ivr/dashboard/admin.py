@@ -1,0 +1,236 @@
+"""Administration (admins only): staff accounts, communities with their round times and calling
+windows, and a read-only view of the settings the processes run with."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
+
+from ivr import audit, settings_of
+from ivr.config import SETTINGS, parse_times, parse_window
+from ivr.dashboard import bp, forms
+from ivr.dashboard.accounts import AccountError, check_new_password, set_password
+from ivr.dashboard.auth import actor, admin_required, viewer
+from ivr.dashboard.templating import now, render
+from ivr.db import session_scope
+from ivr.staff import ROLES, StaffError, add_staff, remove_staff
+from storage import Community, Staff
+
+SECRET_FIELDS = ("twilio_auth_token", "secret_key", "database_url", "twilio_account_sid")
+
+
+@bp.get("/admin/staff")
+@admin_required
+def admin_staff() -> str:
+    with session_scope() as db:
+        people = db.execute(
+            select(Staff, Community.name)
+            .outerjoin(Community)
+            .order_by(Staff.active.desc(), Staff.name)
+        ).all()
+        communities = list(db.scalars(select(Community).order_by(Community.name)))
+        return render("admin_staff.html", people=people, communities=communities, roles=ROLES)
+
+
+def _community(form: Any, db: Session) -> int | None:
+    community_id = forms.integer(form, "community", _("社区"), low=1, high=2**31 - 1)
+    if community_id is not None and db.get(Community, community_id) is None:
+        raise forms.FormError(_("请选择有效的%(field)s。", field=_("社区")))
+    return community_id
+
+
+@bp.post("/admin/staff")
+@admin_required
+def admin_staff_add() -> Response:
+    form = request.form
+    region = settings_of(current_app).phone_region
+    name = forms.required_text(form, "name", _("姓名"), limit=100)
+    phone = forms.phone(form, "phone", _("手机号"), region, required=True)
+    role = forms.choice(form, "role", _("角色"), ROLES)
+    password = form.get("password", "")
+    assert role is not None and phone is not None
+    if password:
+        _check_password(password)
+    with session_scope() as db:
+        community_id = _community(form, db)
+        if role == "staff" and community_id is None:
+            raise forms.FormError(_("社区工作人员必须属于一个社区。"))
+        taken = select(Staff.id).where(Staff.phone == phone, Staff.active.is_(True))
+        if db.scalar(taken) is not None:
+            raise forms.FormError(_("这个手机号已经注册。"), 409)
+        try:
+            staff = add_staff(db, name, phone, community_id, role, now(), actor=actor())
+        except StaffError as exc:  # the checks above leave nothing for it to refuse
+            raise forms.FormError(str(exc)) from None
+        if password:
+            set_password(db, staff, password, now(), actor())
+        flash(_("已添加：%(name)s", name=staff.name))
+    return redirect(url_for("dashboard.admin_staff"))
+
+
+def _check_password(password: str) -> None:
+    try:
+        check_new_password(password)
+    except AccountError:
+        message = _("密码需要 8 到 128 个字符，且首尾不能是空格。")
+        raise forms.FormError(message) from None
+
+
+def _staff(db: Session, staff_id: int) -> Staff:
+    found = db.get(Staff, staff_id)
+    if found is None:
+        raise forms.FormError(_("找不到该工作人员。"), 404)
+    return found
+
+
+@bp.post("/admin/staff/<int:staff_id>/role")
+@admin_required
+def admin_staff_role(staff_id: int) -> Response:
+    role = forms.choice(request.form, "role", _("角色"), ROLES)
+    with session_scope() as db:
+        staff = _staff(db, staff_id)
+        community_id = _community(request.form, db)
+        if staff.id == viewer().id and role != "admin":
+            raise forms.FormError(_("不能取消自己的管理员权限。"), 409)
+        if role == "staff" and community_id is None:
+            raise forms.FormError(_("社区工作人员必须属于一个社区。"))
+        staff.role, staff.community_id = str(role), community_id
+        audit.record(
+            db, now(), actor(), "staff_changed", "staff", staff.id, f"{role} {community_id}"
+        )
+        flash(_("已保存：%(name)s", name=staff.name))
+    return redirect(url_for("dashboard.admin_staff"))
+
+
+@bp.post("/admin/staff/<int:staff_id>/password")
+@admin_required
+def admin_staff_password(staff_id: int) -> Response:
+    with session_scope() as db:
+        staff = _staff(db, staff_id)
+        password = request.form.get("password", "")
+        _check_password(password)
+        set_password(db, staff, password, now(), actor())
+        flash(_("已设置新密码：%(name)s", name=staff.name))
+    return redirect(url_for("dashboard.admin_staff"))
+
+
+@bp.post("/admin/staff/<int:staff_id>/remove")
+@admin_required
+def admin_staff_remove(staff_id: int) -> Response:
+    with session_scope() as db:
+        staff = _staff(db, staff_id)
+        if staff.id == viewer().id:
+            raise forms.FormError(_("不能停用自己的账号。"), 409)
+        remove_staff(db, staff, now(), actor())
+        flash(_("已停用：%(name)s", name=staff.name))
+    return redirect(url_for("dashboard.admin_staff"))
+
+
+@bp.get("/admin/communities")
+@admin_required
+def admin_communities() -> str:
+    with session_scope() as db:
+        found = list(db.scalars(select(Community).order_by(Community.name)))
+        return render(
+            "admin_communities.html", communities=found, settings=settings_of(current_app)
+        )
+
+
+@bp.post("/admin/communities")
+@admin_required
+def admin_community_add() -> Response:
+    name = forms.required_text(request.form, "name", _("社区名称"), limit=100)
+    with session_scope() as db:
+        if db.scalar(select(Community.id).where(Community.name == name)) is not None:
+            raise forms.FormError(_("已有同名社区。"), 409)
+        community = Community(name=name, created_at=now())
+        db.add(community)
+        db.flush()
+        audit.record(db, now(), actor(), "created", "community", community.id, name)
+        flash(_("已添加社区：%(name)s", name=name))
+    return redirect(url_for("dashboard.admin_communities"))
+
+
+@bp.post("/admin/communities/<int:community_id>")
+@admin_required
+def admin_community_save(community_id: int) -> Response:
+    values = _community_values(request.form)
+    with session_scope() as db:
+        community = db.get(Community, community_id)
+        if community is None:
+            raise forms.FormError(_("找不到该社区。"), 404)
+        clash = db.scalar(
+            select(Community.id).where(
+                Community.name == values["name"], Community.id != community_id
+            )
+        )
+        if clash is not None:
+            raise forms.FormError(_("已有同名社区。"), 409)
+        changed = [k for k, v in values.items() if getattr(community, k) != v]
+        for key in changed:
+            setattr(community, key, values[key])
+        if changed:
+            audit.record(
+                db, now(), actor(), "edited", "community", community.id, ", ".join(changed)
+            )
+        flash(_("已保存：%(name)s", name=community.name))
+    return redirect(url_for("dashboard.admin_communities"))
+
+
+def _community_values(form: Any) -> dict[str, Any]:
+    region = settings_of(current_app).phone_region
+    times = forms.text(form, "round_times", _("呼叫轮次时间"), limit=100)
+    start = _clock_time(forms.text(form, "window_start", _("呼叫时段开始"), limit=5))
+    end = _clock_time(forms.text(form, "window_end", _("呼叫时段结束"), limit=5))
+    try:
+        parsed = (
+            parse_times(",".join(_clock_time(t) or "" for t in times.split(","))) if times else ()
+        )
+    except ValueError:
+        raise forms.FormError(_("呼叫轮次时间格式应为 09:00,16:00。")) from None
+    if (start is None) != (end is None):
+        raise forms.FormError(_("呼叫时段需要同时填写开始和结束时间。"))
+    if start and end:
+        try:
+            parse_window(f"{start}-{end}")
+        except ValueError:
+            raise forms.FormError(_("呼叫时段格式应为 08:00 至 20:00，且结束晚于开始。")) from None
+    return {
+        "name": forms.required_text(form, "name", _("社区名称"), limit=100),
+        "hotline": forms.phone(form, "hotline", _("社区热线"), region),
+        "duty_phone": forms.phone(form, "duty_phone", _("值班电话"), region),
+        "round_times": ",".join(t.strftime("%H:%M") for t in parsed) or None,
+        "window_start": start,
+        "window_end": end,
+    }
+
+
+def _clock_time(raw: str | None) -> str | None:
+    """ "9:30" or "９：３０" as "09:30" (what ``datetime.time.fromisoformat`` reads)."""
+    if raw is None:
+        return None
+    value = unicodedata.normalize("NFKC", raw).strip()
+    return "0" + value if len(value) == 4 and value[1] == ":" else value
+
+
+@bp.get("/admin/settings")
+@admin_required
+def admin_settings() -> str:
+    settings = settings_of(current_app)
+    rows = [
+        (
+            s.env,
+            "••••"
+            if s.field in SECRET_FIELDS and getattr(settings, s.field)
+            else getattr(settings, s.field),
+            s.doc,
+        )
+        for s in SETTINGS
+    ]
+    return render("admin_settings.html", rows=rows)

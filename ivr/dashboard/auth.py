@@ -1,0 +1,220 @@
+"""Who is signed in, what they may see, and the login and logout pages.
+
+Staff see and act on their own community only; a supervisor or admin without a community sees
+every community (one with a community is limited to it, as ``ivr.staff.may_act_for`` says).
+``scope()`` is the community filter every query of the dashboard applies.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from ivr import audit, clock_of, settings_of
+from ivr.dashboard import bp, queries, throttle
+from ivr.dashboard.accounts import password_matches, session_stamp
+from ivr.dashboard.templating import render
+from ivr.db import session_scope
+from ivr.phones import PhoneError, mask_phone, normalize_phone
+from ivr.staff import SUPERVISING
+from storage import Community, Escalation, Resident, ServiceOrder, Staff
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in staff member, as plain values (no ORM object outlives its session)."""
+
+    id: int
+    name: str
+    role: str
+    community_id: int | None
+    community_name: str | None
+
+    @property
+    def supervising(self) -> bool:
+        return self.role in SUPERVISING
+
+    @property
+    def scope(self) -> int | None:
+        """The community this person is limited to; None for all communities."""
+        if self.supervising and self.community_id is None:
+            return None
+        return self.community_id
+
+
+def viewer_of(staff: Staff, community: Community | None) -> Viewer:
+    name = community.name if community is not None else None
+    return Viewer(staff.id, staff.name, staff.role, staff.community_id, name)
+
+
+@bp.before_request
+def _load_viewer() -> None:
+    g.viewer = None
+    staff_id = session.get("staff_id")
+    if staff_id is None or request.endpoint == "dashboard.static":
+        return
+    with session_scope() as db:
+        found = db.execute(
+            select(Staff, Community).outerjoin(Community).where(Staff.id == staff_id)
+        ).first()
+        if found is None:
+            session.clear()
+            return
+        staff, community = found
+        if not staff.active or session.get("stamp") != session_stamp(staff):
+            session.clear()  # removed, or the password changed since this session began
+            return
+        g.viewer = viewer_of(staff, community)
+
+
+@bp.before_request
+def _check_scope() -> None:
+    """Every URL naming a resident, escalation, order or call is checked against the viewer's
+    community before the view reads its form, so another community's id is a 404 whatever
+    else the request holds (and never a "bad input" that would confirm the row exists)."""
+    found: Viewer | None = g.get("viewer")
+    args = request.view_args or {}
+    if found is None or not args:
+        return
+    with session_scope() as db:
+        if "resident_id" in args:
+            queries.get_in_scope(db, Resident, args["resident_id"], found.scope)
+        if "escalation_id" in args:
+            queries.get_in_scope(db, Escalation, args["escalation_id"], found.scope)
+        if "order_id" in args:
+            queries.get_in_scope(db, ServiceOrder, args["order_id"], found.scope)
+        if "attempt_id" in args:
+            queries.call_in_scope(db, args["attempt_id"], found.scope)
+
+
+def viewer() -> Viewer:
+    found: Viewer | None = g.get("viewer")
+    if found is None:
+        abort(401)
+    return found
+
+
+def scope() -> int | None:
+    return viewer().scope
+
+
+def actor() -> str:
+    """The name staff see in "acknowledged by" and the audit trail."""
+    return viewer().name
+
+
+def login_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("viewer") is None:
+            if request.method == "GET" and not request.headers.get("X-Fragment"):
+                return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+            abort(401)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if viewer().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return login_required(cast(F, wrapped))
+
+    return decorate
+
+
+supervisor_required = roles_required("supervisor", "admin")
+admin_required = roles_required("admin")
+
+
+@bp.get("/login")
+def login() -> str | Response:
+    if g.get("viewer") is not None:
+        return redirect(url_for("dashboard.home"))
+    return render("login.html", phone="", next=_safe_next(request.args.get("next")))
+
+
+@bp.post("/login")
+def login_post() -> tuple[str, int] | Response:
+    raw_phone = request.form.get("phone", "")[:64]
+    password = request.form.get("password", "")
+    target = _safe_next(request.form.get("next"))
+    region = settings_of(current_app).phone_region
+    try:
+        phone = normalize_phone(raw_phone, region)
+    except PhoneError:
+        phone = raw_phone.strip()[:32]
+    ip = request.remote_addr or "-"
+    now = clock_of(current_app).now()
+    with session_scope() as db:
+        wait = throttle.blocked_for(db, phone, ip, now)
+        if wait is not None:
+            minutes = max(1, int(wait.total_seconds() + 59) // 60)
+            message = _("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes)
+            return render("login.html", error=message, phone=raw_phone, next=target), 429
+        staff = db.scalars(
+            select(Staff).where(Staff.phone == phone, Staff.active.is_(True))
+        ).first()
+        if not password or not password_matches(staff, password):
+            throttle.failed(db, phone, ip, now)
+            audit.record(
+                db, now, mask_phone(phone), "login_failed", "staff", staff.id if staff else None, ip
+            )
+            log.warning("dashboard login failed for %s from %s", mask_phone(phone), ip)
+            message = _("手机号或密码不正确。")
+            return render("login.html", error=message, phone=raw_phone, next=target), 401
+        assert staff is not None  # password_matches is False without a staff member
+        throttle.succeeded(db, phone, ip)
+        audit.record(db, now, staff.name, "login", "staff", staff.id, ip)
+        language = session.get("lang")
+        session.clear()  # a fresh session: nothing from before the login carries over
+        session.update(staff_id=staff.id, stamp=session_stamp(staff))
+        if language:
+            session["lang"] = language
+        session.permanent = True
+    return redirect(target or url_for("dashboard.home"))
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    found: Viewer | None = g.get("viewer")
+    if found is not None:
+        with session_scope() as db:
+            now = clock_of(current_app).now()
+            audit.record(db, now, found.name, "logout", "staff", found.id)
+    language = session.get("lang")
+    session.clear()
+    if language:
+        session["lang"] = language
+    flash(_("已退出登录。"))
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/")
+@login_required
+def home() -> Response:
+    return redirect(url_for("dashboard.escalations"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: "//evil.example" and "https://…" would leave it."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    return target[:500]

@@ -1,0 +1,46 @@
+"""How the dashboard answers errors: a page in the viewer's language with the right status."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ivr.dashboard import bp
+from ivr.dashboard.forms import FormError
+from ivr.dashboard.queries import OutOfScope
+from ivr.dashboard.templating import render_error
+from ivr.escalations import LifecycleError
+
+LIFECYCLE_CODES = {"not_found": 404, "forbidden": 404, "conflict": 409, "invalid": 400}
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> tuple[str, int]:
+    return render_error(400, _("页面已过期或来源无效，请刷新后重试。"))
+
+
+@bp.errorhandler(FormError)
+def form_error(error: FormError) -> tuple[str, int]:
+    return render_error(error.code, error.message)
+
+
+@bp.errorhandler(OutOfScope)
+def out_of_scope(error: OutOfScope) -> tuple[str, int]:
+    return render_error(404)
+
+
+@bp.errorhandler(LifecycleError)
+def lifecycle(error: LifecycleError) -> tuple[str, int]:
+    code = LIFECYCLE_CODES.get(error.kind, 409)
+    # "belongs to another community" must look exactly like "does not exist".
+    messages = {
+        409: _("状态已经改变（可能已被他人处理），请刷新页面查看。"),
+        400: _("输入无效，请检查后重试。"),
+    }
+    return render_error(code, messages.get(code))
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str, int]:
+    return render_error(error.code or 500)

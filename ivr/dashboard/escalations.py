@@ -1,0 +1,83 @@
+"""Escalations, the staff's home page: acknowledge and resolve, each in one tap."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
+from ivr.dashboard.auth import actor, login_required, scope
+from ivr.dashboard.templating import now, render
+from ivr.db import session_scope
+from ivr.escalations import OUTCOMES, acknowledge, history, resolve
+from storage import Escalation
+
+
+def _page(resolved: bool) -> queries.Page:
+    with session_scope() as db:
+        return queries.paginate(
+            db, queries.escalations(scope(), resolved), forms.page_number(request.args), PAGE_SIZE
+        )
+
+
+@bp.get("/escalations")
+@login_required
+def escalations() -> str:
+    resolved = request.args.get("tab") == "resolved"
+    return render("escalations.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES)
+
+
+@bp.get("/escalations/list")
+@login_required
+def escalations_fragment() -> str:
+    """Just the list, for ``refresh.js`` to swap in every few seconds."""
+    resolved = request.args.get("tab") == "resolved"
+    return render(
+        "_escalation_list.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES
+    )
+
+
+@bp.get("/escalations/<int:escalation_id>")
+@login_required
+def escalation(escalation_id: int) -> str:
+    with session_scope() as db:
+        found = queries.get_in_scope(db, Escalation, escalation_id, scope())
+        return render(
+            "escalation.html",
+            e=found,
+            resident=found.resident,
+            trail=history(db, found.id),
+            outcomes=OUTCOMES,
+        )
+
+
+@bp.post("/escalations/<int:escalation_id>/acknowledge")
+@login_required
+def escalation_acknowledge(escalation_id: int) -> Response:
+    with session_scope() as db:
+        done = acknowledge(db, escalation_id, actor(), now(), scope(), via="dashboard")
+        flash(_("已确认：%(name)s（%(reason)s）", name=done.resident.name, reason=_reason(done)))
+    return _back(escalation_id)
+
+
+@bp.post("/escalations/<int:escalation_id>/resolve")
+@login_required
+def escalation_resolve(escalation_id: int) -> Response:
+    outcome = forms.choice(request.form, "outcome", _("处理结果"), OUTCOMES)
+    note = forms.text(request.form, "note", _("备注"), limit=forms.MAX_NOTE) or ""
+    assert outcome is not None
+    with session_scope() as db:
+        done = resolve(db, escalation_id, actor(), outcome, note, now(), scope())
+        flash(_("已解决：%(name)s（%(reason)s）", name=done.resident.name, reason=_reason(done)))
+    return _back(escalation_id)
+
+
+def _reason(escalation: Escalation) -> str:
+    return labels.label(labels.REASONS, escalation.reason)
+
+
+def _back(escalation_id: int) -> Response:
+    if request.form.get("back") == "detail":
+        return redirect(url_for("dashboard.escalation", escalation_id=escalation_id))
+    return redirect(url_for("dashboard.escalations"))

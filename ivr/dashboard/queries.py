@@ -1,0 +1,148 @@
+"""The dashboard's queries: ``Select``s the views page through, always limited to a scope.
+
+``community_id`` is the viewer's scope (None: every community). Every lookup by id goes
+through ``get_in_scope``/``call_in_scope``, which answer "not found" for another community's
+rows, so a guessed URL tells nothing about what exists elsewhere. No Flask here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias, TypeVar
+
+from sqlalchemy import Select, case, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+
+from storage import CallAttempt, Community, Escalation, Resident, ServiceOrder
+
+T = TypeVar("T", Resident, Escalation, ServiceOrder)
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+S = TypeVar("S", bound=AnySelect)
+
+SEVERITY_ORDER = case(
+    (Escalation.severity == "urgent", 0), (Escalation.severity == "high", 1), else_=2
+)
+
+
+class OutOfScope(LookupError):
+    """No such row, or not in the viewer's community: the same answer for both."""
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Any]
+    number: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+
+def paginate(session: Session, query: AnySelect, number: int, size: int) -> Page:
+    """One page of ``query``; one row more than a page tells whether there is a next one."""
+    number = max(1, number)
+    rows = session.execute(query.limit(size + 1).offset((number - 1) * size)).all()
+    return Page(rows[:size], number, len(rows) > size)
+
+
+def in_scope(query: S, column: InstrumentedAttribute[int], community_id: int | None) -> S:
+    return query if community_id is None else query.where(column == community_id)
+
+
+def get_in_scope(session: Session, model: type[T], row_id: int, community_id: int | None) -> T:
+    found = session.get(model, row_id)
+    if found is None or (community_id is not None and found.community_id != community_id):
+        raise OutOfScope(f"{model.__name__} {row_id}")
+    return found
+
+
+def call_in_scope(session: Session, attempt_id: int, community_id: int | None) -> CallAttempt:
+    query = (
+        select(CallAttempt)
+        .options(selectinload(CallAttempt.events))
+        .outerjoin(Resident, Resident.id == CallAttempt.resident_id)
+        .where(CallAttempt.id == attempt_id)
+    )
+    found = session.scalars(in_scope(query, Resident.community_id, community_id)).first()
+    if found is None:
+        raise OutOfScope(f"call {attempt_id}")
+    return found
+
+
+def escalations(community_id: int | None, resolved: bool = False) -> AnySelect:
+    """Unresolved: not yet acknowledged first, then urgent first, then oldest first.
+    Resolved: the most recent first."""
+    query = (
+        select(Escalation, Resident, Community.name)
+        .join(Resident, Resident.id == Escalation.resident_id)
+        .join(Community, Community.id == Escalation.community_id)
+    )
+    query = in_scope(query, Escalation.community_id, community_id)
+    if resolved:
+        return query.where(Escalation.status == "resolved").order_by(
+            Escalation.opened_at.desc(), Escalation.id.desc()
+        )
+    return query.where(Escalation.status != "resolved").order_by(
+        case((Escalation.status == "open", 0), else_=1),
+        SEVERITY_ORDER,
+        Escalation.opened_at,
+        Escalation.id,
+    )
+
+
+def orders(community_id: int | None, done: bool = False) -> AnySelect:
+    """Open and taken orders, oldest first; or delivered and cancelled ones, latest first."""
+    query = (
+        select(ServiceOrder, Resident, Community.name)
+        .join(Resident, Resident.id == ServiceOrder.resident_id)
+        .join(Community, Community.id == ServiceOrder.community_id)
+    )
+    query = in_scope(query, ServiceOrder.community_id, community_id)
+    if done:
+        return query.where(ServiceOrder.status.in_(("delivered", "cancelled"))).order_by(
+            ServiceOrder.opened_at.desc(), ServiceOrder.id.desc()
+        )
+    return query.where(ServiceOrder.status.in_(("open", "taken"))).order_by(
+        case((ServiceOrder.status == "open", 0), else_=1),
+        ServiceOrder.opened_at,
+        ServiceOrder.id,
+    )
+
+
+CALL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled", "live")
+
+
+def calls(
+    community_id: int | None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    community: int | None = None,
+    status: str | None = None,
+) -> AnySelect:
+    """Call attempts, newest first; ``start``/``end`` bound when they were created (UTC)."""
+    query = (
+        select(CallAttempt, Resident.name, Community.name)
+        .outerjoin(Resident, Resident.id == CallAttempt.resident_id)
+        .outerjoin(Community, Community.id == Resident.community_id)
+        .order_by(CallAttempt.created_at.desc(), CallAttempt.id.desc())
+    )
+    query = in_scope(query, Resident.community_id, community_id)
+    if community is not None:
+        query = query.where(Resident.community_id == community)
+    if start is not None:
+        query = query.where(CallAttempt.created_at >= start)
+    if end is not None:
+        query = query.where(CallAttempt.created_at < end)
+    if status == "live":
+        query = query.where(CallAttempt.state != "ended")
+    elif status:
+        query = query.where(CallAttempt.status == status)
+    return query
+
+
+def communities(session: Session, community_id: int | None) -> list[Community]:
+    query = in_scope(select(Community).order_by(Community.name), Community.id, community_id)
+    return list(session.scalars(query))

@@ -1,0 +1,81 @@
+"""Residents: the five-colour board with filters, and one resident's page."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_babel import gettext as _
+
+from ivr import settings_of
+from ivr.dashboard import PAGE_SIZE, board, bp, charts, forms, queries, records
+from ivr.dashboard.auth import login_required, scope
+from ivr.dashboard.templating import render, today
+from ivr.db import session_scope
+from ivr.escalations import OUTCOMES
+from storage import Resident
+
+
+@bp.get("/residents")
+@login_required
+def residents() -> str:
+    args = request.args
+    settings = settings_of(current_app)
+    day = today()
+    community = forms.integer(args, "community", _("社区"), low=1, high=2**31 - 1)
+    building = forms.text(args, "building", _("楼栋"), limit=200)
+    wanted = forms.choice(args, "colour", _("状态"), board.COLOURS, required=False)
+    search = forms.text(args, "q", _("搜索"), limit=50)
+    where = scope() or community
+    with session_scope() as db:
+        query = board.resident_ids(
+            scope(),
+            day,
+            settings.fever_c,
+            community=community,
+            building=building,
+            wanted=wanted,
+            search=search,
+        )
+        page = queries.paginate(db, query, forms.page_number(args), PAGE_SIZE)
+        rows = board.residents_with_colours(db, [r[0] for r in page.rows], day, settings.fever_c)
+        return render(
+            "residents.html",
+            page=page,
+            rows=rows,
+            # One community's board costs a few index lookups per resident; the whole
+            # district's (100,000 residents) would cost more than the page, so the counts
+            # wait until a community is chosen.
+            counts=board.colour_counts(db, where, day, settings.fever_c) if where else None,
+            colours=board.COLOURS,
+            communities=queries.communities(db, scope()),
+            buildings=board.buildings(db, where) if where else [],
+            filters={"community": community, "building": building, "colour": wanted, "q": search},
+            day=day,
+        )
+
+
+@bp.get("/residents/<int:resident_id>")
+@login_required
+def resident(resident_id: int) -> str:
+    settings = settings_of(current_app)
+    with session_scope() as db:
+        found = queries.get_in_scope(db, Resident, resident_id, scope())
+        history = records.resident_history(db, found, settings.tz)
+        first, last = records.chart_period(found, history, today())
+        chart = charts.temperature_chart(
+            history.readings,
+            first,
+            last,
+            settings.fever_c,
+            settings.high_fever_c,
+            _("%(name)s 的体温（%(first)s 至 %(last)s）", name=found.name, first=first, last=last),
+        )
+        return render(
+            "resident.html",
+            r=found,
+            history=history,
+            chart=chart,
+            colour=db.scalar(board.colour_of(found.id, today(), settings.fever_c)),
+            outcomes=OUTCOMES,
+            answer_text=records.answer_text,
+            today=today(),
+        )

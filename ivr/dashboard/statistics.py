@@ -1,0 +1,179 @@
+"""Statistics per community and local day: residents monitored, answer rate, fevers, missed,
+escalations opened / resolved and median time to acknowledge, orders opened / delivered.
+
+Check-ins are counted in SQL (one grouped query); escalations are few enough per day to be
+grouped in Python, where the median and the local day of a UTC instant are easy to get right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from ivr.orders import order_stats
+from storage import CheckIn, Community, Escalation, Resident
+
+
+@dataclass
+class DayStats:
+    community: str
+    day: dt.date
+    monitored: int = 0
+    answered: int = 0
+    fevers: int = 0
+    missed: int = 0
+    escalations_opened: int = 0
+    escalations_resolved: int = 0
+    median_ack_minutes: float | None = None
+    orders_opened: int = 0
+    orders_delivered: int = 0
+
+    @property
+    def answer_rate(self) -> float | None:
+        return round(100 * self.answered / self.monitored, 1) if self.monitored else None
+
+
+def day_stats(
+    session: Session,
+    day_from: dt.date,
+    day_to: dt.date,
+    tz: dt.tzinfo,
+    fever_c: Decimal,
+    community_id: int | None,
+) -> list[DayStats]:
+    names = _names(session, community_id)
+    table: dict[tuple[str, dt.date], DayStats] = {}
+
+    def row(name: str, day: dt.date) -> DayStats:
+        return table.setdefault((name, day), DayStats(name, day))
+
+    for cid, day, monitored, answered, fevers, missed in _checkins(
+        session, day_from, day_to, fever_c, community_id
+    ):
+        stats = row(names[cid], day)
+        stats.monitored, stats.answered, stats.fevers, stats.missed = (
+            monitored,
+            answered,
+            fevers,
+            missed,
+        )
+    _add_escalations(session, day_from, day_to, tz, community_id, names, row)
+    for order in order_stats(session, day_from, day_to, tz):
+        if order["community"] in names.values():
+            stats = row(order["community"], dt.date.fromisoformat(order["date"]))
+            stats.orders_opened, stats.orders_delivered = order["opened"], order["delivered"]
+    return sorted(table.values(), key=lambda s: (s.day, s.community))
+
+
+def _names(session: Session, community_id: int | None) -> dict[int, str]:
+    query = select(Community.id, Community.name)
+    if community_id is not None:
+        query = query.where(Community.id == community_id)
+    return {int(cid): str(name) for cid, name in session.execute(query)}
+
+
+def _checkins(
+    session: Session,
+    day_from: dt.date,
+    day_to: dt.date,
+    fever_c: Decimal,
+    community_id: int | None,
+) -> list[tuple[int, dt.date, int, int, int, int]]:
+    """Residents per community and day: monitored, answered, feverish, missed.
+
+    A resident called in two rounds a day counts once: first one row per resident and day
+    (with "any round answered" etc.), then those rows are summed, which is one grouping pass
+    instead of a COUNT(DISTINCT …) sort per column.
+    """
+
+    def any_(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.max(case((condition, 1), else_=0))
+
+    per_resident = (
+        select(
+            Resident.community_id.label("community_id"),
+            CheckIn.local_date.label("day"),
+            any_(CheckIn.reached.is_(True)).label("answered"),
+            any_(CheckIn.temperature_c >= fever_c).label("fever"),
+            any_(CheckIn.status == "missed").label("missed"),
+        )
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .where(CheckIn.local_date.between(day_from, day_to))
+        .group_by(Resident.community_id, CheckIn.local_date, CheckIn.resident_id)
+    )
+    if community_id is not None:
+        per_resident = per_resident.where(Resident.community_id == community_id)
+    r = per_resident.subquery()
+    query = select(
+        r.c.community_id,
+        r.c.day,
+        func.count(),
+        func.sum(r.c.answered),
+        func.sum(r.c.fever),
+        func.sum(r.c.missed),
+    ).group_by(r.c.community_id, r.c.day)
+    return [
+        (int(c), day, int(n), int(a or 0), int(f or 0), int(m or 0))
+        for c, day, n, a, f, m in session.execute(query)
+    ]
+
+
+def _add_escalations(
+    session: Session,
+    day_from: dt.date,
+    day_to: dt.date,
+    tz: dt.tzinfo,
+    community_id: int | None,
+    names: dict[int, str],
+    row: Callable[[str, dt.date], DayStats],
+) -> None:
+    start = dt.datetime.combine(day_from, dt.time(), tz)
+    end = dt.datetime.combine(day_to + dt.timedelta(days=1), dt.time(), tz)
+    query = select(
+        Escalation.community_id,
+        Escalation.opened_at,
+        Escalation.acknowledged_at,
+        Escalation.resolved_at,
+    ).where(
+        or_(
+            and_(Escalation.opened_at >= start, Escalation.opened_at < end),
+            and_(Escalation.resolved_at >= start, Escalation.resolved_at < end),
+        )
+    )
+    if community_id is not None:
+        query = query.where(Escalation.community_id == community_id)
+    waits: dict[tuple[str, dt.date], list[float]] = defaultdict(list)
+    for cid, opened, acked, resolved in session.execute(query):
+        name = names[cid]
+        opened_day = opened.astimezone(tz).date()
+        if day_from <= opened_day <= day_to:
+            row(name, opened_day).escalations_opened += 1
+            if acked is not None:
+                waits[(name, opened_day)].append((acked - opened).total_seconds() / 60)
+        if resolved is not None and day_from <= resolved.astimezone(tz).date() <= day_to:
+            row(name, resolved.astimezone(tz).date()).escalations_resolved += 1
+    for (name, day), minutes in waits.items():
+        row(name, day).median_ack_minutes = round(statistics.median(minutes), 1)
+
+
+def daily_totals(rows: list[DayStats]) -> list[DayStats]:
+    """All communities together, per day (for the charts)."""
+    totals: dict[dt.date, DayStats] = {}
+    for r in rows:
+        t = totals.setdefault(r.day, DayStats("", r.day))
+        t.monitored += r.monitored
+        t.answered += r.answered
+        t.fevers += r.fevers
+        t.missed += r.missed
+        t.escalations_opened += r.escalations_opened
+        t.escalations_resolved += r.escalations_resolved
+        t.orders_opened += r.orders_opened
+        t.orders_delivered += r.orders_delivered
+    return [totals[d] for d in sorted(totals)]

@@ -1,0 +1,117 @@
+"""Administration: staff accounts, communities with their round times and calling windows,
+and the settings in use (secrets hidden)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ivr.db import session_scope
+from storage import AuditEntry, Community, Staff
+from tests.dashboard.pages import login, post, signed_in, staff_row, text
+
+NEW = {"name": "孙丽", "phone": "139 0371 0013", "role": "staff", "password": "start-pass-1"}
+
+
+def test_an_admin_adds_a_staff_member_who_can_then_log_in(app, people) -> None:
+    client = signed_in(app, people.admin)
+    form = {**NEW, "community": str(people.community_a)}
+    assert post(client, "/admin/staff", form).status_code == 302
+    added = staff_row(app, "13903710013")
+    assert (added.name, added.role, added.community_id) == ("孙丽", "staff", people.community_a)
+    assert login(app.test_client(), "13903710013", "start-pass-1").status_code == 302
+    assert "孙丽" in text(client.get("/admin/staff"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": ""}, "请填写姓名"),
+        ({"phone": "not a phone"}, "手机号不是有效的电话号码"),
+        ({"phone": "13903710011"}, "这个手机号已经注册"),
+        ({"role": "root"}, "请选择有效的角色"),
+        ({"community": ""}, "社区工作人员必须属于一个社区"),
+        ({"community": "999"}, "请选择有效的社区"),
+        ({"community": "one"}, "社区必须是整数"),
+        ({"password": "short"}, "密码需要 8 到 128 个字符"),
+        ({"password": " padded-password "}, "密码需要 8 到 128 个字符"),
+    ],
+)
+def test_a_bad_new_staff_member_is_refused(app, people, change, message) -> None:
+    client = signed_in(app, people.admin)
+    form = {**NEW, "community": str(people.community_a), **change}
+    response = post(client, "/admin/staff", form)
+    assert response.status_code in (400, 409) and message in text(response)
+    with session_scope(app) as session:
+        assert session.scalar(select(Staff).where(Staff.name == "孙丽")) is None
+
+
+def test_an_admin_changes_a_role_resets_a_password_and_removes_an_account(app, people) -> None:
+    client = signed_in(app, people.admin)
+    staff_id = staff_row(app, people.staff_a).id
+    form = {"role": "supervisor", "community": ""}
+    assert post(client, f"/admin/staff/{staff_id}/role", form).status_code == 302
+    assert staff_row(app, people.staff_a).role == "supervisor"
+    assert post(client, f"/admin/staff/{staff_id}/password", {"password": "x"}).status_code == 400
+    form = {"password": "brand-new-pass"}
+    assert post(client, f"/admin/staff/{staff_id}/password", form).status_code == 302
+    assert login(app.test_client(), people.staff_a, "brand-new-pass").status_code == 302
+    assert post(client, f"/admin/staff/{staff_id}/remove").status_code == 302
+    assert staff_row(app, people.staff_a).active is False
+    assert login(app.test_client(), people.staff_a, "brand-new-pass").status_code == 401
+    with session_scope(app) as session:
+        actions = set(
+            session.scalars(select(AuditEntry.action).where(AuditEntry.actor == "管理员"))
+        )
+    assert {"staff_changed", "password_set", "staff_removed"} <= actions
+
+
+def test_an_admin_cannot_lock_themselves_out(app, people) -> None:
+    client = signed_in(app, people.admin)
+    me = staff_row(app, people.admin).id
+    assert post(client, f"/admin/staff/{me}/remove").status_code == 409
+    assert post(client, f"/admin/staff/{me}/role", {"role": "staff"}).status_code == 409
+    assert post(client, "/admin/staff/424242/remove").status_code == 404
+
+
+def test_an_admin_sets_a_communitys_round_times_and_calling_window(app, people) -> None:
+    client = signed_in(app, people.admin)
+    form = {
+        "name": "中原社区", "round_times": "16:00, 9:30", "window_start": "08:30",
+        "window_end": "19:00", "hotline": "0371-67880001", "duty_phone": "",
+    }  # fmt: skip
+    assert post(client, f"/admin/communities/{people.community_a}", form).status_code == 302
+    with session_scope(app) as session:
+        found = session.get(Community, people.community_a)
+        assert found.round_times == "09:30,16:00" and found.hotline == "+863716788000" + "1"
+        assert (found.window_start, found.window_end, found.duty_phone) == ("08:30", "19:00", None)
+    assert post(client, "/admin/communities", {"name": "嵩山社区"}).status_code == 302
+    assert post(client, "/admin/communities", {"name": "嵩山社区"}).status_code == 409
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"round_times": "9 o'clock"},
+        {"round_times": "25:00"},
+        {"window_start": "08:00"},  # no end
+        {"window_start": "20:00", "window_end": "08:00"},
+        {"window_start": "8am", "window_end": "9pm"},
+        {"hotline": "hotline"},
+        {"name": ""},
+        {"name": "祥和社区"},  # taken
+    ],
+)
+def test_bad_community_settings_are_refused(app, people, change) -> None:
+    form = {"name": "中原社区", **change}
+    response = post(signed_in(app, people.admin), f"/admin/communities/{people.community_a}", form)
+    assert response.status_code in (400, 409)
+    with session_scope(app) as session:
+        found = session.get(Community, people.community_a)
+        assert found.name == "中原社区" and found.round_times is None
+
+
+def test_the_settings_page_hides_secrets(app, people) -> None:
+    page = text(signed_in(app, people.admin).get("/admin/settings"))
+    assert "PINGAN_FEVER_C" in page and "37.3" in page
+    assert "test-secret" not in page and "test-auth-token" not in page

@@ -1,0 +1,58 @@
+"""``pingan demo --serve``: the demo round, then the dashboard on its data with demo logins."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+PINGAN = str(Path(sys.executable).with_name("pingan"))
+
+
+@pytest.mark.slow
+def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path) -> None:
+    env = {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
+    process = subprocess.Popen(
+        [PINGAN, "demo", "--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        output = _read_until(process, "Demo logins", timeout=120)
+        url = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/", output).group(1)
+        output += _read_until(process, "admin", timeout=10)
+        assert "139 0371 0011" in output and "pingan-demo" in output
+        session = requests.Session()
+        page = session.get(f"{url}/login", timeout=10).text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        form = {"phone": "13903710011", "password": "pingan-demo", "csrf_token": token}
+        escalations = session.post(f"{url}/login", data=form, timeout=10)
+        assert escalations.status_code == 200 and "张桂兰" in escalations.text  # 39.2 °C
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    assert process.stdout is not None
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError(f"{marker!r} not printed:\n{''.join(seen)[-3000:]}")

@@ -1,0 +1,144 @@
+"""Signing in and out: scrypt passwords, phone numbers as typed, a shared rate limit."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from ivr import create_app
+from ivr.dashboard import throttle
+from ivr.dashboard.accounts import set_password
+from ivr.db import engine, session_scope
+from storage import AuditEntry, Staff
+from tests.dashboard.pages import PASSWORD, csrf_token, login, post, signed_in, staff_row, text
+
+
+def audit_actions(app, action: str) -> list[AuditEntry]:
+    with session_scope(app) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_staff_log_in_with_their_phone_as_typed_and_land_on_escalations(app, people) -> None:
+    client = app.test_client()
+    response = login(client, "139-0371-0011")  # dashes, no country code
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").headers["Location"] == "/escalations"
+    assert "赵红梅" in text(client.get("/escalations"))
+    (entry,) = audit_actions(app, "login")
+    assert entry.actor == "赵红梅"
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app, people, clock) -> None:
+    with session_scope(app) as session:
+        staff = session.scalars(select(Staff).where(Staff.phone == "+8613903710011")).one()
+        set_password(session, staff, "a-new-password", clock.now(), "test")
+    stored = staff_row(app, people.staff_a).password_hash
+    assert stored is not None and stored.startswith("scrypt:") and "a-new-password" not in stored
+
+
+@pytest.mark.parametrize(
+    ("phone", "password"),
+    [("13903710011", "wrong-password"), ("13900000000", PASSWORD), ("", ""), ("abc", "x" * 500)],
+)
+def test_a_wrong_login_says_so_without_telling_which_part_was_wrong(
+    app, people, phone, password
+) -> None:
+    client = app.test_client()
+    response = login(client, phone, password)
+    assert response.status_code == 401
+    assert "手机号或密码不正确" in text(response)
+    assert client.get("/escalations").status_code == 302  # still signed out
+    assert len(audit_actions(app, "login_failed")) == 1
+
+
+def test_a_removed_staff_member_cannot_log_in(app, people) -> None:
+    with session_scope(app) as session:
+        session.scalars(select(Staff).where(Staff.phone == "+8613903710011")).one().active = False
+    assert login(app.test_client(), people.staff_a).status_code == 401
+
+
+def test_five_wrong_passwords_lock_the_phone_for_every_web_process(app, people) -> None:
+    client = app.test_client()
+    for _ in range(throttle.PER_PHONE):
+        assert login(client, people.staff_a, "guess").status_code == 401
+    assert login(client, people.staff_a, PASSWORD).status_code == 429
+    # Another web process (a second app on the same database) sees the same failures.
+    other = create_app(
+        {**_overrides(app), "instance_path": app.instance_path},
+        clock=app.extensions["pingan.clock"],
+        carrier=app.extensions["pingan.carrier"],
+        environ={},
+    )
+    try:
+        response = login(other.test_client(), people.staff_a, PASSWORD)
+        assert response.status_code == 429
+        assert "登录失败次数过多" in text(response) and "15 分钟" in text(response)
+        # Another staff member from the same address is not locked out.
+        assert login(other.test_client(), people.staff_b).status_code == 302
+    finally:
+        engine(other).dispose()
+
+
+def test_the_lock_lifts_after_fifteen_minutes_and_success_clears_the_count(
+    app, people, clock
+) -> None:
+    client = app.test_client()
+    for _ in range(throttle.PER_PHONE):
+        login(client, people.staff_a, "guess")
+    clock.advance(minutes=15, seconds=1)
+    assert login(client, people.staff_a).status_code == 302
+    with session_scope(app) as session:
+        assert throttle.count(session) == 0
+
+
+def test_logging_out_needs_the_form_token_and_ends_the_session(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    assert client.post("/logout").status_code == 400  # no CSRF token
+    assert client.get("/escalations").status_code == 200
+    assert post(client, "/logout").status_code == 302
+    assert client.get("/escalations").status_code == 302
+    assert len(audit_actions(app, "logout")) == 1
+
+
+def test_a_new_password_signs_out_other_sessions(app, people, clock) -> None:
+    client = signed_in(app, people.staff_a)
+    with session_scope(app) as session:
+        staff = session.scalars(select(Staff).where(Staff.phone == "+8613903710011")).one()
+        set_password(session, staff, "another-pass-9", clock.now(), "test")
+    assert client.get("/escalations").status_code == 302
+
+
+def test_login_returns_to_the_page_asked_for_but_never_to_another_site(app, people) -> None:
+    client = app.test_client()
+    assert (
+        client.get("/residents?colour=red").headers["Location"].startswith("/login?next=/residents")
+    )
+    token = csrf_token(client)
+    for target, expected in (("/residents?colour=red", "/residents?colour=red"),
+                             ("//evil.example/x", "/"), ("https://evil.example", "/")):  # fmt: skip
+        client = app.test_client()
+        token = csrf_token(client)
+        form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
+        assert client.post("/login", data=form).headers["Location"] == expected
+
+
+def test_the_session_cookie_is_http_only_and_same_site(app, people) -> None:
+    response = login(app.test_client(), people.staff_a)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+@pytest.mark.parametrize("settings_overrides", [{"public_url": "https://pingan.example.org"}])
+def test_behind_https_the_session_cookie_is_secure(app, people) -> None:
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def _overrides(app):
+    settings = app.extensions["pingan.settings"]
+    return {
+        "database_url": settings.database_url,
+        "twilio_auth_token": settings.twilio_auth_token,
+        "carrier": "simulator",
+        "public_url": None,
+        "secret_key": "test-secret",
+    }

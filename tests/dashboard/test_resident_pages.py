@@ -1,0 +1,268 @@
+"""Residents: today's colour on the five-colour board, filters, one resident's page and the
+changes staff make there (edit, hold, release, resume, a check-in on their behalf)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from ivr.dashboard.board import Facts, colour
+from ivr.db import session_scope
+from storage import AuditEntry, CheckIn, Resident
+from tests.conftest import SHANGHAI
+from tests.dashboard.pages import post, signed_in, text
+from tests.helpers import add_resident
+from tests.ivr.alerting import open_escalation
+
+TODAY = dt.date(2026, 11, 28)
+
+
+def checkin(app, resident_id: int, status: str, celsius: str | None = None, day=TODAY) -> None:
+    now = app.extensions["pingan.clock"].now()
+    with session_scope(app) as session:
+        session.add(
+            CheckIn(
+                resident_id=resident_id,
+                local_date=day,
+                status=status,
+                closes_at=now,
+                temperature_c=Decimal(celsius) if celsius else None,
+                needs=[],
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+def colours(page: str) -> dict[str, str]:
+    """Resident id → colour as listed."""
+    return dict(re.findall(r'data-resident="(\d+)" data-colour="(\w+)"', page))
+
+
+def resident(app, resident_id: int) -> Resident:
+    with session_scope(app) as session:
+        found = session.get(Resident, resident_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+@pytest.fixture
+def board(app, people) -> dict[str, int]:
+    """One resident of community A for each colour."""
+    ids = {"orange": people.resident_a}
+    for i, name in enumerate(("red", "yellow", "green", "grey", "pending", "fever", "missed")):
+        ids[name] = add_resident(
+            app, name, f"+86138037111{i:02d}", "中原社区", address=f"康桥华城{i + 1}号楼{i}单元"
+        )
+    open_escalation(app, ids["red"])  # urgent
+    open_escalation(app, ids["orange"], "callback_requested", "high", None)
+    checkin(app, ids["yellow"], "partial", "36.6")
+    checkin(app, ids["green"], "missed", day=TODAY - dt.timedelta(days=1))  # yesterday
+    checkin(app, ids["green"], "complete", "36.5")
+    checkin(app, ids["fever"], "complete", "37.6")
+    checkin(app, ids["missed"], "complete", "36.4")
+    checkin(app, ids["missed"], "missed")  # the later round was missed
+    with session_scope(app) as session:
+        session.get(Resident, ids["grey"]).hold_until = TODAY + dt.timedelta(days=2)
+    return ids
+
+
+def test_each_resident_shows_todays_colour(app, people, board) -> None:
+    shown = colours(text(signed_in(app, people.staff_a).get("/residents")))
+    expected = {
+        "red": "red", "orange": "orange", "fever": "orange", "missed": "orange",
+        "yellow": "yellow", "green": "green", "grey": "grey", "pending": "pending",
+    }  # fmt: skip
+    assert shown == {str(board[name]): colour for name, colour in expected.items()}
+
+
+def test_the_board_counts_each_colour_and_filters_by_it(app, people, board) -> None:
+    client = signed_in(app, people.staff_a)
+    page = text(client.get("/residents"))
+    counts = dict(re.findall(r'swatch (\w+)[^"]*" href="[^"]*">\s*<span class="count">(\d+)', page))
+    assert counts == {
+        "red": "1", "orange": "3", "yellow": "1", "green": "1", "grey": "1", "pending": "1"
+    }  # fmt: skip
+    for colour_, count in counts.items():
+        shown = colours(text(client.get(f"/residents?colour={colour_}")))
+        assert len(shown) == int(count) and set(shown.values()) <= {colour_}, colour_
+
+
+def test_a_supervisor_sees_the_counts_once_a_community_is_chosen(app, people, board) -> None:
+    client = signed_in(app, people.supervisor)
+    page = text(client.get("/residents"))
+    assert 'class="count"' not in page and "选择社区后显示各颜色的人数" in page
+    assert "杨志强" in page  # every community's residents are listed
+    page = text(client.get(f"/residents?community={people.community_a}"))
+    assert re.search(r'swatch red[^"]*" href="[^"]*">\s*<span class="count">1<', page)
+    assert "杨志强" not in page
+
+
+def test_released_and_resumed_residents(app, people, board) -> None:
+    client = signed_in(app, people.staff_a)
+    green = board["green"]
+    assert post(client, f"/residents/{green}/release", {"reason": "隔离期满"}).status_code == 302
+    assert resident(app, green).release_reason == "隔离期满"
+    assert colours(text(client.get("/residents?colour=grey")))[str(green)] == "grey"
+    response = post(client, f"/residents/{green}/release", {"reason": "again"})
+    assert response.status_code == 409
+    assert post(client, f"/residents/{green}/resume").status_code == 302
+    assert resident(app, green).released_at is None
+    assert colours(text(client.get("/residents")))[str(green)] == "green"
+
+
+def test_filters_by_building_and_search(app, people, board) -> None:
+    client = signed_in(app, people.staff_a)
+    page = text(client.get("/residents"))
+    assert '<option value="康桥华城3号楼"' in page  # buildings of the community
+    shown = colours(text(client.get("/residents?building=康桥华城3号楼")))
+    assert list(shown) == [str(board["green"])]
+    assert list(colours(text(client.get("/residents?q=李建")))) == [str(people.resident_a)]
+    assert list(colours(text(client.get("/residents?q=03711101")))) == [str(board["yellow"])]
+    assert colours(text(client.get("/residents?q=100%25"))) == {}  # % is a literal
+
+
+@pytest.mark.parametrize(
+    "query", ["colour=purple", "community=abc", "building=" + "楼" * 201, "q=" + "x" * 51]
+)
+def test_bad_filters_are_refused(app, people, query) -> None:
+    assert signed_in(app, people.staff_a).get(f"/residents?{query}").status_code == 400
+
+
+def test_the_resident_page_has_the_temperature_chart_calls_and_escalations(
+    app, people, board
+) -> None:
+    with session_scope(app) as session:
+        found = session.get(Resident, board["fever"])
+        found.isolation_start, found.isolation_days = TODAY - dt.timedelta(days=3), 14
+    checkin(app, board["fever"], "complete", "36.9", day=TODAY - dt.timedelta(days=1))
+    page = text(signed_in(app, people.staff_a).get(f"/residents/{board['fever']}"))
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'class="fever-line"' in svg and "37.3 °C" in svg  # the fever threshold drawn
+    assert svg.count('class="point fever"') == 1 and svg.count('class="point"') == 1
+    assert "11-25" in svg and "<polyline" in svg  # the isolation period starts on the 25th
+    assert "2026-11-25 — 2026-12-08" in page
+    assert "橙：发热或未接通" in page
+
+
+def test_editing_a_resident_saves_and_audits_the_changed_fields(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    form = {
+        "name": "李建国", "phone": "138 0371 0102", "address": "建设西路12号院1号楼1单元303",
+        "language": "zh-CN", "isolation_start": "2026-11-20", "isolation_days": "14",
+        "lives_alone": "1", "emergency_contact": "13912345678", "notes": "行动不便",
+    }  # fmt: skip
+    response = post(client, f"/residents/{people.resident_a}/edit", form)
+    assert response.status_code == 302
+    found = resident(app, people.resident_a)
+    assert found.address.endswith("303") and found.lives_alone is True
+    assert found.emergency_contact == "+8613912345678" and found.isolation_days == 14
+    with session_scope(app) as session:
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "edited")).one()
+    assert entry.actor == "赵红梅" and entry.entity_id == people.resident_a
+    assert "address" in entry.detail and "phone" not in entry.detail
+
+
+GOOD = {"name": "李建国", "phone": "13803710102", "language": "zh-CN", "isolation_days": "14"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"name": ""}, "请填写姓名"),
+        ({"name": "名" * 101}, "姓名最多 100 个字"),
+        ({"phone": "12345"}, "电话不是有效的电话号码"),
+        ({"phone": "13803710201"}, "这个电话号码已属于另一位居民"),  # 杨志强's, in B
+        ({"language": "fr"}, "请选择有效的语言"),
+        ({"isolation_start": "2026-13-01"}, "隔离开始日期不是有效日期"),
+        ({"isolation_days": "abc"}, "隔离天数必须是整数"),
+        ({"isolation_days": "0"}, "隔离天数必须在 1 到 365 之间"),
+        ({"isolation_days": ""}, "请填写隔离天数"),
+        ({"emergency_contact": "call me"}, "紧急联系人电话不是有效的电话号码"),
+        ({"notes": "n" * 2001}, "备注最多 2000 个字"),
+    ],
+)
+def test_a_bad_edit_is_refused_and_changes_nothing(app, people, change, message) -> None:
+    client = signed_in(app, people.staff_a)
+    response = post(client, f"/residents/{people.resident_a}/edit", {**GOOD, **change})
+    assert response.status_code == 400 and message in text(response)
+    assert resident(app, people.resident_a).phone == "+8613803710102"
+
+
+def test_a_hold_pauses_calls_until_a_date(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    form = {"until": "2026-12-01", "reason": "住院"}
+    assert post(client, f"/residents/{people.resident_a}/hold", form).status_code == 302
+    found = resident(app, people.resident_a)
+    assert found.hold_until == dt.date(2026, 12, 1) and found.hold_reason == "住院"
+    assert not found.monitored_on(TODAY)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"until": "2026-11-27", "reason": "x"},  # yesterday
+        {"until": "tomorrow", "reason": "x"},
+        {"until": "", "reason": "x"},
+        {"until": "2026-12-01", "reason": ""},
+        {"until": "2026-12-01", "reason": "r" * 201},
+    ],
+)
+def test_a_bad_hold_is_refused(app, people, form) -> None:
+    client = signed_in(app, people.staff_a)
+    assert post(client, f"/residents/{people.resident_a}/hold", form).status_code == 400
+    assert resident(app, people.resident_a).hold_until is None
+
+
+def test_staff_record_a_check_in_on_a_residents_behalf(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    form = {"temperature": "38.1", "symptoms": "no", "needs": ["medicine"], "note": "上门"}
+    assert post(client, f"/residents/{people.resident_a}/checkin", form).status_code == 302
+    with session_scope(app) as session:
+        found = session.scalars(select(CheckIn)).one()
+        assert found.temperature_c == Decimal("38.1") and found.source == "staff"
+    page = text(client.get("/escalations"))
+    assert "发热" in page and "38.1 °C" in page
+    assert "代购药品" in text(client.get("/orders"))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"temperature": "hot"},
+        {"temperature": "45"},
+        {"temperature": "NaN"},
+        {"symptoms": "maybe"},
+        {"needs": ["caviar"]},
+        {"temperature": "36.5", "note": "n" * 1001},
+    ],
+)
+def test_a_bad_check_in_is_refused(app, people, form) -> None:
+    client = signed_in(app, people.staff_a)
+    assert post(client, f"/residents/{people.resident_a}/checkin", form).status_code == 400
+    with session_scope(app) as session:
+        assert session.scalars(select(CheckIn)).first() is None
+
+
+def test_a_zone_where_today_differs_from_utc(app, people, clock) -> None:
+    """At 01:00 in Shanghai it is still yesterday in UTC; the board uses the local day."""
+    clock.set(dt.datetime(2026, 11, 29, 1, 0, tzinfo=SHANGHAI))
+    checkin(app, people.resident_a, "complete", "36.5", day=dt.date(2026, 11, 29))
+    shown = colours(text(signed_in(app, people.staff_a).get("/residents")))
+    assert shown[str(people.resident_a)] == "green"
+
+
+def test_both_spellings_of_the_colour_rule_agree(app, people, board) -> None:
+    fever = app.extensions["pingan.settings"].fever_c
+    facts = Facts.of(TODAY, fever)
+    with session_scope(app) as session:
+        correlated = dict(session.execute(select(Resident.id, colour(TODAY, fever))).all())
+        joined = dict(session.execute(facts.join(select(Resident.id, facts.colour))).all())
+    assert correlated == joined
+    assert set(joined.values()) == {"red", "orange", "yellow", "green", "grey", "pending"}
