@@ -26,7 +26,7 @@ from ivr import audit
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
-from ivr.phones import display_phone
+from ivr.phones import display_phone, mask_phones_in
 from ivr.staff import on_duty, supervisors
 from storage import Escalation, Notification
 
@@ -254,7 +254,7 @@ def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
             row.id,
             row.channel,
             row.tries,
-            exc,
+            mask_phones_in(str(exc)),
         )
         return
     row.status = "pending"
@@ -265,7 +265,7 @@ def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
         row.channel,
         row.tries,
         row.next_try_at.isoformat(),
-        exc,
+        mask_phones_in(str(exc)),
     )
 
 

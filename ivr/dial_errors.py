@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ivr import audit, halt
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
+from ivr.phones import mask_phones_in
 from ivr.settle import settle_attempt
 from ivr.telephony import CarrierError, ErrorKind
 from storage import CallAttempt
@@ -37,7 +38,11 @@ def handle_refusal(
         _bad_number(session, attempt, exc, settings, now)
     else:
         log.error(
-            "attempt %s refused by the carrier (%s %s): %s", attempt.id, exc.status, exc.code, exc
+            "attempt %s refused by the carrier (%s %s): %s",
+            attempt.id,
+            exc.status,
+            exc.code,
+            mask_phones_in(str(exc)),
         )
         end_unplaced(session, attempt, settings, now, status="failed")
 
@@ -64,7 +69,11 @@ def _requeue(session: Session, attempt: CallAttempt, exc: CarrierError, now: dt.
     attempt.due_at = now + dt.timedelta(seconds=delay)
     if exc.kind == ErrorKind.AUTH:
         halt.halt(session, f"carrier rejected our credentials ({exc.code}): {exc}", now)
-        log.critical("DIALING HALTED: the carrier rejected our credentials (%s): %s", exc.code, exc)
+        log.critical(
+            "DIALING HALTED: the carrier rejected our credentials (%s): %s",
+            exc.code,
+            mask_phones_in(str(exc)),
+        )
     else:
         log.warning(
             "attempt %s: carrier busy or down (%s %s); retrying in %ss",

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from ivr import alerts, audit
 from ivr.config import Settings
+from ivr.phones import mask_phones_in
 from storage import AuditEntry, CheckIn, Escalation, Notification, Resident
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,12 @@ def _add_event(
         escalation.id,
         f"{severity}: {detail}",
     )
-    log.info("escalation %s: event %d added (%s)", escalation.id, escalation.events, detail)
+    log.info(
+        "escalation %s: event %d added (%s)",
+        escalation.id,
+        escalation.events,
+        mask_phones_in(detail),
+    )
 
 
 def acknowledge(

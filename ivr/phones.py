@@ -69,6 +69,15 @@ def mask_phone(e164: str) -> str:
     return f"+{number.country_code}{_mask_national(national)}"
 
 
+# An E.164 number quoted inside free text (a carrier's error message, an escalation's detail).
+E164_IN_TEXT = re.compile(r"\+[1-9]\d{6,14}")
+
+
+def mask_phones_in(text: str) -> str:
+    """For logs: ``text`` with every E.164 number in it masked as ``mask_phone`` does."""
+    return E164_IN_TEXT.sub(lambda match: mask_phone(match.group()), text)
+
+
 def _mask_national(digits: str) -> str:
     if len(digits) >= 9:
         return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]

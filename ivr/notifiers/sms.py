@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ivr.notifiers.base import Alert, NotifyError, render
-from ivr.phones import mask_phone
+from ivr.phones import mask_phone, mask_phones_in
 from ivr.telephony import Carrier, CarrierError, ErrorKind
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,11 @@ class SmsNotifier:
             # A bad number or a refused message will not go through on a second try either.
             permanent = exc.kind in (ErrorKind.BAD_NUMBER, ErrorKind.REJECTED)
             log.warning(
-                "SMS to %s refused (%s %s): %s", mask_phone(recipient), exc.kind, exc.code, exc
+                "SMS to %s refused (%s %s): %s",
+                mask_phone(recipient),
+                exc.kind,
+                exc.code,
+                mask_phones_in(str(exc)),
             )
             raise NotifyError(f"{exc.code or exc.kind}: {exc}", permanent) from exc
         log.info("SMS to %s sent: %s", mask_phone(recipient), sid)
