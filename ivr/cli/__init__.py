@@ -70,6 +70,7 @@ from ivr.cli import (  # noqa: E402,F401
     health,
     orders,
     prompts,
+    purge,
     reports,
     residents,
     rounds,
