@@ -22,7 +22,12 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedServer:
-    """The app on a loopback port in a background thread (waitress, a production server)."""
+    """The app on a loopback port in a background thread (waitress, a production server).
+
+    The event loop runs in our own thread and everything it polls is closed in that same
+    thread: closing sockets from another thread while ``select`` waits on them raised EBADF in
+    the server thread now and then (a flaky "Exception in thread pingan-web" in the tests).
+    """
 
     def __init__(
         self, app: Flask, host: str = "127.0.0.1", port: int = 0, threads: int = 16
@@ -31,15 +36,33 @@ class EmbeddedServer:
             app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=True
         )
         self.url = f"http://{host}:{self._server.effective_port}"
-        self._thread = threading.Thread(target=self._server.run, name="pingan-web", daemon=True)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="pingan-web", daemon=True)
         self._thread.start()
 
+    def _serve(self) -> None:
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                server.asyncore.loop(
+                    timeout=server.adj.asyncore_loop_timeout,
+                    map=server._map,
+                    use_poll=server.adj.asyncore_use_poll,
+                    count=1,
+                )
+        finally:
+            # Request threads first: one still finishing a reply must not write to a closed
+            # channel or wake-up pipe.
+            server.task_dispatcher.shutdown()
+            for channel in list(server._map.values()):
+                if channel is not server and channel is not server.trigger:
+                    channel.close()
+            server.close()
+
     def close(self) -> None:
-        # Request threads first: one still finishing a reply after the server closed would
-        # write to its closed wake-up pipe (OSError in a waitress thread).
-        self._server.task_dispatcher.shutdown()
-        self._server.close()
-        self._thread.join(timeout=5)
+        self._stopping.set()
+        self._server.pull_trigger()  # wake the loop out of its poll
+        self._thread.join(timeout=10)
 
 
 @contextmanager
@@ -74,6 +97,8 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 30)
             self.cfg.set("accesslog", "-")
+            # Which worker process served a request: webhooks of one call land on any of them.
+            self.cfg.set("access_log_format", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms worker %(p)s')
 
         def load(self) -> Flask:
             from ivr import create_app

@@ -12,6 +12,7 @@ from ivr import calls, inbound
 from ivr.db import session_scope
 from ivr.voice import bp
 from ivr.voice.context import base_env, call_env, flows_of, render_for
+from ivr.voice.params import names_a_call
 from ivr.voice.signature import twilio_signed
 from ivr.voice.twiml import render
 from storage import CallAttempt
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 @bp.post("/incoming")
 @twilio_signed
+@names_a_call
 def incoming() -> Response:
     with session_scope() as session:
         attempt, turn = inbound.on_incoming(
@@ -32,6 +34,7 @@ def incoming() -> Response:
 
 @bp.post("/incoming/status")
 @twilio_signed
+@names_a_call
 def incoming_status() -> Response:
     sid = request.form.get("CallSid", "")
     with session_scope() as session:

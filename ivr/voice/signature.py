@@ -1,4 +1,6 @@
-"""Every Twilio webhook must carry a valid ``X-Twilio-Signature``; anything else gets 403."""
+"""Every Twilio webhook must carry a valid ``X-Twilio-Signature``; anything else gets 403.
+
+A signed request holding a NUL character (never sent by a carrier) outside ``Digits`` gets 400."""
 
 from __future__ import annotations
 
@@ -38,6 +40,11 @@ def twilio_signed(view: F) -> F:
         ):
             log.warning("rejected unsigned or forged webhook %s %s", request.method, request.path)
             abort(403)
+        if any("\x00" in value for key, value in request.form.items() if key != "Digits"):
+            # No carrier sends NUL, and PostgreSQL cannot even compare a string holding one.
+            # (Digits are read as keypad keys: anything else in them is a wrong entry.)
+            log.warning("rejected webhook %s with a NUL character", request.path)
+            abort(400)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

@@ -1,7 +1,7 @@
 """The webhook endpoints. Each is thin: verify, load the attempt, apply one event, render.
 
 Whatever goes wrong, the caller hears something sensible: an unknown or finished call gets a
-polite hang-up (200), and a database failure gets an apology (``errors.py``).
+polite hang-up (200), and a database failure gets an apology (``errors.py``), never a 500.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 
 from callflows import DialEnded, Keys, Silence
-from ivr import calls, inbound
+from ivr import calls, clock_of, inbound
 from ivr.db import session_scope
 from ivr.voice import bp
 from ivr.voice.context import base_env, call_env, flows_of, plain_render, render_for
 from ivr.voice.keys import event_from_digits
+from ivr.voice.params import names_a_call
 from ivr.voice.signature import twilio_signed
 from ivr.voice.twiml import render
 from storage import CallAttempt
@@ -29,12 +30,14 @@ Handler = Callable[[Session, CallAttempt], calls.Turn]
 
 @bp.post("/<code>/answer")
 @twilio_signed
+@names_a_call
 def answer(code: str) -> Response:
     return _turn(code, lambda s, a: calls.on_answer(s, a, request.form, call_env(a)))
 
 
 @bp.post("/<code>/gather")
 @twilio_signed
+@names_a_call
 def gather(code: str) -> Response:
     event = event_from_digits(request.form.get("Digits", ""))
     turn = request.args.get("t")
@@ -43,6 +46,7 @@ def gather(code: str) -> Response:
 
 @bp.post("/<code>/dial")
 @twilio_signed
+@names_a_call
 def dial(code: str) -> Response:
     event = DialEnded(request.form.get("DialCallStatus", "failed"))
     turn = request.args.get("t")
@@ -51,6 +55,7 @@ def dial(code: str) -> Response:
 
 @bp.post("/<code>/status")
 @twilio_signed
+@names_a_call
 def status(code: str) -> Response:
     with session_scope() as session:
         attempt = calls.load_attempt(session, code)
@@ -61,7 +66,7 @@ def status(code: str) -> Response:
                 request.form.get("CallSid"),
             )
         else:
-            calls.attach_call_sid(attempt, request.form)
+            calls.attach_call_sid(attempt, request.form, clock_of(current_app).now())
             calls.on_status(session, attempt, request.form, call_env(attempt))
     return Response(status=204)
 
@@ -81,7 +86,10 @@ def _turn(code: str, handler: Handler) -> Response:
         if attempt is None:
             log.warning("webhook %s for unknown call %s; hanging up", request.path, code)
             return _twiml(render(calls.hangup_only().transition.actions, plain_render()))
-        calls.attach_call_sid(attempt, request.form)
+        if not calls.same_call(attempt, request.form):
+            log.warning("webhook %s for another CallSid than its call's; hanging up", request.path)
+            return _twiml(render(calls.hangup_only().transition.actions, plain_render()))
+        calls.attach_call_sid(attempt, request.form, clock_of(current_app).now())
         turn = handler(session, attempt)
         return _twiml(render(turn.transition.actions, render_for(attempt, turn.turn)))
 

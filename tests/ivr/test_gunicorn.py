@@ -1,0 +1,161 @@
+"""``pingan serve`` runs gunicorn with several worker processes, and a call's webhooks may land
+on any of them: all state is in the database. Here every gunicorn worker is killed between
+two webhooks of one call, so each step is served by a process that has never seen the call.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+from twilio.request_validator import RequestValidator
+
+from ivr import create_app
+from ivr.db import engine as engine_of
+from ivr.db import session_scope
+from ivr.dialer import queue_checkin_now
+from ivr.rounds import start_manual_round
+from storage import Answer, CallAttempt, CheckIn, Community, Resident
+from tests.processes import TOKEN, environment, fresh_postgres, processes
+
+SID = "CA" + "4" * 32
+PHONE = "+8613803710101"
+STEPS = [
+    ("answer", None),
+    ("gather?t=0", "1"),
+    ("gather?t=1", "372"),
+    ("gather?t=2", "1"),
+    ("gather?t=3", "2"),
+    ("gather?t=4", "9"),
+]
+
+
+def gunicorn_workers(master: int) -> set[int]:
+    listing = subprocess.run(
+        ["ps", "--ppid", str(master), "-o", "pid="], capture_output=True, text=True, check=False
+    ).stdout
+    return {int(pid) for pid in listing.split()}
+
+
+def replace_all_workers(master: int, count: int) -> None:
+    """SIGKILL every gunicorn worker and wait until the master has started fresh ones."""
+    old = gunicorn_workers(master)
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        current = gunicorn_workers(master)
+        if len(current) == count and not current & old:
+            return
+        assert time.monotonic() < deadline, "gunicorn did not replace its workers"
+        time.sleep(0.1)
+
+
+def prepare_call(url: str, folder: Path) -> str:
+    """A resident with a placed call, as the dialer leaves it; returns its webhook code."""
+    app = create_app(
+        {
+            "database_url": url,
+            "instance_path": str(folder / "setup"),
+            "carrier": "simulator",
+            "twilio_auth_token": TOKEN,
+        },
+        environ={},
+    )
+    with session_scope(app) as session:
+        community = Community(name="中原社区", created_at=app.extensions["pingan.clock"].now())
+        session.add(community)
+        session.flush()
+        now = app.extensions["pingan.clock"].now()
+        session.add(
+            Resident(
+                name="王秀英",
+                phone=PHONE,
+                community_id=community.id,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        settings = app.extensions["pingan.settings"].replace(
+            call_window=(now.time().min, now.time().max)
+        )
+        start_manual_round(session, community, settings, now)
+        attempt = queue_checkin_now(session, session.scalars(select(CheckIn)).one(), now)
+        assert attempt is not None
+        attempt.state, attempt.call_sid, attempt.placed_at = "placed", SID, now
+        code = attempt.code
+    engine_of(app).dispose()
+    return code
+
+
+def post(base: str, path: str, form: dict[str, str]) -> requests.Response:
+    signature = RequestValidator(TOKEN).compute_signature(base + path, form)
+    return requests.post(
+        base + path,
+        data=form,
+        timeout=30,
+        headers={"X-Twilio-Signature": signature, "Connection": "close"},
+    )
+
+
+@pytest.mark.slow
+def test_every_webhook_of_a_call_can_be_served_by_a_different_gunicorn_worker(
+    tmp_path: Path,
+) -> None:
+    with fresh_postgres() as url:
+        code = prepare_call(url, tmp_path)
+        env = environment(url, tmp_path)
+        base = env["PINGAN_PUBLIC_URL"]
+        form = {
+            "CallSid": SID,
+            "AccountSid": "AC" + "5" * 32,
+            "From": "+8657100000000",
+            "To": PHONE,
+            "CallStatus": "in-progress",
+            "ApiVersion": "2010-04-01",
+            "Direction": "outbound-api",
+        }
+        with processes(env, tmp_path) as running:
+            running.services("--default", "busy", web_workers=2)
+            master = next(p.pid for p in running.started if "serve" in p.args[1:2])
+            for step, digits in STEPS:
+                replace_all_workers(master, 2)
+                extra = {"Digits": digits, "FinishedOnKey": "#"} if digits else {}
+                reply = post(base, f"/voice/{code}/{step}", {**form, **extra})
+                assert reply.status_code == 200 and b"<Response>" in reply.content, step
+            replace_all_workers(master, 2)
+            done = post(
+                base,
+                f"/voice/{code}/status",
+                {**form, "CallStatus": "completed", "CallDuration": "60", "SequenceNumber": "3"},
+            )
+            assert done.status_code == 204
+        log = (tmp_path / "web.log").read_text(encoding="utf-8")
+        engine = create_app(
+            {
+                "database_url": url,
+                "instance_path": str(tmp_path / "check"),
+                "carrier": "simulator",
+                "twilio_auth_token": TOKEN,
+            },
+            environ={},
+        )
+        with session_scope(engine) as session:
+            checkin = session.scalars(select(CheckIn)).one()
+            attempt = session.scalars(select(CallAttempt)).one()
+            answers = session.scalars(select(Answer.key).order_by(Answer.id)).all()
+            outcome = (checkin.status, str(checkin.temperature_c), attempt.status, attempt.outcome)
+        engine_of(engine).dispose()
+
+    assert outcome == ("complete", "37.2", "completed", "finished")
+    assert answers == ["temperature_c", "symptoms"]
+    served_by = re.findall(rf"/voice/{code}/\S+ HTTP/1.1\" \d+ .* worker <(\d+)>", log)
+    assert len(served_by) == len(STEPS) + 1 and len(set(served_by)) == len(STEPS) + 1
