@@ -5,6 +5,7 @@ The scheduler (``pingan worker``), ``pingan call`` and ``pingan demo`` all drive
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from flask import Flask
@@ -13,6 +14,7 @@ from ivr import carrier_of, clock_of, flow_of, settings_of
 from ivr.alerts import AlertSender, check_sla
 from ivr.config import ConfigError
 from ivr.db import sessions
+from ivr.db_errors import database_unavailable
 from ivr.dialer import Dialer, Urls
 from ivr.notifiers import notifiers_for
 from ivr.rounds import start_due_rounds
@@ -36,6 +38,8 @@ class Jobs:
             self.sessions, carrier_of(app), self.clock, self.settings, flow_of(app)
         )
         self.alert_sender = AlertSender(self.sessions, notifiers_for(app), self.clock, self.worker)
+        self.last_ok: dict[str, dt.datetime] = {}  # job name → when its last run completed
+        self.started_at = self.clock.now()
 
     def _urls(self) -> Urls:
         base = self.app.extensions.get("pingan.public_url")
@@ -64,9 +68,25 @@ class Jobs:
         """Send due notifications (SMS, group chat); returns how many went out."""
         return self.alert_sender.run_once()
 
-    def heartbeat(self, note: str = "running") -> None:
+    def heartbeat(self) -> None:
+        """Tell the other workers (and ``pingan health``) this worker and its jobs are alive."""
         with self.sessions.begin() as session:
-            beat(session, self.worker, self.clock.now(), note)
+            beat(session, self.worker, self.clock.now(), dict(self.last_ok), self.started_at)
+
+    def run(self, name: str) -> None:
+        """One scheduled run of the job ``name``, remembered for the heartbeat if it completes.
+
+        While the database is unreachable each run is skipped with one log line instead of a
+        traceback per tick; the next tick after it is back simply does the work.
+        """
+        try:
+            getattr(self, name)()
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("%s skipped: the database is unavailable (%s)", name, type(exc).__name__)
+            return
+        self.last_ok[name] = self.clock.now()
 
     def tick(self) -> int:
         """Everything once, in order (used by loops that are not the scheduler)."""

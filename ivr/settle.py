@@ -34,8 +34,16 @@ LIVE_STATES = ("queued", "dialing", "placed", "in_call")
 
 
 def settle_attempt(
-    session: Session, attempt: CallAttempt, settings: Settings, now: dt.datetime
+    session: Session,
+    attempt: CallAttempt,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    call_again_if_unfinished: bool = False,
 ) -> None:
+    """``call_again_if_unfinished``: the call was cut off on our side (see ``ivr.sweeper``), so
+    an unfinished check-in is called again, as the caller was promised, even with a
+    temperature; if no attempt is left it closes as usual."""
     checkin = attempt.checkin
     if checkin is None or checkin.status in CLOSED_STATUSES:
         return
@@ -44,7 +52,9 @@ def settle_attempt(
     if _reached_a_person(attempt):
         checkin.reached = True
     checkin.updated_at = now
-    if checkin.temperature_c is not None:
+    retry_at = _retry_at(checkin, settings, now)
+    call_again = call_again_if_unfinished and not checkin.finished and retry_at is not None
+    if checkin.temperature_c is not None and not call_again:
         _close(checkin, "complete" if checkin.finished else "partial", now)
         log.info("check-in %s %s after attempt %s", checkin.id, checkin.status, attempt.attempt_no)
         return
@@ -55,8 +65,7 @@ def settle_attempt(
         _close(checkin, "partial", now)
         log.info("check-in %s: call-back outside a round closed without a temperature", checkin.id)
         return
-    retry_at = now + dt.timedelta(seconds=settings.retry_delay_s)
-    if checkin.attempts < checkin.max_attempts and retry_at < checkin.closes_at:
+    if retry_at is not None:
         checkin.next_attempt_at = retry_at
         log.info(
             "check-in %s: attempt %s failed (%s), retry at %s",
@@ -67,6 +76,14 @@ def settle_attempt(
         )
         return
     close_missed(session, checkin, settings, now)
+
+
+def _retry_at(checkin: CheckIn, settings: Settings, now: dt.datetime) -> dt.datetime | None:
+    """When to call again, if an attempt is left and it would start inside the window."""
+    retry_at = now + dt.timedelta(seconds=settings.retry_delay_s)
+    if checkin.attempts < checkin.max_attempts and retry_at < checkin.closes_at:
+        return retry_at
+    return None
 
 
 def _other_call_live(session: Session, checkin: CheckIn, attempt: CallAttempt) -> bool:

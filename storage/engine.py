@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+CONNECT_TIMEOUT_S = 5
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; on SQLite every transaction takes the write lock up front.
@@ -22,6 +24,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        # Unreachable must fail fast: a webhook has 15 s to answer the carrier with an apology.
+        kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_S})
     return create_engine(url, **kwargs)
 
 
