@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from callflows import (
     Answered,
@@ -33,7 +33,7 @@ from ivr.answers import store_answers
 from ivr.config import Settings
 from ivr.settle import settle_attempt
 from ivr.telephony import FINAL_STATUSES
-from storage import CallAttempt, CallEvent
+from storage import CallAttempt, CallEvent, Resident
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ MACHINE_ANSWERS = (
     "machine_end_other",
     "fax",
 )
+ANSWERED_BY = frozenset({"human", "unknown", *MACHINE_ANSWERS})  # Twilio's AnsweredBy values
+CALL_STATUSES = frozenset({"queued", "initiated", "ringing", "in-progress", *FINAL_STATUSES})
 
 
 Verifier = Callable[[Session, CallAttempt, str], bool]
@@ -72,8 +74,20 @@ class Turn:
 
 
 def load_attempt(session: Session, code: str) -> CallAttempt | None:
-    """The attempt behind a webhook URL, locked so concurrent callbacks for it queue up."""
-    query = select(CallAttempt).where(CallAttempt.code == code).with_for_update()
+    """The attempt behind a webhook URL, locked so concurrent callbacks for it queue up.
+
+    Its resident, community and check-in come in the same query: a webhook answers a live
+    call, and lazy loads cost a round trip each.
+    """
+    query = (
+        select(CallAttempt)
+        .where(CallAttempt.code == code)
+        .options(
+            joinedload(CallAttempt.resident).joinedload(Resident.community),
+            joinedload(CallAttempt.checkin),
+        )
+        .with_for_update(of=CallAttempt)
+    )
     return session.scalars(query).first()
 
 
@@ -85,13 +99,13 @@ def on_answer(
     session: Session, attempt: CallAttempt, form: Mapping[str, str], env: CallEnv
 ) -> Turn:
     """The call was picked up: greet a person, leave a short message on a machine."""
-    if not _same_call(attempt, form) or attempt.status in FINAL_STATUSES:
+    if not same_call(attempt, form) or attempt.status in FINAL_STATUSES:
         log.info("attempt %s: answer request for a call that is over; hanging up", attempt.id)
         return hangup_only()
     if attempt.flow_state and attempt.flow_state.get("step"):
         log.info("attempt %s: repeated answer request; asking the current step again", attempt.id)
         return _apply(session, attempt, Answered(), env)
-    answered_by = form.get("AnsweredBy") or None
+    answered_by = _answered_by(form)
     attempt.answered_by = answered_by
     attempt.answered_at = attempt.answered_at or env.now
     attempt.state = "in_call"
@@ -179,8 +193,11 @@ def on_status(
     """A status callback. Final statuses are set once; older or repeated events are ignored."""
     status = form.get("CallStatus", "")
     sequence = _int(form.get("SequenceNumber"))
-    if not _same_call(attempt, form):
-        log.warning("attempt %s: status %s for another CallSid; ignored", attempt.id, status)
+    if not same_call(attempt, form):
+        log.warning("attempt %s: status %r for another CallSid; ignored", attempt.id, status[:20])
+        return
+    if status not in CALL_STATUSES:
+        log.warning("attempt %s: unknown CallStatus %r; ignored", attempt.id, status[:20])
         return
     if attempt.status in FINAL_STATUSES:
         log.info("attempt %s: %s after final %s; ignored", attempt.id, status, attempt.status)
@@ -191,7 +208,7 @@ def on_status(
             attempt,
             status,
             _int(form.get("CallDuration")),
-            form.get("AnsweredBy") or None,
+            _answered_by(form),
             env,
         )
         return
@@ -215,8 +232,14 @@ def finish_call(
     duration_s: int | None,
     answered_by: str | None,
     env: CallEnv,
+    *,
+    cut_off: bool = False,
 ) -> None:
-    """Record the carrier's final status, close the flow, and settle the check-in."""
+    """Record the carrier's final status, close the flow, and settle the check-in.
+
+    ``cut_off``: we never heard how the call ended (its webhooks failed or were lost), so an
+    unfinished check-in is called again rather than closed with what it has.
+    """
     attempt.status = status
     attempt.state = "ended"
     attempt.ended_at = env.now
@@ -234,21 +257,30 @@ def finish_call(
         status,
         f"{duration_s}s" if duration_s is not None else None,
     )
-    settle_attempt(session, attempt, env.settings, env.now)
+    settle_attempt(session, attempt, env.settings, env.now, call_again_if_unfinished=cut_off)
 
 
-def attach_call_sid(attempt: CallAttempt, form: Mapping[str, str]) -> None:
-    """A webhook can be the first we hear of a CallSid (the dialer died before saving it)."""
+def attach_call_sid(attempt: CallAttempt, form: Mapping[str, str], now: dt.datetime) -> None:
+    """A webhook can be the first we hear of a CallSid: the dialer died before saving it, or
+    its request timed out although the carrier created the call (then it must not be placed
+    again, and the sweeper needs to know since when it exists)."""
     sid = form.get("CallSid")
     if sid and attempt.call_sid is None:
         attempt.call_sid = sid
+        attempt.placed_at = attempt.placed_at or now
         if attempt.state in ("queued", "dialing"):
             attempt.state = "placed"
 
 
-def _same_call(attempt: CallAttempt, form: Mapping[str, str]) -> bool:
+def same_call(attempt: CallAttempt, form: Mapping[str, str]) -> bool:
+    """Is this request about the attempt's call (or the first we hear of its CallSid)?"""
     sid = form.get("CallSid")
     return attempt.call_sid is None or not sid or sid == attempt.call_sid
+
+
+def _answered_by(form: Mapping[str, str]) -> str | None:
+    value = form.get("AnsweredBy") or None
+    return value if value in ANSWERED_BY else None
 
 
 def _event(
@@ -271,7 +303,7 @@ def _event(
 
 
 def _int(raw: str | None) -> int | None:
-    try:
-        return int(raw) if raw not in (None, "") else None
-    except ValueError:
+    """A count Twilio sends (seconds, a sequence number); None unless plainly one."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         return None
+    return int(raw)

@@ -3,7 +3,7 @@
 1. ``queue_due_calls``: each due check-in is claimed with a conditional UPDATE (so two workers
    never both take it) and gets a ``queued`` attempt with an unguessable webhook code.
 2. ``claim_queued``: queued attempts are claimed the same way (``queued`` → ``dialing``).
-3. ``Dialer``: wait for a pacing slot shared by all workers (``pacing.py``), then ask the
+3. ``Dialer``: wait for a permit of the pace shared by all workers (``pacing.py``), then ask the
    carrier. The attempt row exists before the request, so a crash leaves a trace; refusals are
    handled in ``dial_errors.py``.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import secrets
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +26,18 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from ivr import halt
 from ivr.clock import Clock
 from ivr.config import Settings
+from ivr.db_errors import retry_while_unavailable
 from ivr.dial_errors import end_unplaced, handle_refusal
 from ivr.pacing import Pacer
+from ivr.phones import mask_phones_in
 from ivr.telephony import Carrier, CarrierError, ErrorKind, OutboundCall
 from storage import CallAttempt, CheckIn
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = ("dialing", "placed", "in_call")
-PARALLEL_REQUESTS = 8  # carrier REST requests under way at once from one worker
+MAX_PARALLEL_REQUESTS = 64  # carrier REST requests under way at once from one worker
+SWITCH_INTERVAL_S = 0.0005
 
 
 @dataclass(frozen=True)
@@ -146,11 +151,19 @@ class Dialer:
     urls: Callable[[], Urls]
     worker: str
     pacer: Pacer = field(init=False)
+    # Set when the worker is asked to stop: claimed calls not yet placed go back to the queue
+    # at once rather than being placed while no heartbeat vouches for this worker any more.
+    stopping: threading.Event = field(init=False, default_factory=threading.Event)
     _pool: ThreadPoolExecutor = field(init=False)
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.sessions, self.clock, self.settings.calls_per_second)
-        self._pool = ThreadPoolExecutor(PARALLEL_REQUESTS, thread_name_prefix="dial")
+        # About one second of calls in parallel: enough to hide REST latency at any rate.
+        parallel = max(4, min(MAX_PARALLEL_REQUESTS, math.ceil(self.settings.calls_per_second)))
+        self._pool = ThreadPoolExecutor(parallel, thread_name_prefix="dial")
+        # Permits are taken the moment they come due (``pacing.py``); with the default 5 ms
+        # GIL switch interval the pacing thread could wait that long behind the REST threads.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
 
     def run_once(self) -> int:
         """Queue due check-ins, claim attempts and place them; returns calls placed."""
@@ -204,16 +217,19 @@ class Dialer:
         return ready
 
     def _place_all(self, ready: list[Ready]) -> int:
-        """Fire each call at its slot; the requests themselves run in parallel, because a
-        carrier's REST latency (hundreds of ms from afar) must not cap the rate."""
+        """Fire each call as soon as the shared pace permits it; the requests themselves run in
+        parallel, because a carrier's REST latency (hundreds of ms from afar) must not cap the
+        rate."""
         halted = threading.Event()
         futures = []
-        for item, slot in zip(ready, self.pacer.reserve(len(ready)), strict=True):
-            if halted.is_set():
-                self._release([item.attempt_id])
-                continue
-            self.pacer.wait(slot)
-            futures.append(self._pool.submit(self._place_one, item, self.clock.now(), halted))
+        waiting = list(ready)
+        if waiting:
+            with self.pacer.permits() as permit:
+                while waiting and not halted.is_set() and not self.stopping.is_set():
+                    fired_at = dt.datetime.fromtimestamp(permit(), dt.UTC)
+                    item = waiting.pop(0)
+                    futures.append(self._pool.submit(self._place_one, item, fired_at, halted))
+        self._release([item.attempt_id for item in waiting])
         return sum(f.result() for f in futures)
 
     def _place_one(self, item: Ready, fired_at: dt.datetime, halted: threading.Event) -> int:
@@ -225,29 +241,52 @@ class Dialer:
         except CarrierError as exc:
             if exc.kind == ErrorKind.AUTH:
                 halted.set()
-            self._refused(item.attempt_id, exc)
+            self._refused(item.attempt_id, exc, fired_at)
             return 0
         self._placed(item.attempt_id, sid, fired_at)
         return 1
 
     def _placed(self, attempt_id: int, sid: str, fired_at: dt.datetime) -> None:
-        with self.sessions.begin() as session:
-            session.execute(
-                update(CallAttempt)
-                .where(CallAttempt.id == attempt_id)
-                .values(
-                    call_sid=func.coalesce(CallAttempt.call_sid, sid),
-                    placed_at=fired_at,
-                    state=case((CallAttempt.state == "dialing", "placed"), else_=CallAttempt.state),
+        """Record the call. The carrier has it now, so a database outage must not lose this
+        (the attempt would stay ``dialing`` for good): the idempotent write is retried."""
+
+        def write() -> None:
+            with self.sessions.begin() as session:
+                session.execute(
+                    update(CallAttempt)
+                    .where(CallAttempt.id == attempt_id)
+                    .values(
+                        call_sid=func.coalesce(CallAttempt.call_sid, sid),
+                        placed_at=fired_at,
+                        state=case(
+                            (CallAttempt.state == "dialing", "placed"), else_=CallAttempt.state
+                        ),
+                    )
                 )
-            )
+
+        retry_while_unavailable(write, f"attempt {attempt_id} placed as {sid}")
         log.info("attempt %s placed: call %s", attempt_id, sid)
 
-    def _refused(self, attempt_id: int, exc: CarrierError) -> None:
-        with self.sessions.begin() as session:
-            attempt = session.get(CallAttempt, attempt_id)
-            assert attempt is not None
-            handle_refusal(session, attempt, exc, self.settings, self.clock.now())
+    def _refused(self, attempt_id: int, exc: CarrierError, fired_at: dt.datetime) -> None:
+        def write() -> None:
+            with self.sessions.begin() as session:
+                attempt = session.get(CallAttempt, attempt_id, with_for_update=True)
+                assert attempt is not None
+                if attempt.call_sid is not None or attempt.state != "dialing":
+                    # A timeout is ambiguous: the carrier may have created the call after all.
+                    # Its webhooks got here first and attached the CallSid, so the call exists;
+                    # putting the attempt back in the queue would ring the resident twice.
+                    attempt.placed_at = attempt.placed_at or fired_at
+                    log.warning(
+                        "attempt %s: carrier error (%s) but its call %s exists; not retried",
+                        attempt_id,
+                        mask_phones_in(str(exc)),
+                        attempt.call_sid,
+                    )
+                    return
+                handle_refusal(session, attempt, exc, self.settings, self.clock.now())
+
+        retry_while_unavailable(write, f"the carrier's refusal of attempt {attempt_id}")
 
     def _not_placed(self, attempt_id: int) -> None:
         with self.sessions.begin() as session:
@@ -256,7 +295,7 @@ class Dialer:
             end_unplaced(session, attempt, self.settings, self.clock.now())
 
     def _release(self, attempt_ids: list[int]) -> None:
-        """Give claimed attempts back to the queue untouched (dialing has just halted)."""
+        """Give claimed attempts back to the queue untouched (dialing halted, or stopping)."""
         if attempt_ids:
             with self.sessions.begin() as session:
                 session.execute(

@@ -1,7 +1,10 @@
-"""Is Pingan able to do its job? Database, carrier, dialing halt and workers.
+"""Is Pingan able to do its job? Database, carrier, dialing halt, and the scheduler's workers.
 
-``/healthz`` answers 200 when healthy and 503 otherwise (for load balancers and monitors);
-``pingan health`` prints the same report and exits 1 when unhealthy.
+``status`` is ``error`` when nothing can work (database unreachable, dialing halted),
+``warning`` when the web side works but no calls will be made (no worker running, or a job has
+not completed for a long time), else ``ok``. ``/healthz`` answers 503 only on ``error``: a load
+balancer must not take the webhooks away because the worker is down. ``pingan health`` prints
+the same report and exits 1 unless the status is ``ok`` (for monitoring).
 """
 
 from __future__ import annotations
@@ -16,9 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ivr import carrier_of, clock_of
 from ivr.db import engine, sessions
 from ivr.halt import halt_reason
-from ivr.workers import alive_workers
+from ivr.scheduler import INTERVALS_S, JOBS
+from ivr.workers import WorkerState, worker_states
 
 bp = Blueprint("health", __name__)
+
+# A job is stale when it has not completed for this long (several of its intervals, and more
+# than a dial batch at a low pace can take).
+STALE_AFTER_S = {name: max(120, 5 * INTERVALS_S[name]) for name in JOBS}
 
 
 def health_report(app: Flask) -> dict[str, Any]:
@@ -29,16 +37,58 @@ def health_report(app: Flask) -> dict[str, Any]:
         with sessions(app).begin() as session:
             now: dt.datetime = clock_of(app).now()
             halted = halt_reason(session)
-            workers = sorted(alive_workers(session, now))
+            workers = worker_states(session, now)
     except SQLAlchemyError as exc:
         report.update(status="error", database=f"unreachable ({exc.__class__.__name__})")
         return report
-    report.update(database="ok", workers=workers, dialing="halted: " + halted if halted else "ok")
-    report["status"] = "error" if halted else "ok"
+    scheduler_ok, scheduler, jobs = scheduler_state(workers, now)
+    report.update(
+        database="ok",
+        dialing="halted: " + halted if halted else "ok",
+        scheduler=scheduler,
+        workers=[w.worker for w in workers],
+        jobs=jobs,
+    )
+    report["status"] = "error" if halted else ("ok" if scheduler_ok else "warning")
     return report
+
+
+def scheduler_state(
+    workers: list[WorkerState], now: dt.datetime
+) -> tuple[bool, str, dict[str, float | None]]:
+    """(healthy, one line for people, seconds since each job last completed on any worker)."""
+    jobs: dict[str, float | None] = {}
+    for name in JOBS:
+        runs = [w.jobs[name] for w in workers if name in w.jobs]
+        jobs[name] = round((now - max(runs)).total_seconds(), 1) if runs else None
+    if not workers:
+        return False, "no worker running (start `pingan worker`)", jobs
+    started = min((w.started_at or w.beat_at for w in workers), default=now)
+    up_for = (now - started).total_seconds()
+    stale = [
+        name
+        for name, ago in jobs.items()
+        if (ago if ago is not None else up_for) > STALE_AFTER_S[name]
+    ]
+    count = f"{len(workers)} worker{'s' if len(workers) > 1 else ''}"
+    if stale:
+        shown = ", ".join(
+            f"{name} {'never completed' if jobs[name] is None else _ago(jobs[name])}"
+            for name in stale
+        )
+        return False, f"stale ({count}): {shown}", jobs
+    return True, f"ok ({count}; last dial {_ago(jobs['dial'])})", jobs
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    return f"{seconds / 60:.0f} min ago"
 
 
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     report = health_report(current_app._get_current_object())  # type: ignore[attr-defined]
-    return jsonify(report), 200 if report["status"] == "ok" else 503
+    return jsonify(report), 503 if report["status"] == "error" else 200

@@ -117,7 +117,11 @@ def _create_checkins(
     )
     if only is not None:
         eligible = eligible.where(Resident.id.in_(only))
-    result = session.execute(insert(CheckIn).from_select(list(values), eligible))
+    # Without preserve_rowcount SQLAlchemy 2.1 reports -1 for INSERT … SELECT on PostgreSQL.
+    result = session.execute(
+        insert(CheckIn).from_select(list(values), eligible),
+        execution_options={"preserve_rowcount": True},
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

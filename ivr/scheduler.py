@@ -2,6 +2,9 @@
 
 Each job is short and idempotent, runs in its own transaction and never overlaps itself
 (``max_instances=1``, ``coalesce``), so a slow tick or a second worker changes nothing but pace.
+Any number of workers may run against one PostgreSQL database: rounds are unique per slot,
+every check-in and attempt is claimed by one worker (``ivr.dialer``), and every call needs a
+permit from the one row that keeps the dialing pace for all of them (``ivr.pacing``).
 """
 
 from __future__ import annotations
@@ -30,45 +33,43 @@ INTERVALS_S = {
 }
 
 
+# The jobs the scheduler runs besides the heartbeat; health reports when each last completed.
+JOBS = ("start_rounds", "dial", "sweep", "check_sla", "send_alerts")
+
+
 def build_scheduler(jobs: Jobs) -> BlockingScheduler:
     scheduler = BlockingScheduler(
         timezone="UTC",
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
     )
     scheduler.add_job(
-        jobs.heartbeat,
+        jobs.run,
         "interval",
+        args=("heartbeat",),
         seconds=INTERVALS_S["heartbeat"],
         id="heartbeat",
         next_run_time=jobs.clock.now(),
     )
-    scheduler.add_job(
-        jobs.start_rounds,
-        "interval",
-        seconds=INTERVALS_S["start_rounds"],
-        id="start_rounds",
-        next_run_time=jobs.clock.now(),
-    )
-    scheduler.add_job(jobs.dial, "interval", seconds=INTERVALS_S["dial"], id="dial")
-    scheduler.add_job(
-        jobs.sweep,
-        "interval",
-        seconds=INTERVALS_S["sweep"],
-        id="sweep",
-        next_run_time=jobs.clock.now(),
-    )
-    for name in ("check_sla", "send_alerts"):
+    for name in JOBS:
+        # Dialing waits one interval, so the worker's first heartbeat is written before it
+        # claims anything.
+        first = {} if name == "dial" else {"next_run_time": jobs.clock.now()}
         scheduler.add_job(
-            getattr(jobs, name),
-            "interval",
-            seconds=INTERVALS_S[name],
-            id=name,
-            next_run_time=jobs.clock.now(),
+            jobs.run, "interval", args=(name,), seconds=INTERVALS_S[name], id=name, **first
         )
     return scheduler
 
 
+class _SkippedTicks(logging.Filter):
+    """A dial run lasts longer than its 1-s interval while it waits for its pacing permits, so
+    APScheduler's warning for every tick it skips meanwhile is noise, not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances" not in record.getMessage()
+
+
 def run_worker(app: Flask) -> None:
+    logging.getLogger("apscheduler.scheduler").addFilter(_SkippedTicks())
     jobs = Jobs(app)
     with jobs.sessions.begin() as session:
         if halt.resume(session):
@@ -76,8 +77,11 @@ def run_worker(app: Flask) -> None:
     scheduler = build_scheduler(jobs)
 
     def _stop(_signum: int, _frame: Any) -> None:
-        log.info("worker %s stopping", jobs.worker)
-        scheduler.shutdown(wait=False)
+        # Let running jobs finish (a dial batch gives its unplaced claims back first): claims
+        # left behind could only be taken back by the sweeper's dead-worker rule, later.
+        log.info("worker %s stopping after its running jobs", jobs.worker)
+        jobs.dialer.stopping.set()
+        scheduler.shutdown(wait=True)
 
     signal.signal(signal.SIGTERM, _stop)
     log.info("worker %s started", jobs.worker)

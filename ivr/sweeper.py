@@ -1,7 +1,10 @@
 """Housekeeping that keeps every check-in moving: nothing may stay in progress forever.
 
-1. Calls with no final status long after they must have ended are looked up at the carrier
-   (their callbacks were lost) and settled; calls the carrier does not know are closed as failed.
+1. Calls we have heard nothing about for longer than a line can ring (plus a grace period) are
+   looked up at the carrier; those it reports ended are settled (their callbacks were lost, or
+   the database was down when they came), and those it does not know are closed as failed. A
+   call that was answered but whose end we never heard was cut off on our side (the caller
+   heard "we will call you again"), so its check-in is called again if it is unfinished.
 2. Attempts claimed by a worker that stopped (no heartbeat) before placing them are re-queued.
 3. Queued attempts and idle check-ins whose calling window has closed are closed as missed.
 4. Residents whose isolation period ended yesterday or earlier are released.
@@ -13,7 +16,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows import Flow
@@ -23,13 +26,17 @@ from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.settle import close_missed, settle_attempt
 from ivr.telephony import FINAL_STATUSES, Carrier, CarrierError, ErrorKind
-from ivr.workers import alive_workers
-from storage import CallAttempt, CheckIn, Resident, Round
+from ivr.workers import ALIVE_FOR_S, gone, last_beats
+from storage import CallAttempt, CallEvent, CheckIn, Resident, Round
 
 log = logging.getLogger(__name__)
 
-GRACE_S = 120
+# Beyond the ring timeout: far longer than any quiet spell of a live call (a prompt plus a
+# gather's timeout), and settling only ever follows what the carrier reports.
+GRACE_S = 30
 ORPHAN_AFTER_S = 60
+GONE_AFTER_S = 20  # a create request's client timeout (15 s), and then some
+MISSED_BEAT_S = 15  # a live worker beats every 10 s
 
 
 @dataclass
@@ -50,14 +57,26 @@ class Sweeper:
             close_finished_rounds(session, now)
 
     def settle_stuck_calls(self) -> int:
-        now = self.clock.now()
-        limit = now - dt.timedelta(
-            seconds=self.settings.ring_timeout_s + self.settings.call_time_limit_s + GRACE_S
+        """Look up quiet calls at the carrier; returns how many were settled.
+
+        A live call is never quiet for long: every gather ends in a webhook within a minute.
+        Calls still live at the carrier (a long transfer) are asked again next sweep.
+        """
+        quiet_since = self.clock.now() - dt.timedelta(
+            seconds=self.settings.ring_timeout_s + GRACE_S
+        )
+        last_event = (
+            select(func.max(CallEvent.at))
+            .where(CallEvent.attempt_id == CallAttempt.id)
+            .scalar_subquery()
+        )
+        last_heard = func.coalesce(
+            last_event, CallAttempt.placed_at, CallAttempt.claimed_at, CallAttempt.created_at
         )
         with self.sessions.begin() as session:
             stuck = session.scalars(
                 select(CallAttempt.id).where(
-                    CallAttempt.state.in_(("placed", "in_call")), CallAttempt.placed_at < limit
+                    CallAttempt.state.in_(("placed", "in_call")), last_heard < quiet_since
                 )
             ).all()
         return sum(self._settle(attempt_id) for attempt_id in stuck)
@@ -83,17 +102,30 @@ class Sweeper:
             if attempt is None or attempt.status in FINAL_STATUSES:
                 return 0
             env = CallEnv(self.flow, self.settings, self.clock.now())
-            finish_call(session, attempt, status, duration, None, env)
+            cut_off = attempt.answered_at is not None and not (attempt.flow_state or {}).get(
+                "outcome"
+            )
+            finish_call(session, attempt, status, duration, None, env, cut_off=cut_off)
             log.warning(
-                "attempt %s settled by the sweeper as %s (callbacks lost)", attempt_id, status
+                "attempt %s settled by the sweeper as %s (callbacks lost%s)",
+                attempt_id,
+                status,
+                "; cut off mid-call" if cut_off else "",
             )
         return 1
 
 
 def requeue_orphans(session: Session, now: dt.datetime) -> int:
-    """Attempts a dead worker claimed but never placed go back to the queue (not counted)."""
-    cutoff = now - dt.timedelta(seconds=ORPHAN_AFTER_S)
-    alive = alive_workers(session, now)
+    """Attempts a dead worker claimed but never placed go back to the queue (not counted).
+
+    A worker is dead when its heartbeat is stale; or sooner, when it was a process of this
+    host that is gone and has missed its last heartbeat (a live worker in another PID
+    namespace, with the same host name, still beats). Either way the claim must be old enough
+    that a create request it sent just before dying has been answered by the carrier's first
+    webhook, which attaches the CallSid (so that call is not placed a second time).
+    """
+    cutoff = now - dt.timedelta(seconds=GONE_AFTER_S)
+    beats = last_beats(session)
     query = select(CallAttempt).where(
         CallAttempt.state == "dialing",
         CallAttempt.call_sid.is_(None),
@@ -101,12 +133,20 @@ def requeue_orphans(session: Session, now: dt.datetime) -> int:
     )
     count = 0
     for attempt in session.scalars(query.with_for_update(skip_locked=True)):
-        if attempt.claimed_by in alive:
+        if not _claimant_dead(attempt, beats, now):
             continue
         attempt.state, attempt.claimed_by, attempt.due_at = "queued", None, now
         log.warning("attempt %s re-queued: its worker stopped before placing it", attempt.id)
         count += 1
     return count
+
+
+def _claimant_dead(attempt: CallAttempt, beats: dict[str, dt.datetime], now: dt.datetime) -> bool:
+    worker, claimed_at = attempt.claimed_by or "", attempt.claimed_at or now
+    beat = beats.get(worker)
+    if beat is None or beat < now - dt.timedelta(seconds=ALIVE_FOR_S):
+        return claimed_at < now - dt.timedelta(seconds=ORPHAN_AFTER_S)
+    return beat < now - dt.timedelta(seconds=MISSED_BEAT_S) and gone(worker)
 
 
 def close_expired(session: Session, settings: Settings, now: dt.datetime) -> int:

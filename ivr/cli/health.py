@@ -1,4 +1,4 @@
-"""``pingan health``: database, carrier, dialing halt and live workers; exit 1 if unhealthy."""
+"""``pingan health``: database, carrier, dialing halt, scheduler and workers; exit 1 unless ok."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def health(pingan: Pingan, as_json: bool) -> None:
     if as_json:
         emit_json(report)
     else:
-        for key in ("status", "database", "carrier", "dialing", "workers"):
+        for key in ("status", "database", "carrier", "dialing", "scheduler", "workers"):
             if key in report:
                 value = report[key]
                 shown = ", ".join(value) or "none running" if isinstance(value, list) else value
