@@ -30,13 +30,18 @@ from ivr.db_errors import retry_while_unavailable
 from ivr.dial_errors import end_unplaced, handle_refusal
 from ivr.pacing import Pacer
 from ivr.phones import mask_phones_in
-from ivr.telephony import Carrier, CarrierError, ErrorKind, OutboundCall
+from ivr.telephony import (
+    MAX_PARALLEL_REQUESTS,
+    Carrier,
+    CarrierError,
+    ErrorKind,
+    OutboundCall,
+)
 from storage import CallAttempt, CheckIn
 
 log = logging.getLogger(__name__)
 
 IN_FLIGHT = ("dialing", "placed", "in_call")
-MAX_PARALLEL_REQUESTS = 64  # carrier REST requests under way at once from one worker
 SWITCH_INTERVAL_S = 0.0005
 
 

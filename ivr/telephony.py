@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 FINAL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
+MAX_PARALLEL_REQUESTS = 64  # REST requests one process sends at once (``ivr.dialer``)
 
 
 class ErrorKind(StrEnum):
@@ -108,9 +110,13 @@ class TwilioCarrier:
     def __init__(
         self, account_sid: str, auth_token: str, api_base: str, timeout_s: float = 15
     ) -> None:
-        self._client = Client(
-            account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s)
-        )
+        http = TwilioHttpClient(timeout=timeout_s)
+        # The dialer sends up to MAX_PARALLEL_REQUESTS at once; the SDK's default pool (a few
+        # connections) would open and discard a TCP/TLS connection for most of them.
+        assert http.session is not None
+        for scheme in ("https://", "http://"):
+            http.session.mount(scheme, HTTPAdapter(pool_maxsize=MAX_PARALLEL_REQUESTS))
+        self._client = Client(account_sid, auth_token, http_client=http)
         if api_base.rstrip("/") != "https://api.twilio.com":
             self._client.api.base_url = api_base.rstrip("/")
 

@@ -8,6 +8,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 CONNECT_TIMEOUT_S = 5
+POOL_SIZE = 10
+MAX_OVERFLOW = 5
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -24,6 +26,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A gunicorn worker runs 8 request threads and a dial run up to 64 REST threads that each
+    # record their call: a pool smaller than the threads in use opens and closes an overflow
+    # connection (a new PostgreSQL backend process) for nearly every request.
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("postgresql") and "connect_timeout" not in url:
         # Unreachable must fail fast: a webhook has 15 s to answer the carrier with an apology.
         kwargs.setdefault("connect_args", {"connect_timeout": CONNECT_TIMEOUT_S})
