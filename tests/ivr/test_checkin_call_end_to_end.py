@@ -20,7 +20,6 @@ from tests.helpers import add_community, add_resident, call_round, script
 PHONE = "+8613803710101"
 
 
-
 def checkin(app: Flask) -> dict[str, object]:
     with session_scope(app) as session:
         rows = checkin_rows(session, app.extensions["pingan.settings"].tz)

@@ -9,7 +9,6 @@ the calls ended and the check-ins are called again until they complete.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from ivr.server import webhooks_reachable
 from ivr.simulator import SimulatedCarrier
 from ivr.telephony import OutboundCall
 from storage import Answer, CallAttempt, CheckIn, Community, Resident
-from tests.conftest import AUTH_TOKEN, SHANGHAI
+from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident, run_until_settled, script
 from tests.processes import fresh_postgres
 from tests.tcp_proxy import TcpProxy
@@ -50,18 +49,6 @@ def proxy() -> Iterator[tuple[TcpProxy, str]]:
             # A short connect timeout: each webhook gives up on the hung server in 2 s.
             via = real.set(host="127.0.0.1", port=tcp.port, query={"connect_timeout": "2"})
             yield tcp, via.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(dt.datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI))
-
-
-@pytest.fixture
-def carrier() -> Iterator[SimulatedCarrier]:
-    simulated = SimulatedCarrier(auth_token=AUTH_TOKEN)
-    yield simulated
-    simulated.close()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from tests.ivr.alerting import staff_member, texts_to
 PHONE = "+8613803710101"
 
 
-
 def escalations(app: Flask) -> dict[str, str]:
     with session_scope(app) as session:
         rows = escalation_rows(session, app.extensions["pingan.settings"].tz)

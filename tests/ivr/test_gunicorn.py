@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from flask import Flask
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -58,17 +59,15 @@ def replace_all_workers(master: int, count: int) -> None:
         time.sleep(0.1)
 
 
+def app_on(url: str, folder: Path) -> Flask:
+    """An app of this test's own on the shared database, to set up and check what was stored."""
+    settings = {"database_url": url, "carrier": "simulator", "twilio_auth_token": TOKEN}
+    return create_app({**settings, "instance_path": str(folder)}, environ={})
+
+
 def prepare_call(url: str, folder: Path) -> str:
     """A resident with a placed call, as the dialer leaves it; returns its webhook code."""
-    app = create_app(
-        {
-            "database_url": url,
-            "instance_path": str(folder / "setup"),
-            "carrier": "simulator",
-            "twilio_auth_token": TOKEN,
-        },
-        environ={},
-    )
+    app = app_on(url, folder / "setup")
     with session_scope(app) as session:
         community = Community(name="中原社区", created_at=app.extensions["pingan.clock"].now())
         session.add(community)
@@ -139,15 +138,7 @@ def test_every_webhook_of_a_call_can_be_served_by_a_different_gunicorn_worker(
             )
             assert done.status_code == 204
         log = (tmp_path / "web.log").read_text(encoding="utf-8")
-        engine = create_app(
-            {
-                "database_url": url,
-                "instance_path": str(tmp_path / "check"),
-                "carrier": "simulator",
-                "twilio_auth_token": TOKEN,
-            },
-            environ={},
-        )
+        engine = app_on(url, tmp_path / "check")
         with session_scope(engine) as session:
             checkin = session.scalars(select(CheckIn)).one()
             attempt = session.scalars(select(CallAttempt)).one()
