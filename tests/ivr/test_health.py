@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
+from ivr import create_app
 from ivr.cli import Pingan, cli
 from ivr.jobs import Jobs
 from ivr.scheduler import JOBS
@@ -53,3 +54,24 @@ def test_a_stopped_worker_drops_out_of_the_report(app, server, clock) -> None:
     clock.advance(minutes=5)  # no heartbeat since: the process is gone
     code, output = health(app)
     assert code == 1 and "no worker running" in output
+
+
+def test_an_unreachable_database_is_an_error_for_monitoring_and_the_load_balancer(
+    tmp_path,
+) -> None:
+    app = create_app(
+        {
+            # Nothing listens on port 1: connecting fails at once.
+            "database_url": "postgresql+psycopg://pingan@127.0.0.1:1/pingan",
+            "instance_path": str(tmp_path),
+            "carrier": "simulator",
+            "twilio_auth_token": "health-test",
+        },
+        environ={},
+    )
+    code, output = health(app)
+    assert code == 1
+    assert "status    error" in output and "database  unreachable (OperationalError)" in output
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable (OperationalError)"
