@@ -120,16 +120,11 @@ def deliver(
     community_id: int | None = None,
 ) -> ServiceOrder:
     """``taken`` (or still ``open``: taken and delivered at once) → ``delivered``."""
-    order = _load(session, order_id, community_id)
-    if order.status not in ("open", "taken"):
-        raise LifecycleError(f"order {order_id} is already {order.status}")
+    order = _unfinished(session, order_id, community_id)
     if order.taken_at is None:
         order.taken_by, order.taken_at = actor, now
-    order.status, order.delivered_by, order.delivered_at = "delivered", actor, now
-    order.note = note or order.note
-    audit.record(session, now, actor, "order_delivered", "service_order", order.id, note)
-    log.info("order %s delivered", order.id)
-    return order
+    order.delivered_by, order.delivered_at = actor, now
+    return _finish(session, order, "delivered", actor, now, note)
 
 
 def cancel(
@@ -141,13 +136,31 @@ def cancel(
     community_id: int | None = None,
 ) -> ServiceOrder:
     """``open``/``taken`` → ``cancelled`` (no longer needed, or a mistake)."""
+    order = _unfinished(session, order_id, community_id)
+    order.cancelled_at = now
+    return _finish(session, order, "cancelled", actor, now, note)
+
+
+def _unfinished(session: Session, order_id: int, community_id: int | None) -> ServiceOrder:
     order = _load(session, order_id, community_id)
     if order.status not in ("open", "taken"):
         raise LifecycleError(f"order {order_id} is already {order.status}")
-    order.status, order.cancelled_at = "cancelled", now
+    return order
+
+
+def _finish(
+    session: Session,
+    order: ServiceOrder,
+    status: str,
+    actor: str,
+    now: dt.datetime,
+    note: str | None,
+) -> ServiceOrder:
+    """The last step of an order (``delivered`` or ``cancelled``), with its note and audit."""
+    order.status = status
     order.note = note or order.note
-    audit.record(session, now, actor, "order_cancelled", "service_order", order.id, note)
-    log.info("order %s cancelled", order.id)
+    audit.record(session, now, actor, f"order_{status}", "service_order", order.id, note)
+    log.info("order %s %s", order.id, status)
     return order
 
 
