@@ -47,6 +47,7 @@ from storage import (
     Staff,
     make_engine,
 )
+from storage.day_summary import refresh_all
 
 TODAY = dt.date(2026, 11, 28)
 PASSWORD = "bench-password"
@@ -72,6 +73,7 @@ def load(engine: Engine, residents: int, days: int, communities: int, detail_day
         people = [(r, c) for r, c in db.execute(select(Resident.id, Resident.community_id))]
         for back in range(days - 1, -1, -1):
             _day(db, rng, people, ids, TODAY - dt.timedelta(days=back), back, detail_days)
+        refresh_all(db)  # bulk inserts skip the ORM, which keeps the day summaries
 
 
 def _resident(n: int, community_id: int) -> dict[str, Any]:

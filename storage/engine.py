@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.day_summary import keep_day_summaries
+
 CONNECT_TIMEOUT_S = 5
 POOL_SIZE = 10
 MAX_OVERFLOW = 5
@@ -55,4 +57,6 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    keep_day_summaries(factory)
+    return factory

@@ -1,5 +1,8 @@
 """The tables. Rows hold facts and deadlines; statuses people read are worked out from them.
 
+One cache: each resident's ``day_*`` columns summarise their latest day of check-ins, kept by
+``storage.day_summary`` so that the whole district can be filtered by today's colour.
+
 Every timestamp is aware UTC (see ``base.UTCDateTime``); local dates and times of day (a round's
 date, "09:00") are stored as the local values they are, next to the community they belong to.
 """
@@ -75,6 +78,10 @@ class Resident(Base):
     release_reason: Mapped[str | None] = mapped_column(String(200))
     hold_until: Mapped[dt.date | None] = mapped_column(Date)
     hold_reason: Mapped[str | None] = mapped_column(String(200))
+    # The summary of the latest local day with check-ins (see storage/day_summary.py).
+    day_date: Mapped[dt.date | None] = mapped_column(Date)
+    day_max_temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    day_last_closed: Mapped[str | None] = mapped_column(String(16))  # that day's last closed
     created_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
 

@@ -9,10 +9,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr.clock import FixedClock
+from ivr.db import engine as engine_of
 from ivr.db import session_scope
 from ivr.jobs import Jobs
 from ivr.simulator import Behaviour, SimulatedCarrier
 from storage import CallAttempt, CheckIn, Community, Resident
+from storage.day_summary import refresh_all
 
 
 def add_community(app: Flask, name: str = "中原社区", **fields: Any) -> int:
@@ -91,3 +93,16 @@ def run_until_settled(
         if next_due is not None and next_due > clock.now() and not live:
             clock.set(next_due)
     raise AssertionError("the round did not settle")
+
+
+def day_summaries_and_recomputed(app: Flask) -> tuple[list[Any], list[Any]]:
+    """Every resident's stored day summary, and the same recomputed from the check-ins."""
+    query = select(
+        Resident.id, Resident.day_date, Resident.day_max_temperature_c, Resident.day_last_closed
+    ).order_by(Resident.id)
+    with session_scope(app) as session:
+        stored = [tuple(row) for row in session.execute(query)]
+    with engine_of(app).begin() as connection:
+        refresh_all(connection)
+        recomputed = [tuple(row) for row in connection.execute(query)]
+    return stored, recomputed

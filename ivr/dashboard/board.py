@@ -15,23 +15,26 @@ pending      nothing settled yet today (the round has not reached them)
 Red and orange come before grey on purpose: an escalation still needs a person even when the
 calls have stopped.
 
-Two spellings of the same rule, for two access patterns:
+Today's check-ins are read from each resident's day summary (``storage.day_summary``: the
+hottest temperature and the last closed status of their latest day), so no query aggregates the
+district's check-ins. Escalations are still read from their own table, in two spellings of the
+same rule for two access patterns:
 
 * ``colour`` is correlated per resident: a page of 50 residents costs 50 small index lookups,
   whatever the size of the district. The list pages residents by address first (an index scan
   on ``resident`` alone) and only then works out the colours of those 50.
-* ``Facts`` joins each resident to three small derived tables (unresolved escalations, today's
-  fevers, today's last closed check-in), which the database builds once per query: that is what
-  counting every colour, or listing only one colour, needs.
+* ``Facts`` joins each resident to the unresolved escalations grouped per resident, a derived
+  table the database builds once per query: that is what counting every colour, or listing
+  only one colour, needs.
 
-A test keeps both spellings in agreement.
+A test keeps both spellings in agreement, and another keeps the summaries true to the check-ins.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -39,28 +42,28 @@ from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, not_, 
 from sqlalchemy.orm import Session
 
 from ivr.dashboard.queries import AnySelect, in_scope
-from storage import CheckIn, Community, Escalation, Resident
+from storage import Community, Escalation, Resident
 from storage.queries import monitored_on
 
 COLOURS = ("red", "orange", "yellow", "green", "grey", "pending")
-CLOSED = ("missed", "partial", "complete")
 _BUILDING = re.compile(r"^(.*?\d+\s*(?:号楼|號樓|栋|棟|幢|座))")
 
 
 def _rule(
-    urgent: ColumnElement[bool],
-    unresolved: ColumnElement[bool],
-    fever: ColumnElement[bool],
-    last_is: Callable[[str], ColumnElement[bool]],
-    today: dt.date,
+    urgent: ColumnElement[bool], unresolved: ColumnElement[bool], today: dt.date, fever_c: Decimal
 ) -> ColumnElement[str]:
-    """``last_is(status)``: today's last closed check-in has that status."""
+    on_today = Resident.day_date == today
+
+    def last_was(status: str) -> ColumnElement[bool]:
+        return and_(on_today, Resident.day_last_closed == status)
+
+    fever = and_(on_today, Resident.day_max_temperature_c >= fever_c)
     return case(
         (urgent, "red"),
-        (or_(unresolved, fever, last_is("missed")), "orange"),
+        (or_(unresolved, fever, last_was("missed")), "orange"),
         (not_(monitored_on(today)), "grey"),
-        (last_is("partial"), "yellow"),
-        (last_is("complete"), "green"),
+        (last_was("partial"), "yellow"),
+        (last_was("complete"), "green"),
         else_="pending",
     )
 
@@ -68,36 +71,21 @@ def _rule(
 def colour(today: dt.date, fever_c: Decimal) -> ColumnElement[str]:
     """The colour of ``Resident`` in the enclosing query, by correlated lookups."""
     open_ = and_(Escalation.resident_id == Resident.id, Escalation.status != "resolved")
-    todays = and_(CheckIn.resident_id == Resident.id, CheckIn.local_date == today)
-    last_closed = (
-        select(CheckIn.status)
-        .where(todays, CheckIn.status != "pending")
-        .order_by(CheckIn.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return _rule(
-        exists().where(open_, Escalation.severity == "urgent"),
-        exists().where(open_),
-        exists().where(todays, CheckIn.temperature_c >= fever_c),
-        lambda status: last_closed == status,
-        today,
-    )
+    urgent = exists().where(open_, Escalation.severity == "urgent")
+    return _rule(urgent, exists().where(open_), today, fever_c)
 
 
 @dataclass(frozen=True)
 class Facts:
-    """Today's facts as derived tables, joined to ``Resident`` by ``join``."""
+    """Unresolved escalations as a derived table, joined to ``Resident`` by ``join``."""
 
     escalations: Subquery
-    fevers: Subquery
-    closed: Subquery  # per resident: the id of today's last closed check-in, and of each kind
     today: dt.date
+    fever_c: Decimal
 
     @classmethod
     def of(cls, today: dt.date, fever_c: Decimal, community_id: int | None = None) -> Facts:
-        """``community_id`` limits the derived tables to one community (the same answer for
-        its residents, built from its rows only)."""
+        """``community_id`` limits the derived table to one community's escalations."""
         urgent = func.max(case((Escalation.severity == "urgent", 1), else_=0))
         escalations = (
             in_scope(
@@ -109,49 +97,19 @@ class Facts:
             .group_by(Escalation.resident_id)
             .subquery("open_escalations")
         )
-        fevers = (
-            _todays(select(CheckIn.resident_id), today, community_id)
-            .where(CheckIn.temperature_c >= fever_c)
-            .group_by(CheckIn.resident_id)
-            .subquery("fevers")
-        )
-        # "The last closed check-in was missed" is "the newest missed one is the newest one":
-        # one grouped pass over today's rows, with no join back to find the last row's status.
-        newest = [func.max(CheckIn.id).label("last")] + [
-            func.max(case((CheckIn.status == s, CheckIn.id))).label(s) for s in CLOSED
-        ]
-        closed = (
-            _todays(select(CheckIn.resident_id, *newest), today, community_id)
-            .where(CheckIn.status != "pending")
-            .group_by(CheckIn.resident_id)
-            .subquery("closed_today")
-        )
-        return cls(escalations, fevers, closed, today)
+        return cls(escalations, today, fever_c)
 
     def join(self, query: AnySelect) -> AnySelect:
-        return (
-            query.outerjoin(self.escalations, self.escalations.c.resident_id == Resident.id)
-            .outerjoin(self.fevers, self.fevers.c.resident_id == Resident.id)
-            .outerjoin(self.closed, self.closed.c.resident_id == Resident.id)
-        )
+        return query.outerjoin(self.escalations, self.escalations.c.resident_id == Resident.id)
 
     @property
     def colour(self) -> ColumnElement[str]:
         return _rule(
             self.escalations.c.urgent == 1,
             self.escalations.c.resident_id.is_not(None),
-            self.fevers.c.resident_id.is_not(None),
-            lambda status: self.closed.c[status] == self.closed.c.last,
             self.today,
+            self.fever_c,
         )
-
-
-def _todays(query: AnySelect, today: dt.date, community_id: int | None) -> AnySelect:
-    query = query.where(CheckIn.local_date == today)
-    if community_id is None:
-        return query
-    members = select(Resident.id).where(Resident.community_id == community_id)
-    return query.where(CheckIn.resident_id.in_(members))
 
 
 def resident_ids(

@@ -15,7 +15,7 @@ from ivr.db import session_scope
 from storage import AuditEntry, CheckIn, Resident
 from tests.conftest import SHANGHAI
 from tests.dashboard.pages import post, signed_in, text
-from tests.helpers import add_resident
+from tests.helpers import add_resident, day_summaries_and_recomputed
 from tests.ivr.alerting import open_escalation
 
 TODAY = dt.date(2026, 11, 28)
@@ -266,3 +266,5 @@ def test_both_spellings_of_the_colour_rule_agree(app, people, board) -> None:
         joined = dict(session.execute(facts.join(select(Resident.id, facts.colour))).all())
     assert correlated == joined
     assert set(joined.values()) == {"red", "orange", "yellow", "green", "grey", "pending"}
+    stored, recomputed = day_summaries_and_recomputed(app)
+    assert stored == recomputed

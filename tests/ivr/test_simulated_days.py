@@ -16,7 +16,7 @@ from ivr.jobs import Jobs
 from ivr.simulator import SimulatedCarrier
 from storage import AuditEntry, CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
-from tests.helpers import add_resident, script
+from tests.helpers import add_resident, day_summaries_and_recomputed, script
 
 FIRST_DAY = dt.date(2026, 11, 28)
 
@@ -99,6 +99,23 @@ def test_a_simulated_day_ends_every_resident_complete_partial_or_missed(
         placed = session.scalars(select(CallAttempt.placed_at)).all()
     assert reasons == {"never home": "unreachable", "silent": "no_response"}
     assert all(local(FIRST_DAY, 8) <= t < local(FIRST_DAY, 20) for t in placed)
+
+
+def test_after_two_simulated_days_every_day_summary_matches_the_check_ins(
+    app, jobs, carrier, clock
+) -> None:
+    """The dashboard's colours read the summaries the webhooks and the sweeper keep."""
+    setup_mixed(app, carrier)
+    second_day = FIRST_DAY + dt.timedelta(days=1)
+    simulate_day(jobs, carrier, clock, FIRST_DAY)
+    simulate_day(jobs, carrier, clock, second_day, until=local(second_day, 12))
+    stored, recomputed = day_summaries_and_recomputed(app)
+    assert stored == recomputed
+    assert {last for _, day, _, last in stored if day == second_day} == {
+        "complete",
+        "partial",
+        "missed",
+    }
 
 
 def test_both_rounds_of_the_day_call_everyone(app, jobs, carrier, clock) -> None:
