@@ -58,8 +58,8 @@ def phone(n: int) -> str:
 
 
 @contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new, migrated PostgreSQL database of its own (several processes share it)."""
+def fresh_postgres(revision: str = "head") -> Iterator[str]:
+    """A new PostgreSQL database of its own (several processes share it), at ``revision``."""
     admin_url = make_url(os.environ.get("PINGAN_TEST_POSTGRES_URL", DEFAULT_PG))
     name = f"pingan_proc_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -67,7 +67,7 @@ def fresh_postgres() -> Iterator[str]:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     engine = make_engine(url)
-    upgrade(engine)
+    upgrade(engine, revision)
     engine.dispose()
     try:
         yield url
