@@ -17,17 +17,17 @@ calls have stopped.
 
 Today's check-ins are read from each resident's day summary (``storage.day_summary``: the
 hottest temperature and the last closed status of their latest day), so no query aggregates the
-district's check-ins. Escalations are still read from their own table, in two spellings of the
-same rule for two access patterns:
+district's check-ins. Unresolved escalations are few (one per resident in trouble): they are
+read as ``resident.id IN (…)``, which PostgreSQL runs once per query as a hashed set. The rule
+is then a filter on ``resident`` alone: a page of 50 in address order walks the address index
+and stops at the 50th match, a count is one pass.
 
-* ``colour`` is correlated per resident: a page of 50 residents costs 50 small index lookups,
-  whatever the size of the district. The list pages residents by address first (an index scan
-  on ``resident`` alone) and only then works out the colours of those 50.
-* ``Facts`` joins each resident to the unresolved escalations grouped per resident, a derived
-  table the database builds once per query: that is what counting every colour, or listing
-  only one colour, needs.
-
-A test keeps both spellings in agreement, and another keeps the summaries true to the check-ins.
+The rule is written once, as a list of (condition, colour), and rendered twice: as a ``CASE``
+to show a colour, and as a plain boolean filter (``is_colour``) to list one colour, because the
+planner cannot estimate how many rows a ``CASE … = 'green'`` keeps (it guesses 0.5 %, and then
+sorts the whole district instead of walking the index). Every condition is written to be true or
+false, never NULL, so "not an earlier colour" is a plain NOT. Tests keep the two renderings in
+agreement and the summaries true to the check-ins.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+from itertools import takewhile
 
-from sqlalchemy import ColumnElement, Subquery, and_, case, exists, func, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.dashboard.queries import AnySelect, in_scope
@@ -49,67 +49,38 @@ COLOURS = ("red", "orange", "yellow", "green", "grey", "pending")
 _BUILDING = re.compile(r"^(.*?\d+\s*(?:号楼|號樓|栋|棟|幢|座))")
 
 
-def _rule(
-    urgent: ColumnElement[bool], unresolved: ColumnElement[bool], today: dt.date, fever_c: Decimal
-) -> ColumnElement[str]:
-    on_today = Resident.day_date == today
+def _rule(today: dt.date, fever_c: Decimal) -> list[tuple[ColumnElement[bool], str]]:
+    """The colours in order, each with its condition; "pending" when none holds."""
+    day, hottest, last = Resident.day_date, Resident.day_max_temperature_c, Resident.day_last_closed
+    on_today = and_(day.is_not(None), day == today)
 
     def last_was(status: str) -> ColumnElement[bool]:
-        return and_(on_today, Resident.day_last_closed == status)
+        return and_(on_today, last.is_not(None), last == status)
 
-    fever = and_(on_today, Resident.day_max_temperature_c >= fever_c)
-    return case(
-        (urgent, "red"),
-        (or_(unresolved, fever, last_was("missed")), "orange"),
+    fever = and_(on_today, hottest.is_not(None), hottest >= fever_c)
+    return [
+        (Resident.id.in_(_unresolved().where(Escalation.severity == "urgent")), "red"),
+        (or_(Resident.id.in_(_unresolved()), fever, last_was("missed")), "orange"),
         (not_(monitored_on(today)), "grey"),
         (last_was("partial"), "yellow"),
         (last_was("complete"), "green"),
-        else_="pending",
-    )
+    ]
 
 
 def colour(today: dt.date, fever_c: Decimal) -> ColumnElement[str]:
-    """The colour of ``Resident`` in the enclosing query, by correlated lookups."""
-    open_ = and_(Escalation.resident_id == Resident.id, Escalation.status != "resolved")
-    urgent = exists().where(open_, Escalation.severity == "urgent")
-    return _rule(urgent, exists().where(open_), today, fever_c)
+    """The colour of ``Resident`` in the enclosing query."""
+    return case(*_rule(today, fever_c), else_="pending")
 
 
-@dataclass(frozen=True)
-class Facts:
-    """Unresolved escalations as a derived table, joined to ``Resident`` by ``join``."""
+def is_colour(wanted: str, today: dt.date, fever_c: Decimal) -> ColumnElement[bool]:
+    """``colour(today, fever_c) == wanted`` as a filter the planner can estimate."""
+    rule = _rule(today, fever_c)
+    earlier = takewhile(lambda entry: entry[1] != wanted, rule)
+    return and_(*(not_(holds) for holds, _ in earlier), *(h for h, c in rule if c == wanted))
 
-    escalations: Subquery
-    today: dt.date
-    fever_c: Decimal
 
-    @classmethod
-    def of(cls, today: dt.date, fever_c: Decimal, community_id: int | None = None) -> Facts:
-        """``community_id`` limits the derived table to one community's escalations."""
-        urgent = func.max(case((Escalation.severity == "urgent", 1), else_=0))
-        escalations = (
-            in_scope(
-                select(Escalation.resident_id, urgent.label("urgent")),
-                Escalation.community_id,
-                community_id,
-            )
-            .where(Escalation.status != "resolved")
-            .group_by(Escalation.resident_id)
-            .subquery("open_escalations")
-        )
-        return cls(escalations, today, fever_c)
-
-    def join(self, query: AnySelect) -> AnySelect:
-        return query.outerjoin(self.escalations, self.escalations.c.resident_id == Resident.id)
-
-    @property
-    def colour(self) -> ColumnElement[str]:
-        return _rule(
-            self.escalations.c.urgent == 1,
-            self.escalations.c.resident_id.is_not(None),
-            self.today,
-            self.fever_c,
-        )
+def _unresolved() -> AnySelect:
+    return select(Escalation.resident_id).where(Escalation.status != "resolved")
 
 
 def resident_ids(
@@ -136,14 +107,8 @@ def resident_ids(
                 Resident.phone.contains(search, autoescape=True),
             )
         )
-    if wanted == "red":  # red is exactly "has an unresolved urgent escalation": a small set
-        urgent = select(Escalation.resident_id).where(
-            Escalation.status != "resolved", Escalation.severity == "urgent"
-        )
-        query = query.where(Resident.id.in_(urgent))
-    elif wanted in COLOURS:
-        facts = Facts.of(today, fever_c, community_id if community is None else community)
-        query = facts.join(query).where(facts.colour == wanted)
+    if wanted in COLOURS:
+        query = query.where(is_colour(wanted, today, fever_c))
     return query
 
 
@@ -165,12 +130,8 @@ def residents_with_colours(
 def colour_counts(
     session: Session, community_id: int | None, today: dt.date, fever_c: Decimal
 ) -> dict[str, int]:
-    facts = Facts.of(today, fever_c, community_id)
-    shade = facts.colour.label("colour")
-    query = in_scope(
-        facts.join(select(shade).select_from(Resident)), Resident.community_id, community_id
-    )
-    inner = query.subquery()
+    query = select(colour(today, fever_c).label("colour"))
+    inner = in_scope(query, Resident.community_id, community_id).subquery()
     totals = select(inner.c.colour, func.count()).group_by(inner.c.colour)
     counts = {str(name): int(n) for name, n in session.execute(totals)}
     return {name: counts.get(name, 0) for name in COLOURS}

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from ivr.dashboard.board import Facts, colour
+from ivr.dashboard.board import COLOURS, colour, is_colour
 from ivr.db import session_scope
 from storage import AuditEntry, CheckIn, Resident
 from tests.conftest import SHANGHAI
@@ -258,13 +258,18 @@ def test_a_zone_where_today_differs_from_utc(app, people, clock) -> None:
     assert shown[str(people.resident_a)] == "green"
 
 
-def test_both_spellings_of_the_colour_rule_agree(app, people, board) -> None:
+def test_listing_one_colour_finds_exactly_the_residents_shown_in_it(app, people, board) -> None:
+    """The two renderings of the rule agree, residents with no summary or no temperature too."""
+    no_temperature = add_resident(app, "无体温", "+8613803711199", "中原社区")
+    checkin(app, no_temperature, "complete")  # recorded by staff without a reading
     fever = app.extensions["pingan.settings"].fever_c
-    facts = Facts.of(TODAY, fever)
     with session_scope(app) as session:
-        correlated = dict(session.execute(select(Resident.id, colour(TODAY, fever))).all())
-        joined = dict(session.execute(facts.join(select(Resident.id, facts.colour))).all())
-    assert correlated == joined
-    assert set(joined.values()) == {"red", "orange", "yellow", "green", "grey", "pending"}
+        shades = dict(session.execute(select(Resident.id, colour(TODAY, fever))).all())
+        for wanted in COLOURS:
+            query = select(Resident.id).where(is_colour(wanted, TODAY, fever))
+            listed = set(session.scalars(query))
+            assert listed == {rid for rid, shade in shades.items() if shade == wanted}, wanted
+    assert set(shades.values()) == set(COLOURS)
+    assert shades[no_temperature] == "green"
     stored, recomputed = day_summaries_and_recomputed(app)
     assert stored == recomputed
