@@ -41,9 +41,9 @@ def residents() -> str:
             "residents.html",
             page=page,
             rows=rows,
-            # One community's board costs a few index lookups per resident; the whole
-            # district's (100,000 residents) would cost more than the page, so the counts
-            # wait until a community is chosen.
+            # Counting is one pass over the residents in scope: cheap for one community, but
+            # for the whole district (100,000 residents) it would cost more than the page, so
+            # the counts wait until a community is chosen.
             counts=board.colour_counts(db, where, day, settings.fever_c) if where else None,
             colours=board.COLOURS,
             communities=queries.communities(db, scope()),
