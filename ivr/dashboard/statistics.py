@@ -90,7 +90,9 @@ def _checkins(
 
     A resident called in two rounds a day counts once: first one row per resident and day
     (with "any round answered" etc.), then those rows are summed, which is one grouping pass
-    instead of a COUNT(DISTINCT …) sort per column.
+    instead of a COUNT(DISTINCT …) sort per column. The first pass reads ``checkin`` alone, in
+    the order of its (date, resident) index, so it streams without a hash table; only its
+    result is joined to ``resident`` for the community (half the time of joining first).
     """
 
     def any_(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -98,27 +100,32 @@ def _checkins(
 
     per_resident = (
         select(
-            Resident.community_id.label("community_id"),
+            CheckIn.resident_id.label("resident_id"),
             CheckIn.local_date.label("day"),
             any_(CheckIn.reached.is_(True)).label("answered"),
             any_(CheckIn.temperature_c >= fever_c).label("fever"),
             any_(CheckIn.status == "missed").label("missed"),
         )
-        .join(Resident, Resident.id == CheckIn.resident_id)
         .where(CheckIn.local_date.between(day_from, day_to))
-        .group_by(Resident.community_id, CheckIn.local_date, CheckIn.resident_id)
+        .group_by(CheckIn.local_date, CheckIn.resident_id)
     )
     if community_id is not None:
-        per_resident = per_resident.where(Resident.community_id == community_id)
+        members = select(Resident.id).where(Resident.community_id == community_id)
+        per_resident = per_resident.where(CheckIn.resident_id.in_(members))
     r = per_resident.subquery()
-    query = select(
-        r.c.community_id,
-        r.c.day,
-        func.count(),
-        func.sum(r.c.answered),
-        func.sum(r.c.fever),
-        func.sum(r.c.missed),
-    ).group_by(r.c.community_id, r.c.day)
+    query = (
+        select(
+            Resident.community_id,
+            r.c.day,
+            func.count(),
+            func.sum(r.c.answered),
+            func.sum(r.c.fever),
+            func.sum(r.c.missed),
+        )
+        .select_from(r)
+        .join(Resident, Resident.id == r.c.resident_id)
+        .group_by(Resident.community_id, r.c.day)
+    )
     return [
         (int(c), day, int(n), int(a or 0), int(f or 0), int(m or 0))
         for c, day, n, a, f, m in session.execute(query)
