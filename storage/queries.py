@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, and_, case, or_
+from sqlalchemy import Date, Float, and_, case, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
@@ -31,6 +31,25 @@ def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
 def _add_days_default(element: add_days, compiler: Any, **kw: Any) -> str:
     day, days = list(element.clauses)
     return f"({compiler.process(day, **kw)} + ({compiler.process(days, **kw)}))"
+
+
+class seconds_between(GenericFunction[float]):
+    """``later - earlier`` in seconds, for two timestamps, the way each database spells it."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between)
+def _seconds_between_default(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    earlier, later = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM ({later} - {earlier}))"
 
 
 def monitored_on(day: dt.date) -> ColumnElement[bool]:
