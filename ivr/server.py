@@ -27,6 +27,9 @@ class EmbeddedServer:
     The event loop runs in our own thread and everything it polls is closed in that same
     thread: closing sockets from another thread while ``select`` waits on them raised EBADF in
     the server thread now and then (a flaky "Exception in thread pingan-web" in the tests).
+    The loop also wakes on its own timeout, so it may see the stop flag and close the wake-up
+    pipe before ``close`` writes to it (EBADF in ``close``, seen once in CI): the lock makes
+    "wake the loop" and "close the pipe" exclusive.
     """
 
     def __init__(
@@ -37,6 +40,8 @@ class EmbeddedServer:
         )
         self.url = f"http://{host}:{self._server.effective_port}"
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._serve, name="pingan-web", daemon=True)
         self._thread.start()
 
@@ -54,14 +59,18 @@ class EmbeddedServer:
             # Request threads first: one still finishing a reply must not write to a closed
             # channel or wake-up pipe.
             server.task_dispatcher.shutdown()
-            for channel in list(server._map.values()):
-                if channel is not server and channel is not server.trigger:
-                    channel.close()
-            server.close()
+            with self._lock:
+                for channel in list(server._map.values()):
+                    if channel is not server and channel is not server.trigger:
+                        channel.close()
+                server.close()
+                self._closed = True
 
     def close(self) -> None:
-        self._stopping.set()
-        self._server.pull_trigger()  # wake the loop out of its poll
+        with self._lock:
+            self._stopping.set()
+            if not self._closed:
+                self._server.pull_trigger()  # wake the loop out of its poll
         self._thread.join(timeout=10)
 
 
