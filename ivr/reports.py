@@ -24,9 +24,13 @@ from storage import (
     Round,
 )
 
-# Multi-choice answers (several values per check-in) when no flow is given to tell which.
-DEFAULT_LIST_ANSWERS = ("needs",)
 _CHUNK = 500
+
+
+def list_answer_keys(flow: Flow) -> frozenset[str]:
+    """Answers that hold several values: the flow's multi-choice menus, and always ``needs``
+    (the built-in menu), so check-ins keyed under an earlier flow still read as lists."""
+    return frozenset(["needs", *flow.list_answer_keys()])
 
 
 def _local(when: dt.datetime | None, tz: dt.tzinfo) -> str | None:
@@ -43,7 +47,7 @@ def checkin_rows(
     day: dt.date | None = None,
     community: str | None = None,
     *,
-    flow: Flow | None = None,
+    flow: Flow,
 ) -> list[dict[str, Any]]:
     """One row per check-in; ``answers`` holds every answer of any flow (key → value; a
     multi-choice answer, as the ``flow`` tells, is a list)."""
@@ -59,8 +63,7 @@ def checkin_rows(
     if community:
         query = query.where(Community.name == community)
     found = session.execute(query).all()
-    list_keys = flow.list_answer_keys() if flow is not None else DEFAULT_LIST_ANSWERS
-    answers = answers_by_checkin(session, [c.id for c, *_ in found], list_keys)
+    answers = answers_by_checkin(session, [c.id for c, *_ in found], list_answer_keys(flow))
     return [
         {
             "id": c.id,

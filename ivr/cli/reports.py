@@ -42,7 +42,8 @@ def checkins(
         return
     pingan = ctx.ensure_object(Pingan)
     with session_scope(pingan.app) as session:
-        rows = checkin_rows(session, settings_of(pingan.app).tz, _day(day), community)
+        tz = settings_of(pingan.app).tz
+        rows = checkin_rows(session, tz, _day(day), community, flow=flow_of(pingan.app))
     if as_json:
         emit_json(rows)
         return

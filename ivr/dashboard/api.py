@@ -16,13 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import HTTPException
 
-from ivr import clock_of, settings_of
+from ivr import clock_of, flow_of, settings_of
 from ivr.dashboard import SECURITY_HEADERS
 from ivr.dashboard.accounts import staff_by_token
 from ivr.dashboard.auth import Viewer, viewer_of
 from ivr.dashboard.queries import in_scope
 from ivr.db import session_scope
-from ivr.reports import DEFAULT_LIST_ANSWERS, answers_by_checkin, keys_of
+from ivr.reports import answers_by_checkin, keys_of, list_answer_keys
 from storage import CallAttempt, CheckIn, Community, Escalation, Resident
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -177,9 +177,10 @@ def checkins() -> Response:
         .limit(limit + 1)
     )
     query = in_scope(query, Resident.community_id, _viewer().scope)
+    list_keys = list_answer_keys(flow_of(current_app))
     with session_scope() as db:
         found = db.execute(query).all()
-        answers = answers_by_checkin(db, [c.id for c, *_ in found], DEFAULT_LIST_ANSWERS)
+        answers = answers_by_checkin(db, [c.id for c, *_ in found], list_keys)
         rows = [
             {
                 "id": c.id,

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.dashboard.queries import AnySelect, in_scope
-from ivr.reports import DEFAULT_LIST_ANSWERS, answers_by_checkin, keys_of
+from ivr.reports import answers_by_checkin, keys_of
 from storage import (
     Answer,
     CallAttempt,
@@ -39,6 +39,7 @@ class Window:
     day_to: dt.date
     tz: dt.tzinfo
     community_id: int | None  # the viewer's scope
+    list_keys: frozenset[str]  # answers that hold several values
 
     @property
     def start(self) -> dt.datetime:
@@ -99,7 +100,7 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
 
     def rows() -> Iterator[list[Any]]:
         for chunk in _chunks(session, base):
-            answers = answers_by_checkin(session, [c.id for c, *_ in chunk], DEFAULT_LIST_ANSWERS)
+            answers = answers_by_checkin(session, [c.id for c, *_ in chunk], w.list_keys)
             for c, r, community, slot in chunk:
                 given = answers[c.id]
                 yield [

@@ -12,12 +12,13 @@ from flask import Response, current_app, request, stream_with_context
 from flask_babel import gettext as _
 from openpyxl import Workbook
 
-from ivr import audit, settings_of
+from ivr import audit, flow_of, settings_of
 from ivr.dashboard import bp, forms
 from ivr.dashboard.auth import actor, scope, supervisor_required
 from ivr.dashboard.export_data import KINDS, Window, table
 from ivr.dashboard.templating import now, render, today
 from ivr.db import session_scope
+from ivr.reports import list_answer_keys
 
 FORMATS = ("csv", "xlsx")
 MAX_EXPORT_DAYS = 366
@@ -38,7 +39,8 @@ def export() -> Response:
     fmt = forms.choice(request.form, "format", _("文件格式"), FORMATS)
     day_from, day_to = forms.date_range(request.form, today(), 1, MAX_EXPORT_DAYS)
     assert kind is not None and fmt is not None
-    window = Window(day_from, day_to, settings_of(current_app).tz, scope())
+    list_keys = list_answer_keys(flow_of(current_app))
+    window = Window(day_from, day_to, settings_of(current_app).tz, scope(), list_keys)
     name = f"pingan-{kind}-{day_from}-{day_to}.{fmt}"
     with session_scope() as db:
         detail = f"{kind} {day_from}..{day_to} {fmt}"

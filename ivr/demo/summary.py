@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import settings_of
+from ivr import flow_of, settings_of
 from ivr.db import session_scope
 from ivr.orders import order_rows
 from ivr.phones import display_phone
@@ -21,7 +21,7 @@ from storage import Notification, Staff
 def summary(app: Flask, seconds: float) -> str:
     tz = settings_of(app).tz
     with session_scope(app) as session:
-        checkins = checkin_rows(session, tz)
+        checkins = checkin_rows(session, tz, flow=flow_of(app))
         calls = call_rows(session, tz)
         escalations = escalation_rows(session, tz, status="open")
         texts = _texts(session, settings_of(app).phone_region)

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from ivr import flow_of, settings_of
 from ivr.db import session_scope
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.simulator import SimulatedCarrier
@@ -22,7 +23,7 @@ PHONE = "+8613803710101"
 
 def checkin(app: Flask) -> dict[str, object]:
     with session_scope(app) as session:
-        rows = checkin_rows(session, app.extensions["pingan.settings"].tz)
+        rows = checkin_rows(session, settings_of(app).tz, flow=flow_of(app))
     assert len(rows) == 1
     return rows[0]
 

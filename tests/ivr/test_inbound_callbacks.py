@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr import flow_of, settings_of
 from ivr.clock import FixedClock
 from ivr.db import session_scope
 from ivr.jobs import Jobs
@@ -47,7 +48,7 @@ def start_round(app: Flask, clock: FixedClock) -> None:
 
 def checkins(app: Flask) -> list[dict[str, object]]:
     with session_scope(app) as session:
-        return checkin_rows(session, app.extensions["pingan.settings"].tz)
+        return checkin_rows(session, settings_of(app).tz, flow=flow_of(app))
 
 
 def escalations(app: Flask) -> dict[str, str]:
