@@ -9,6 +9,12 @@ from callflows.flow import KEYS, SEVERITIES, STEP_TYPES, Flow, Problem, Step
 LineOf = Callable[[str, str | None], int | None]
 
 TRANSFER_TARGETS = ("duty_phone",)
+# What the database can hold (tests pin these to the storage columns): a longer name passed
+# the check but failed the call's write on PostgreSQL, mid-call.
+MAX_STEP_NAME = 64  # call_event.name
+MAX_ANSWER_KEY = 64  # answer.key
+MAX_REASON = 32  # escalation.reason
+MAX_NEED = 32  # service_order.need, from the options of the "needs" answer
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "say": ("prompts", "next"),
     "any_key": ("prompts", "next"),
@@ -30,6 +36,7 @@ def check(flow: Flow, line_of: LineOf) -> list[Problem]:
     problems += _check_prompts(flow, line_of)
     problems += _check_graph(flow, line_of)
     problems += _check_rules(flow, line_of)
+    problems += _check_lengths(flow, line_of)
     return problems
 
 
@@ -228,6 +235,28 @@ def _check_rules(flow: Flow, line_of: LineOf) -> list[Problem]:
                     f"escalation '{rule.reason}': severity must be one of {', '.join(SEVERITIES)}",
                 )
             )
+    return out
+
+
+def _check_lengths(flow: Flow, line_of: LineOf) -> list[Problem]:
+    out = []
+
+    def too_long(line: int | None, what: str, value: str, limit: int) -> None:
+        if len(value) > limit:
+            out.append(_problem(line, f"{what} '{value}' is longer than {limit} characters"))
+
+    for step in flow.steps.values():
+        where = line_of(f"steps.{step.name}", None)
+        too_long(where, "step name", step.name, MAX_STEP_NAME)
+        if step.answer:
+            line = line_of(f"steps.{step.name}", "answer") or where
+            too_long(line, "answer", step.answer, MAX_ANSWER_KEY)
+        if step.answer == "needs":
+            line = line_of(f"steps.{step.name}", "options") or where
+            for need in step.options.values():
+                too_long(line, "need", need, MAX_NEED)
+    for index, rule in enumerate(flow.escalations):
+        too_long(_rule_line(line_of, index), "escalation reason", rule.reason, MAX_REASON)
     return out
 
 

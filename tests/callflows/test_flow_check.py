@@ -110,3 +110,31 @@ def test_loading_a_broken_flow_raises_with_every_problem() -> None:
 def test_verify_on_a_step_that_keys_no_number_is_refused() -> None:
     text = GOOD.replace('next = "bye"', 'next = "bye"\nverify = true')
     assert problems(text) == ["line 10: step 'hello': verify only applies to a digits step"]
+
+
+def test_names_longer_than_the_database_holds_are_refused_before_any_call() -> None:
+    # A 40-character reason passed the check and then broke the call on PostgreSQL, mid-call.
+    reason = "medicine_running_short_within_three_days"
+    text = GOOD.replace('answer = "well"', f'answer = "{"w" * 65}"') + dedent(
+        f"""
+        [[escalations]]
+        reason = "{reason}"
+        answer = "{"w" * 65}"
+        equals = false
+        severity = "high"
+        """
+    )
+    assert problems(text) == [
+        f"line 7: answer '{'w' * 65}' is longer than 64 characters",
+        f"line 15: escalation reason '{reason}' is longer than 32 characters",
+    ]
+
+
+def test_the_length_limits_are_the_storage_columns() -> None:
+    from callflows import check
+    from storage import Answer, CallEvent, Escalation, ServiceOrder
+
+    assert CallEvent.__table__.c.name.type.length == check.MAX_STEP_NAME
+    assert Answer.__table__.c.key.type.length == check.MAX_ANSWER_KEY
+    assert Escalation.__table__.c.reason.type.length == check.MAX_REASON
+    assert ServiceOrder.__table__.c.need.type.length == check.MAX_NEED
