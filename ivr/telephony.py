@@ -73,6 +73,11 @@ class OutboundCall:
     machine_detection: bool = False
 
 
+# Detection waits for the voicemail greeting's end (the beep), so that the short message with the
+# hotline is recorded instead of being spoken over the greeting ("Enable" answers at once).
+MACHINE_DETECTION_MODE = "DetectMessageEnd"
+
+
 @dataclass(frozen=True)
 class CallInfo:
     sid: str
@@ -121,7 +126,7 @@ class TwilioCarrier:
             self._client.api.base_url = api_base.rstrip("/")
 
     def place_call(self, call: OutboundCall) -> str:
-        extra = {"machine_detection": "Enable"} if call.machine_detection else {}
+        extra = {"machine_detection": MACHINE_DETECTION_MODE} if call.machine_detection else {}
         try:
             created = self._client.calls.create(
                 to=call.to,

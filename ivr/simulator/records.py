@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ivr.telephony import FINAL_STATUSES, OutboundCall
+from ivr.telephony import FINAL_STATUSES, MACHINE_DETECTION_MODE, OutboundCall
 
 STATUS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 MACHINE_DETECTION_MODES = frozenset({"Enable", "DetectMessageEnd"})
@@ -44,7 +44,7 @@ class CallRequest:
             status_callback_events=tuple(call.status_callback_events),
             timeout_s=call.timeout_s,
             time_limit_s=call.time_limit_s,
-            machine_detection="Enable" if call.machine_detection else None,
+            machine_detection=MACHINE_DETECTION_MODE if call.machine_detection else None,
         )
 
 

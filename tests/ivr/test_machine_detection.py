@@ -42,12 +42,12 @@ def test_a_machine_hears_the_hotline_and_the_resident_is_called_again(
 
     first, second = carrier.calls_to(PHONE)
     assert second.answered_by == "human"
-    assert first.answered_by == "machine_start"
+    assert first.answered_by == "machine_end_beep"  # after the greeting, so the message is kept
     assert first.heard_text() == (
         f"这里是中原社区的每日健康回访电话。我们稍后会再给您打电话。如需帮助，"
         f"请拨打社区电话{HOTLINE_SPOKEN}。再见。"
     )
-    assert outcomes(app) == [("machine_start", "machine"), ("human", "finished")]
+    assert outcomes(app) == [("machine_end_beep", "machine"), ("human", "finished")]
     row = checkin(app)
     assert row["status"] == "complete" and row["attempts"] == 2
 

@@ -75,7 +75,7 @@ def test_fetch_call_reports_machine_detection_and_unanswered_calls(
     machine = carrier.place_call(outbound(standin, machine_detection=True))
     busy = carrier.place_call(outbound(standin))
     assert carrier.wait_idle(10)
-    assert carrier.fetch_call(machine).answered_by == "machine_start"
+    assert carrier.fetch_call(machine).answered_by == "machine_end_beep"
     assert carrier.fetch_call(busy).status == "busy"
     assert carrier.fetch_call(busy).duration_s is None
 

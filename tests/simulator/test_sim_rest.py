@@ -169,3 +169,20 @@ def test_twilio_carrier_runs_against_the_simulator(
         )
     assert (caught.value.kind, caught.value.code) == (ErrorKind.BAD_NUMBER, 21215)
     assert real.send_sms(ELDER, APP_NUMBER, "hi").startswith("SM")
+
+
+def test_twilio_carrier_asks_for_detection_that_waits_for_the_voicemail_beep(
+    base_url: str, carrier: SimulatedCarrier, standin: StandIn, voice: str
+) -> None:
+    real = TwilioCarrier(ACCOUNT_SID, AUTH_TOKEN, api_base=base_url)
+    carrier.script(ELDER, "machine")
+    call = OutboundCall(
+        to=ELDER,
+        from_=APP_NUMBER,
+        url=voice,
+        status_callback=standin.url("/status"),
+        machine_detection=True,
+    )
+    sid = real.place_call(call)
+    assert carrier.wait_idle(10)
+    assert carrier.record(sid).answered_by == "machine_end_beep"  # DetectMessageEnd
