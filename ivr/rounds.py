@@ -64,8 +64,9 @@ def start_round(
     except IntegrityError:
         log.info("round %s %s %s already started", community.name, day, slot)
         return None
-    _supersede_open_checkins(session, community.id, only, round_.id, settings, now)
-    created = _create_checkins(session, round_, community.id, only, settings, now, max_attempts)
+    attempts = max_attempts or settings.max_attempts
+    moved = _supersede_open_checkins(session, round_, only, settings, now, attempts)
+    created = moved + _create_checkins(session, round_, only, now, attempts, skip_existing=moved)
     _apply_preferred_times(session, round_, schedule, due, slot_index)
     audit.record(
         session,
@@ -85,11 +86,11 @@ def start_round(
 def _create_checkins(
     session: Session,
     round_: Round,
-    community_id: int,
     only: list[int] | None,
-    settings: Settings,
     now: dt.datetime,
-    max_attempts: int | None,
+    max_attempts: int,
+    *,
+    skip_existing: int,
 ) -> int:
     """One INSERT … SELECT for the whole community: 100,000 residents take well under a second,
     where building the rows in Python took seconds."""
@@ -100,7 +101,7 @@ def _create_checkins(
         "local_date": literal(round_.local_date, Date),
         "status": literal("pending"),
         "attempts": literal(0),
-        "max_attempts": literal(max_attempts or settings.max_attempts),
+        "max_attempts": literal(max_attempts),
         "next_attempt_at": literal(due, UTCDateTime()),
         "closes_at": literal(round_.closes_at, UTCDateTime()),
         "priority": case((Resident.lives_alone, 2), else_=0),
@@ -113,10 +114,15 @@ def _create_checkins(
         "updated_at": literal(now, UTCDateTime()),
     }
     eligible = select(*values.values()).where(
-        Resident.community_id == community_id, monitored_on(round_.local_date)
+        Resident.community_id == round_.community_id, monitored_on(round_.local_date)
     )
     if only is not None:
         eligible = eligible.where(Resident.id.in_(only))
+    if skip_existing:  # residents whose earlier check-in moved into this round already have one
+        already = select(CheckIn.id).where(
+            CheckIn.round_id == round_.id, CheckIn.resident_id == Resident.id
+        )
+        eligible = eligible.where(~already.exists())
     # Without preserve_rowcount SQLAlchemy 2.1 reports -1 for INSERT … SELECT on PostgreSQL.
     result = session.execute(
         insert(CheckIn).from_select(list(values), eligible),
@@ -164,27 +170,42 @@ def _preferred_due(
 
 def _supersede_open_checkins(
     session: Session,
-    community_id: int,
+    round_: Round,
     only: list[int] | None,
-    round_id: int,
     settings: Settings,
     now: dt.datetime,
-) -> None:
+    max_attempts: int,
+) -> int:
     """A new round replaces an older one still open for the same resident, so nobody is
-    called for two rounds at once: an idle one closes now, one in a call closes when it ends."""
-    residents = select(Resident.id).where(Resident.community_id == community_id)
+    called for two rounds at once. One not yet dialled today moves into the new round: nobody
+    tried, so nothing was missed (a large community may still be dialling the 09:00 round at
+    16:00). One waiting for a retry closes as missed now; one in a call closes when it ends.
+    Returns how many moved."""
+    residents = select(Resident.id).where(Resident.community_id == round_.community_id)
     if only is not None:
         residents = residents.where(Resident.id.in_(only))
     query = select(CheckIn).where(
         CheckIn.status == "pending",
-        CheckIn.round_id != round_id,
+        CheckIn.round_id != round_.id,
         CheckIn.resident_id.in_(residents),
     )
+    moved = 0
     for older in session.scalars(query):
         if older.next_attempt_at is None:
             older.max_attempts = older.attempts
+        elif older.attempts == 0 and older.local_date == round_.local_date:
+            older.round_id = round_.id
+            older.next_attempt_at = round_.scheduled_for
+            older.closes_at = round_.closes_at
+            older.max_attempts = max_attempts
+            older.updated_at = now
+            moved += 1
         else:
             close_missed(session, older, settings, now)
+    if moved:
+        session.flush()
+        log.info("round %s: %d check-ins not yet dialled moved into it", round_.id, moved)
+    return moved
 
 
 def due_slot(schedule: Schedule, now: dt.datetime) -> tuple[str, int, dt.datetime] | None:

@@ -218,6 +218,43 @@ def test_a_second_missed_round_in_a_row_raises_the_escalation_to_urgent(
     )
 
 
+def test_residents_not_dialled_when_the_next_round_starts_move_into_it_without_an_escalation(
+    app, jobs, carrier, clock
+) -> None:
+    # A large community can still be dialling the 09:00 round at 16:00: nobody tried, so
+    # nothing was missed, and nobody may be escalated (or made "urgent" next time) for it.
+    for name, phone in (("王秀英", "+8613803710101"), ("李建国", "+8613803710102")):
+        add_resident(app, name, phone)
+        script(carrier, phone, "answer 1 365# 1 2 9")
+    clock.set(at(9, 0))
+    assert jobs.start_rounds() == 1
+    clock.set(at(16, 0))
+    assert jobs.start_rounds() == 1
+
+    assert rounds(app) == [("09:00", "2026-11-28", 0), ("16:00", "2026-11-28", 2)]
+    run_until_settled(jobs, carrier, clock)
+    assert sorted(checkins(app)) == [("李建国", "complete", 1), ("王秀英", "complete", 1)]
+    with session_scope(app) as session:
+        assert session.scalars(select(Escalation)).all() == []
+
+
+def test_a_resident_tried_and_waiting_for_a_retry_when_the_next_round_starts_is_missed(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "刘德华", "+8613803710104")
+    script(carrier, "+8613803710104", "busy", "answer 1 365# 1 2 9")
+    clock.set(at(15, 55))
+    jobs.start_rounds()
+    jobs.dial()
+    assert carrier.wait_idle(30)
+    clock.set(at(16, 0))
+    jobs.start_rounds()
+    run_until_settled(jobs, carrier, clock)
+    assert checkins(app) == [("刘德华", "missed", 1), ("刘德华", "complete", 1)]
+    with session_scope(app) as session:
+        assert session.scalars(select(Escalation.reason)).all() == ["unreachable"]
+
+
 def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> None:
     add_resident(app, "甲", "+8613803710401")
     add_resident(app, "乙", "+8613803710402", lives_alone=True)
