@@ -1,4 +1,5 @@
-"""How far each round has got: pending, dialing, in call, complete, partial, missed."""
+"""How far each round has got: pending, dialing, in call, complete, partial, missed, cancelled
+(released or put on hold during the round)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from storage import CallAttempt, CheckIn, Community, Round
 
-PHASES = ("pending", "dialing", "in_call", "complete", "partial", "missed")
+PHASES = ("pending", "dialing", "in_call", "complete", "partial", "missed", "cancelled")
+DONE = ("complete", "partial", "missed", "cancelled")
 
 
 @dataclass
@@ -29,7 +31,7 @@ class RoundProgress:
 
     @property
     def done(self) -> int:
-        return self.counts["complete"] + self.counts["partial"] + self.counts["missed"]
+        return sum(self.counts[phase] for phase in DONE)
 
     def bar(self, width: int = 24) -> str:
         filled = round(width * self.done / self.total) if self.total else width

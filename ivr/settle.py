@@ -24,12 +24,13 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
-from storage import CallAttempt, CheckIn
+from storage import CallAttempt, CheckIn, Resident
 
 log = logging.getLogger(__name__)
 
 OPEN = "pending"
-CLOSED_STATUSES = frozenset({"complete", "partial", "missed"})
+# "cancelled": the resident was released or put on hold before being reached (not missed).
+CLOSED_STATUSES = frozenset({"complete", "partial", "missed", "cancelled"})
 LIVE_STATES = ("queued", "dialing", "placed", "in_call")
 
 
@@ -101,9 +102,13 @@ def _reached_a_person(attempt: CallAttempt) -> bool:
 
 def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime) -> None:
     """Close a check-in that got no temperature, and tell staff (the resident must not vanish)."""
+    resident = checkin.resident
+    if not resident.monitored_on(checkin.local_date):
+        _close(checkin, "cancelled", now)
+        log.info("check-in %s cancelled: resident %s released or on hold", checkin.id, resident.id)
+        return
     _close(checkin, "missed", now)
     reason = "no_response" if checkin.reached else "unreachable"
-    resident = checkin.resident
     severity = "urgent" if resident.lives_alone or _missed_last_time(session, checkin) else "high"
     raise_escalation(
         session,
@@ -118,6 +123,27 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
     log.warning(
         "check-in %s missed (%s, %s) for resident %s", checkin.id, reason, severity, resident.id
     )
+
+
+def stop_calls(session: Session, resident: Resident, now: dt.datetime) -> int:
+    """After a release or a hold: check-ins of days the resident is no longer monitored stop.
+    An idle one closes as cancelled now; one in a call gets no retry (and closes as cancelled
+    if that call fails). Returns how many closed now."""
+    query = select(CheckIn).where(CheckIn.resident_id == resident.id, CheckIn.status == "pending")
+    closed = 0
+    for checkin in session.scalars(query):
+        if resident.monitored_on(checkin.local_date):
+            continue
+        if checkin.next_attempt_at is None:
+            checkin.max_attempts = checkin.attempts
+            continue
+        _close(checkin, "cancelled", now)
+        closed += 1
+    if closed:
+        log.info(
+            "resident %s: %d open check-ins cancelled (released or on hold)", resident.id, closed
+        )
+    return closed
 
 
 def _close(checkin: CheckIn, status: str, now: dt.datetime) -> None:

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audit, clock_of, settings_of
+from ivr import clock_of, holds, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
 from ivr.phones import PhoneError, normalize_phone
@@ -130,8 +130,7 @@ def release(pingan: Pingan, phone: str, reason: str, actor: str) -> None:
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
-        audit.record(session, now, actor, "released", "resident", resident.id, reason)
+        holds.release(session, resident, reason, actor, now)
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
 
 
@@ -152,8 +151,5 @@ def hold(pingan: Pingan, phone: str, until: dt.datetime, reason: str, actor: str
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        resident.hold_until, resident.hold_reason, resident.updated_at = until.date(), reason, now
-        audit.record(
-            session, now, actor, "hold", "resident", resident.id, f"until {until.date()}: {reason}"
-        )
+        holds.hold(session, resident, until.date(), reason, actor, now)
         click.echo(f"{resident.name} ({resident.phone}) on hold until {until.date()}: {reason}")

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ivr import audit, flow_of, settings_of
+from ivr import audit, flow_of, holds, settings_of
 from ivr.checkins import record_on_behalf
 from ivr.dashboard import bp, forms, queries
 from ivr.dashboard.auth import actor, login_required, scope
@@ -94,9 +94,7 @@ def resident_hold(resident_id: int) -> Response:
         raise forms.FormError(_("暂停日期不能早于今天。"))
     with session_scope() as db:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
-        found.hold_until, found.hold_reason, found.updated_at = until, reason, now()
-        detail = f"until {until}: {reason}"
-        audit.record(db, now(), actor(), "hold", "resident", found.id, detail)
+        holds.hold(db, found, until, reason, actor(), now())
         flash(_("已暂停呼叫至 %(day)s：%(name)s", day=until, name=found.name))
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 
@@ -109,8 +107,7 @@ def resident_release(resident_id: int) -> Response:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
         if found.released_at is not None:
             raise forms.FormError(_("该居民已经解除隔离。"), 409)
-        found.released_at, found.release_reason, found.updated_at = now(), reason, now()
-        audit.record(db, now(), actor(), "released", "resident", found.id, reason)
+        holds.release(db, found, reason, actor(), now())
         flash(_("已解除隔离：%(name)s", name=found.name))
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 

@@ -7,12 +7,16 @@ import datetime as dt
 import itertools
 import threading
 
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr import holds
+from ivr.cli import Pingan, cli
 from ivr.db import session_scope, sessions
 from ivr.jobs import Jobs
 from ivr.rounds import start_due_rounds
+from ivr.settle import close_missed
 from ivr.simulator import SimulatedCarrier
 from storage import CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
@@ -253,6 +257,47 @@ def test_a_resident_tried_and_waiting_for_a_retry_when_the_next_round_starts_is_
     assert checkins(app) == [("刘德华", "missed", 1), ("刘德华", "complete", 1)]
     with session_scope(app) as session:
         assert session.scalars(select(Escalation.reason)).all() == ["unreachable"]
+
+
+def test_a_resident_taken_to_hospital_mid_round_is_not_called_again_nor_escalated(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "住院的", "+8613803710101")
+    script(carrier, "+8613803710101", "busy", "answer 1 365# 1 2 9")
+    clock.set(at(9, 0))
+    jobs.start_rounds()
+    jobs.dial()
+    assert carrier.wait_idle(30)
+    held = CliRunner().invoke(
+        cli,
+        ["residents", "hold", "13803710101", "--until", "2026-12-05", "--reason", "住院"],
+        obj=Pingan(app=app),
+    )
+    assert held.exit_code == 0, held.output
+
+    run_until_settled(jobs, carrier, clock)
+    assert len(carrier.calls_to("+8613803710101")) == 1
+    assert checkins(app) == [("住院的", "cancelled", 1)]
+    with session_scope(app) as session:
+        assert session.scalars(select(Escalation)).all() == []
+
+
+def test_a_resident_released_during_a_call_gets_no_retry_when_it_fails(
+    app, jobs, carrier, clock
+) -> None:
+    resident_id = add_resident(app, "解除的", "+8613803710102")
+    script(carrier, "+8613803710102", "no-answer", "answer 1 365# 1 2 9")
+    clock.set(at(9, 0))
+    jobs.start_rounds()
+    with session_scope(app) as session:  # as if the dialer had just claimed it
+        checkin = session.scalars(select(CheckIn)).one()
+        checkin.next_attempt_at, checkin.attempts = None, 1
+        holds.release(session, session.get(Resident, resident_id), "回老家", "cli", clock.now())
+        assert checkin.max_attempts == 1 and checkin.status == "pending"  # no retry left
+        # The call fails: with no retry left, settling it closes the check-in.
+        close_missed(session, checkin, app.extensions["pingan.settings"], clock.now())
+        assert checkin.status == "cancelled"
+        assert session.scalars(select(Escalation)).all() == []
 
 
 def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> None:
