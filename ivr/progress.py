@@ -1,5 +1,4 @@
-"""How far each round has got: pending, dialing, in call, complete, partial, missed, cancelled
-(released or put on hold during the round)."""
+"""How far each round has got: pending, dialing, in call, complete, partial, missed."""
 
 from __future__ import annotations
 
@@ -12,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from storage import CallAttempt, CheckIn, Community, Round
 
-PHASES = ("pending", "dialing", "in_call", "complete", "partial", "missed", "cancelled")
-DONE = ("complete", "partial", "missed", "cancelled")
+PHASES = ("pending", "dialing", "in_call", "complete", "partial", "missed")
 
 
 @dataclass
@@ -31,7 +29,7 @@ class RoundProgress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts[phase] for phase in DONE)
+        return self.counts["complete"] + self.counts["partial"] + self.counts["missed"]
 
     def bar(self, width: int = 24) -> str:
         filled = round(width * self.done / self.total) if self.total else width

@@ -29,8 +29,7 @@ from storage import CallAttempt, CheckIn, Resident
 log = logging.getLogger(__name__)
 
 OPEN = "pending"
-# "cancelled": the resident was released or put on hold before being reached (not missed).
-CLOSED_STATUSES = frozenset({"complete", "partial", "missed", "cancelled"})
+CLOSED_STATUSES = frozenset({"complete", "partial", "missed"})
 LIVE_STATES = ("queued", "dialing", "placed", "in_call")
 
 
@@ -103,11 +102,11 @@ def _reached_a_person(attempt: CallAttempt) -> bool:
 def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime) -> None:
     """Close a check-in that got no temperature, and tell staff (the resident must not vanish)."""
     resident = checkin.resident
-    if not resident.monitored_on(checkin.local_date):
-        _close(checkin, "cancelled", now)
-        log.info("check-in %s cancelled: resident %s released or on hold", checkin.id, resident.id)
-        return
     _close(checkin, "missed", now)
+    if not resident.monitored_on(checkin.local_date):
+        # Staff released the resident or put them on hold: nothing left for anyone to act on.
+        log.info("check-in %s missed: resident %s released or on hold", checkin.id, resident.id)
+        return
     reason = "no_response" if checkin.reached else "unreachable"
     severity = "urgent" if resident.lives_alone or _missed_last_time(session, checkin) else "high"
     raise_escalation(
@@ -125,25 +124,26 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
     )
 
 
-def stop_calls(session: Session, resident: Resident, now: dt.datetime) -> int:
-    """After a release or a hold: check-ins of days the resident is no longer monitored stop.
-    An idle one closes as cancelled now; one in a call gets no retry (and closes as cancelled
-    if that call fails). Returns how many closed now."""
-    query = select(CheckIn).where(CheckIn.resident_id == resident.id, CheckIn.status == "pending")
-    closed = 0
+def stop_calls(session: Session, resident: Resident, now: dt.datetime) -> None:
+    """After a release or a hold, open check-ins of days the resident is no longer monitored
+    stop, without an escalation: one never dialled is withdrawn (nothing happened), one waiting
+    for a retry closes as missed now, one in a call gets no retry."""
+    query = select(CheckIn).where(CheckIn.resident_id == resident.id, CheckIn.status == OPEN)
     for checkin in session.scalars(query):
         if resident.monitored_on(checkin.local_date):
             continue
         if checkin.next_attempt_at is None:
             checkin.max_attempts = checkin.attempts
-            continue
-        _close(checkin, "cancelled", now)
-        closed += 1
-    if closed:
-        log.info(
-            "resident %s: %d open check-ins cancelled (released or on hold)", resident.id, closed
-        )
-    return closed
+        elif _ever_dialled(session, checkin):
+            _close(checkin, "missed", now)
+        else:
+            session.delete(checkin)
+        log.info("check-in %s stopped: resident %s released or on hold", checkin.id, resident.id)
+
+
+def _ever_dialled(session: Session, checkin: CheckIn) -> bool:
+    query = select(CallAttempt.id).where(CallAttempt.checkin_id == checkin.id)
+    return bool(session.scalar(select(exists(query))))
 
 
 def _close(checkin: CheckIn, status: str, now: dt.datetime) -> None:

@@ -45,7 +45,6 @@ CHECKIN_STATUSES = {
     "complete": _l("已完成"),
     "partial": _l("部分完成"),
     "missed": _l("未接通"),
-    "cancelled": _l("已取消"),
 }
 COLOURS = {  # the five-colour board (五色动态监管图), plus residents not called yet today
     "red": _l("红：紧急"),

@@ -38,9 +38,6 @@ def _bar(progress: RoundProgress) -> Markup:
         ),
         charts.Segment("partial", c["partial"], labels.label(labels.CHECKIN_STATUSES, "partial")),
         charts.Segment("missed", c["missed"], labels.label(labels.CHECKIN_STATUSES, "missed")),
-        charts.Segment(
-            "cancelled", c["cancelled"], labels.label(labels.CHECKIN_STATUSES, "cancelled")
-        ),
         charts.Segment("calling", c["dialing"] + c["in_call"], _("呼叫中")),
         charts.Segment("pending", c["pending"], labels.label(labels.CHECKIN_STATUSES, "pending")),
     ]

@@ -277,7 +277,7 @@ def test_a_resident_taken_to_hospital_mid_round_is_not_called_again_nor_escalate
 
     run_until_settled(jobs, carrier, clock)
     assert len(carrier.calls_to("+8613803710101")) == 1
-    assert checkins(app) == [("住院的", "cancelled", 1)]
+    assert checkins(app) == [("住院的", "missed", 1)]
     with session_scope(app) as session:
         assert session.scalars(select(Escalation)).all() == []
 
@@ -296,8 +296,24 @@ def test_a_resident_released_during_a_call_gets_no_retry_when_it_fails(
         assert checkin.max_attempts == 1 and checkin.status == "pending"  # no retry left
         # The call fails: with no retry left, settling it closes the check-in.
         close_missed(session, checkin, app.extensions["pingan.settings"], clock.now())
-        assert checkin.status == "cancelled"
+        assert checkin.status == "missed"
         assert session.scalars(select(Escalation)).all() == []
+
+
+def test_a_resident_released_before_being_dialled_is_withdrawn_from_the_round(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "解除的", "+8613803710102")
+    add_resident(app, "在家的", "+8613803710103")
+    clock.set(at(9, 0))
+    jobs.start_rounds()
+    released = CliRunner().invoke(cli, ["residents", "release", "13803710102"], obj=Pingan(app=app))
+    assert released.exit_code == 0, released.output
+
+    run_until_settled(jobs, carrier, clock)
+    assert carrier.calls_to("+8613803710102") == []
+    assert checkins(app) == [("在家的", "complete", 1)]
+    assert rounds(app) == [("09:00", "2026-11-28", 1)]
 
 
 def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> None:
