@@ -36,6 +36,7 @@ ALERTING = ("urgent", "high")
 MAX_TRIES = 5
 BACKOFF_S = 30  # 30 s, 1 min, 2 min, 4 min between tries
 STUCK_AFTER_S = 300
+SMS_LANE, CHAT_LANE = "sms", "chat"
 MAX_REMINDERS = 3
 
 
@@ -213,11 +214,14 @@ def requeue_stuck(session: Session, now: dt.datetime) -> int:
     return count
 
 
-def claim_due(session: Session, now: dt.datetime, worker: str, limit: int) -> list[int]:
-    """Claim up to ``limit`` due rows for this worker (each row by exactly one worker)."""
+def claim_due(
+    session: Session, now: dt.datetime, worker: str, limit: int, lane: str
+) -> list[int]:
+    """Claim up to ``limit`` due rows of ``lane`` for this worker (each row by one worker)."""
+    in_lane = Notification.channel == "sms" if lane == SMS_LANE else Notification.channel != "sms"
     query = (
         select(Notification.id)
-        .where(Notification.status == "pending", Notification.next_try_at <= now)
+        .where(Notification.status == "pending", Notification.next_try_at <= now, in_lane)
         .order_by(Notification.next_try_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -271,25 +275,32 @@ def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
 
 @dataclass
 class AlertSender:
-    """One worker's sender. ``run_once`` sends what is due now; returns how many were sent."""
+    """One worker's sender for one lane. ``run_once`` sends what is due now; returns how many
+    were sent. Text messages and group chats are separate lanes, run as separate jobs: a chat
+    server that hangs for its whole timeout must never hold up the SMS behind it."""
 
     sessions: sessionmaker[Session]
     notifiers: dict[str, Notifier]
     clock: Clock
     worker: str
+    lane: str = SMS_LANE
     batch: int = 50
 
     def run_once(self) -> int:
         with self.sessions.begin() as session:
             now = self.clock.now()
             requeue_stuck(session, now)
-            claimed = claim_due(session, now, self.worker, self.batch)
+            claimed = claim_due(session, now, self.worker, self.batch, self.lane)
         return sum(self._deliver(notification_id) for notification_id in claimed)
 
     def _deliver(self, notification_id: int) -> int:
         with self.sessions.begin() as session:
             row = session.get(Notification, notification_id)
             assert row is not None
+            if row.status != "sending" or row.claimed_by != self.worker:
+                # Re-queued as stuck and taken by another worker while this batch ran long.
+                log.warning("notification %s: no longer ours, not sent again", notification_id)
+                return 0
             channel, recipient, body = row.channel, row.recipient, row.body
         try:
             provider_id = self._notifier(channel).send(recipient, body)

@@ -11,7 +11,7 @@ import logging
 from flask import Flask
 
 from ivr import carrier_of, clock_of, flow_of, settings_of
-from ivr.alerts import AlertSender, check_sla
+from ivr.alerts import CHAT_LANE, SMS_LANE, AlertSender, check_sla
 from ivr.config import ConfigError
 from ivr.db import sessions
 from ivr.db_errors import database_unavailable
@@ -37,7 +37,11 @@ class Jobs:
         self.sweeper = Sweeper(
             self.sessions, carrier_of(app), self.clock, self.settings, flow_of(app)
         )
-        self.alert_sender = AlertSender(self.sessions, notifiers_for(app), self.clock, self.worker)
+        notifiers = notifiers_for(app)
+        self.senders = {
+            lane: AlertSender(self.sessions, notifiers, self.clock, self.worker, lane)
+            for lane in (SMS_LANE, CHAT_LANE)
+        }
         self.last_ok: dict[str, dt.datetime] = {}  # job name → when its last run completed
         self.started_at = self.clock.now()
 
@@ -64,9 +68,17 @@ class Jobs:
         with self.sessions.begin() as session:
             return check_sla(session, self.settings, self.clock.now())
 
+    def send_texts(self) -> int:
+        """Send due text messages; returns how many went out."""
+        return self.senders[SMS_LANE].run_once()
+
+    def send_chats(self) -> int:
+        """Post due group-chat messages; returns how many went out."""
+        return self.senders[CHAT_LANE].run_once()
+
     def send_alerts(self) -> int:
-        """Send due notifications (SMS, group chat); returns how many went out."""
-        return self.alert_sender.run_once()
+        """Both lanes, texts first (loops that are not the scheduler, which runs them apart)."""
+        return self.send_texts() + self.send_chats()
 
     def heartbeat(self) -> None:
         """Tell the other workers (and ``pingan health``) this worker and its jobs are alive."""

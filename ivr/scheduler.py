@@ -29,12 +29,13 @@ INTERVALS_S = {
     "dial": 1,
     "sweep": 15,
     "check_sla": 15,
-    "send_alerts": 5,
+    "send_texts": 5,
+    "send_chats": 5,
 }
 
 
 # The jobs the scheduler runs besides the heartbeat; health reports when each last completed.
-JOBS = ("start_rounds", "dial", "sweep", "check_sla", "send_alerts")
+JOBS = ("start_rounds", "dial", "sweep", "check_sla", "send_texts", "send_chats")
 
 
 def build_scheduler(jobs: Jobs) -> BlockingScheduler:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,6 +19,8 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+from ivr.alerts import SMS_LANE, STUCK_AFTER_S, claim_due
+from ivr.db import sessions
 from ivr.jobs import Jobs
 from ivr.notifiers import Alert, NotifyError
 from ivr.notifiers.chat import ChatNotifier
@@ -189,3 +193,38 @@ def test_a_chat_that_keeps_failing_gives_up_and_never_blocks_the_sms(
     (chat,) = notifications(app, channel="wecom")
     assert chat.status == "failed" and chat.tries == 5 and "HTTP 500" in (chat.error or "")
     assert [n.status for n in notifications(app, channel="sms")] == ["sent"]
+
+
+def test_a_chat_server_that_hangs_never_holds_up_the_sms(app, carrier, clock) -> None:
+    # The scheduler runs texts and chats as separate jobs: a chat post stuck for its whole
+    # timeout (10 s) must not delay the staff's SMS, which are due within a minute.
+    hanging = socket.create_server(("127.0.0.1", 0))  # accepts connections, never answers
+    staff = [ALICE, "+8613903710012", "+8613903710013"]
+    for n, phone in enumerate(staff):
+        staff_member(app, f"值班员{n}", phone)
+    set_chat(app, f"http://127.0.0.1:{hanging.getsockname()[1]}/hook", "wecom")
+    open_escalation(app, add_resident(app, "张桂兰", "+8613803710103"))
+    jobs = Jobs(app, worker="w")
+    chats = threading.Thread(target=jobs.send_chats)
+    chats.start()
+    try:
+        started = time.monotonic()
+        assert jobs.send_texts() == 3
+        assert time.monotonic() - started < 5 and chats.is_alive()
+        assert all(len(texts_to(carrier, phone)) == 1 for phone in staff)
+    finally:
+        chats.join(60)
+        hanging.close()
+    assert all(n.status == "pending" and n.tries == 1 for n in notifications(app, channel="wecom"))
+
+
+def test_a_row_taken_over_by_another_worker_is_not_sent_twice(app, carrier, clock) -> None:
+    staff_member(app, "赵红梅", ALICE)
+    open_escalation(app, add_resident(app, "张桂兰", "+8613803710103"))
+    slow, other = Jobs(app, worker="slow"), Jobs(app, worker="other")
+    with sessions(app).begin() as session:
+        (claimed,) = claim_due(session, clock.now(), "slow", 10, SMS_LANE)
+    clock.advance(seconds=STUCK_AFTER_S + 1)  # "slow" looks dead: its row is re-queued
+    assert other.send_texts() == 1
+    assert slow.senders[SMS_LANE]._deliver(claimed) == 0
+    assert len(texts_to(carrier, ALICE)) == 1
