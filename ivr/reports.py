@@ -185,8 +185,11 @@ def escalation_rows(
             "temperature_c": _number(e.temperature_c),
             "events": e.events,
             "acknowledged_by": e.acknowledged_by,
+            "acknowledged_at": _local(e.acknowledged_at, tz),
             "resolved_by": e.resolved_by,
+            "resolved_at": _local(e.resolved_at, tz),
             "outcome": e.outcome,
+            "note": e.note,
         }
         for e, r, m in session.execute(query)
     ]

@@ -17,6 +17,7 @@ from ivr.escalations import OUTCOMES, LifecycleError, acknowledge, history, reso
 from ivr.orders import NEEDS
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table
+from storage import Escalation
 
 date_option = click.option(
     "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Local date (YYYY-MM-DD); default all."
@@ -250,6 +251,8 @@ def history_(pingan: Pingan, escalation_id: int, as_json: bool) -> None:
     """The audit trail of one escalation: who did what, when."""
     tz = settings_of(pingan.app).tz
     with session_scope(pingan.app) as session:
+        if session.get(Escalation, escalation_id) is None:
+            raise click.ClickException(f"there is no escalation {escalation_id}")
         rows = [
             {
                 "at": e.at.astimezone(tz).isoformat(timespec="seconds"),

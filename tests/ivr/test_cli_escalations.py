@@ -71,12 +71,16 @@ def test_staff_acknowledge_and_resolve_an_escalation(app, people) -> None:
         ("赵红梅", "resolved"),
     ]
     assert history[-1]["detail"] == "visited: 上门复测 37.6，已联系社区医生"
+    (row,) = json.loads(run(app, "escalations", "--json"))
+    assert row["acknowledged_at"] and row["resolved_at"] >= row["acknowledged_at"]
+    assert (row["outcome"], row["note"]) == ("visited", "上门复测 37.6，已联系社区医生")
 
 
 def test_wrong_commands_explain_themselves(app, people) -> None:
     escalation_id = open_escalation(app, people)
     assert "no active staff member" in fails(app, "escalations", "ack", "1", "--by", "nobody")
     assert "there is no escalation 99" in fails(app, "escalations", "ack", "99", "--by", "赵红梅")
+    assert "there is no escalation 99" in fails(app, "escalations", "history", "99")
     run(app, "escalations", "ack", str(escalation_id), "--by", "赵红梅")
     assert "already acknowledged by 赵红梅" in fails(
         app, "escalations", "ack", str(escalation_id), "--by", "孙丽"
