@@ -39,8 +39,9 @@ DEMO_SETTINGS: dict[str, Any] = {
 
 
 def demo_app(instance: Path | None = None, **overrides: Any) -> Flask:
-    """An app on a brand-new demo database (``instance/pingan-demo.db``)."""
-    base = create_app({"instance_path": str(instance) if instance else None})
+    """An app on a brand-new demo database, ``pingan-demo.db`` in the instance folder
+    (``instance``, else ``PINGAN_INSTANCE_PATH``, else ``./instance``)."""
+    base = create_app({"instance_path": str(instance)} if instance else {})
     folder = Path(base.instance_path)
     database = folder / "pingan-demo.db"
     for leftover in folder.glob("pingan-demo.db*"):
