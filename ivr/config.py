@@ -17,6 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class ConfigError(ValueError):
@@ -105,6 +107,28 @@ def _region(raw: str) -> str:
     return raw.upper()
 
 
+def _database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError("it is not a database URL such as postgresql://host/db") from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError("Pingan runs on sqlite:// or postgresql:// databases")
+    return raw
+
+
+def _phone(raw: str) -> str:
+    if not re.fullmatch(r"\+[1-9]\d{6,14}", raw):
+        raise ValueError("it is not a phone number in E.164 form such as +8637165123456")
+    return raw
+
+
+def _account_sid(raw: str) -> str:
+    if not re.fullmatch(r"AC[0-9a-fA-F]{32}", raw):
+        raise ValueError("a Twilio account SID is AC followed by 32 hexadecimal digits")
+    return raw
+
+
 def _url(raw: str) -> str:
     if not re.match(r"https?://[^/\s]+", raw):
         raise ValueError(f"{raw!r} is not an http(s) URL")
@@ -124,7 +148,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PINGAN_DATABASE_URL",
         "database_url",
-        str,
+        _database_url,
         None,
         "SQLAlchemy URL; default an SQLite file `pingan.db` in the instance folder",
     ),
@@ -150,7 +174,9 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "`twilio` or `simulator`; default `twilio` when `TWILIO_ACCOUNT_SID` is set",
     ),
-    Setting("TWILIO_ACCOUNT_SID", "twilio_account_sid", str, None, "Twilio account SID (AC…)"),
+    Setting(
+        "TWILIO_ACCOUNT_SID", "twilio_account_sid", _account_sid, None, "Twilio account SID (AC…)"
+    ),
     Setting(
         "TWILIO_AUTH_TOKEN",
         "twilio_auth_token",
@@ -168,7 +194,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PINGAN_CALLER_ID",
         "caller_id",
-        str,
+        _phone,
         "+8657100000000",
         "the From number of outbound calls (your Twilio number)",
     ),

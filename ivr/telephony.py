@@ -124,6 +124,9 @@ class TwilioCarrier:
         self._client = Client(account_sid, auth_token, http_client=http)
         if api_base.rstrip("/") != "https://api.twilio.com":
             self._client.api.base_url = api_base.rstrip("/")
+            # TWILIO_REGION / TWILIO_EDGE in the environment would make the SDK rewrite the
+            # host (127.0.0.1 became 127.sydney.au1.0.1): the configured endpoint is meant.
+            self._client.edge = self._client.region = None
 
     def place_call(self, call: OutboundCall) -> str:
         extra = {"machine_detection": MACHINE_DETECTION_MODE} if call.machine_detection else {}

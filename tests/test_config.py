@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 from decimal import Decimal
 
 import pytest
 
 from ivr.config import ConfigError, load_settings, parse_duration, parse_window
+from tests.processes import PINGAN, free_port
 
 
 def test_nothing_configured_means_sqlite_and_the_simulator(tmp_path) -> None:
@@ -24,7 +27,7 @@ def test_nothing_configured_means_sqlite_and_the_simulator(tmp_path) -> None:
 def test_a_twilio_account_sid_switches_the_carrier_to_twilio() -> None:
     settings = load_settings(
         {
-            "TWILIO_ACCOUNT_SID": "AC1",
+            "TWILIO_ACCOUNT_SID": "AC" + "0f" * 16,
             "TWILIO_AUTH_TOKEN": "t",
             "PINGAN_PUBLIC_URL": "https://pingan.example.org/",
         }
@@ -67,6 +70,26 @@ def test_a_twilio_account_sid_switches_the_carrier_to_twilio() -> None:
             "an http(s) URL.",
         ),
         ({"PINGAN_CARRIER": "twilio"}, "PINGAN_CARRIER=twilio needs TWILIO_ACCOUNT_SID to be set."),
+        (
+            {"PINGAN_DATABASE_URL": "not a url"},
+            "PINGAN_DATABASE_URL='not a url' is not valid: it is not a database URL such as "
+            "postgresql://host/db.",
+        ),
+        (
+            {"PINGAN_DATABASE_URL": "mysql://pingan@db/pingan"},
+            "PINGAN_DATABASE_URL='mysql://pingan@db/pingan' is not valid: Pingan runs on "
+            "sqlite:// or postgresql:// databases.",
+        ),
+        (
+            {"PINGAN_CALLER_ID": "0371-65123456"},
+            "PINGAN_CALLER_ID='0371-65123456' is not valid: it is not a phone number in E.164 "
+            "form such as +8637165123456.",
+        ),
+        (
+            {"TWILIO_ACCOUNT_SID": "SK123"},
+            "TWILIO_ACCOUNT_SID='SK123' is not valid: a Twilio account SID is AC followed by 32 "
+            "hexadecimal digits.",
+        ),
     ],
 )
 def test_a_malformed_setting_stops_start_up_with_one_sentence(environ, message) -> None:
@@ -90,3 +113,12 @@ def test_overrides_are_typed_values_and_unknown_ones_are_refused() -> None:
     assert load_settings({}, {"calls_per_second": 5.0}).calls_per_second == 5.0
     with pytest.raises(ConfigError, match="unknown settings: colour"):
         load_settings({}, {"colour": "red"})
+
+
+def test_a_database_that_cannot_be_reached_is_one_sentence_not_a_traceback() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGAN_", "TWILIO_"))}
+    env["PINGAN_DATABASE_URL"] = f"postgresql://127.0.0.1:{free_port()}/pingan"
+    done = subprocess.run([PINGAN, "checkins"], env=env, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: cannot reach the database: ")
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from callflows import FlowError
 from ivr.config import ConfigError
+from ivr.db_errors import database_unavailable
 
 
 class Pingan:
@@ -58,6 +59,10 @@ def main() -> None:
         if "no such table" in str(exc) or "does not exist" in str(exc):
             click.echo("Error: the database is not set up yet: run `pingan init`.", err=True)
             sys.exit(2)
+        if database_unavailable(exc):
+            reason = str(exc.orig or exc).strip().splitlines()[0]
+            click.echo(f"Error: cannot reach the database: {reason}", err=True)
+            sys.exit(1)
         raise
 
 

@@ -171,6 +171,18 @@ def test_twilio_carrier_runs_against_the_simulator(
     assert real.send_sms(ELDER, APP_NUMBER, "hi").startswith("SM")
 
 
+def test_twilio_carrier_keeps_its_endpoint_when_the_sdk_region_variables_are_set(
+    base_url: str, carrier: SimulatedCarrier, standin: StandIn, voice: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("TWILIO_REGION", "au1")
+    monkeypatch.setenv("TWILIO_EDGE", "sydney")
+    real = TwilioCarrier(ACCOUNT_SID, AUTH_TOKEN, api_base=base_url)
+    call = OutboundCall(to=ELDER, from_=APP_NUMBER, url=voice, status_callback=standin.url("/s"))
+    sid = real.place_call(call)
+    assert carrier.wait_idle(10)
+    assert real.fetch_call(sid).status == "completed"
+
+
 def test_twilio_carrier_asks_for_detection_that_waits_for_the_voicemail_beep(
     base_url: str, carrier: SimulatedCarrier, standin: StandIn, voice: str
 ) -> None:
