@@ -44,4 +44,4 @@ def incoming_status() -> Response:
             log.warning("status callback for unknown incoming call %s; ignored", sid or "-")
         else:
             calls.on_status(session, attempt, request.form, call_env(attempt))
-    return Response(status=204)
+    return Response(status=200)

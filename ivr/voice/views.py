@@ -68,7 +68,7 @@ def status(code: str) -> Response:
         else:
             calls.attach_call_sid(attempt, request.form, clock_of(current_app).now())
             calls.on_status(session, attempt, request.form, call_env(attempt))
-    return Response(status=204)
+    return Response(status=200)
 
 
 def _keys(
