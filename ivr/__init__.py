@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callflows import Flow, load_flow
 from ivr import db
@@ -42,6 +43,9 @@ def create_app(
     db.init_app(app, settings.database_url)
     app.extensions["pingan.carrier"] = carrier or _make_carrier(settings)
     _register_blueprints(app)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -77,6 +77,16 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a whole number") from None
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -371,6 +381,15 @@ SETTINGS: tuple[Setting, ...] = (
         "gunicorn worker processes for `pingan serve`",
     ),
     Setting(
+        "PINGAN_TRUSTED_PROXIES",
+        "trusted_proxies",
+        _count,
+        "0",
+        "reverse proxies in front of the app (1 behind nginx): their `X-Forwarded-For` and "
+        "`X-Forwarded-Proto` are believed, so login limits and the audit trail see the real "
+        "client address",
+    ),
+    Setting(
         "PINGAN_LOG_LEVEL",
         "log_level",
         _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -416,6 +435,7 @@ class Settings:
     flow_file: str | None
     secret_key: str | None
     web_workers: int
+    trusted_proxies: int
     log_level: str
 
     @property

@@ -72,6 +72,8 @@ def _check_csrf() -> None:
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    if current_app.config["SESSION_COOKIE_SECURE"]:  # served over https: stay on https
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if request.endpoint != "dashboard.static":
         response.headers.setdefault("Cache-Control", "no-store")  # pages hold personal data
     return response

@@ -10,6 +10,7 @@ from ivr.dashboard import throttle
 from ivr.dashboard.accounts import set_password
 from ivr.db import engine, session_scope
 from storage import AuditEntry, Staff
+from storage.models import LoginAttempt
 from tests.dashboard.pages import PASSWORD, csrf_token, login, post, signed_in, staff_row, text
 
 
@@ -142,3 +143,35 @@ def _overrides(app):
         "public_url": None,
         "secret_key": "test-secret",
     }
+
+
+@pytest.mark.parametrize("settings_overrides", [{"public_url": "https://pingan.example.org"}])
+def test_behind_https_every_page_asks_the_browser_to_stay_on_https(app, people) -> None:
+    response = app.test_client().get("/login")
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def client_at(app, address: str):
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    return client
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
+def test_behind_nginx_one_clients_guessing_locks_out_that_client_not_everyone(
+    app, people
+) -> None:
+    guesser = client_at(app, "203.0.113.7")
+    for n in range(throttle.PER_ADDRESS):
+        login(guesser, f"1390371{n:04d}", "guess")
+    assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
+    with session_scope(app) as session:
+        addresses = set(session.scalars(select(LoginAttempt.ip)))
+    assert addresses <= {"203.0.113.7", "198.51.100.9"}
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, people) -> None:
+    for n in range(throttle.PER_ADDRESS):
+        login(client_at(app, f"203.0.113.{n}"), f"1390371{n:04d}", "guess")
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 429
