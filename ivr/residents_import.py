@@ -41,6 +41,7 @@ OPTIONAL_COLUMNS = (
     "lives_alone",
     "emergency_contact",
     "notes",
+    "preferred_times",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 DEFAULT_ISOLATION_DAYS = 14
@@ -107,6 +108,7 @@ class ResidentRow:
     lives_alone: bool = False
     emergency_contact: str | None = None
     notes: str | None = None
+    preferred_times: str | None = None  # "10:30,17:00": this resident's own round times
 
 
 @dataclass(frozen=True)
@@ -443,6 +445,7 @@ def _clean_cells(
         "lives_alone": _yes_no,
         "emergency_contact": lambda column, raw: _optional_phone(column, raw, region),
         "notes": _notes,
+        "preferred_times": _times,
     }
     cleaned: dict[str, object] = {"language": default_language}
     errors: list[str] = []
@@ -474,6 +477,29 @@ def _optional_text(column: str, raw: str) -> str | None:
 
 def _notes(_column: str, raw: str) -> str | None:
     return raw.strip() or None  # notes may span lines on purpose
+
+
+def parse_preferred_times(raw: str) -> str | None:
+    """``10:30`` or ``9:30；17:00`` (also , 、 or spaces between) → ``"09:30,17:00"``; raises
+    ValueError for anything else."""
+    parts = re.split(r"[,;、\s]+", unicodedata.normalize("NFKC", raw).strip())
+    times = sorted({_time_of_day(part) for part in parts if part})
+    return ",".join(t.strftime("%H:%M") for t in times) or None
+
+
+def _times(column: str, raw: str) -> str | None:
+    try:
+        return parse_preferred_times(raw)
+    except ValueError:
+        example = "not times of day such as 10:30;17:00"
+        raise _CellError(f'{column} "{raw.strip()}": {example}') from None
+
+
+def _time_of_day(text: str) -> dt.time:
+    hours, sep, minutes = text.partition(":")  # 9:30 as well as 09:30
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    return dt.time(int(hours), int(minutes))
 
 
 def _check_length(column: str, value: str) -> None:
@@ -736,6 +762,7 @@ def _new_resident(row: ResidentRow, community: Community, now: dt.datetime) -> R
         lives_alone=row.lives_alone,
         emergency_contact=row.emergency_contact,
         notes=row.notes,
+        preferred_times=row.preferred_times,
         created_at=now,
         updated_at=now,
     )

@@ -158,13 +158,15 @@ def _apply_preferred_times(
 def _preferred_due(
     preferred: str | None, schedule: Schedule, day: dt.date, due: dt.datetime, slot_index: int
 ) -> dt.datetime:
-    """The resident's own time for this slot, inside the window; the slot time otherwise."""
+    """The resident's own time for this slot if it is inside the window; the slot time
+    otherwise (a time after the window closes would never be called at all)."""
     try:
         own = parse_times(preferred or "")
     except ValueError:
         return due
     if slot_index < len(own):
-        return schedule.clamp(day, schedule.at(day, own[slot_index]))
+        when = schedule.at(day, own[slot_index])
+        return when if schedule.in_window(when) else due
     return due
 
 

@@ -94,6 +94,13 @@ def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
                 "isolation_start": _iso(r.isolation_start),
                 "isolation_end": _iso(r.isolation_end()),
                 "state": resident_state(r, today),
+                "hold_until": _iso(r.hold_until),
+                "released_at": (
+                    r.released_at.astimezone(settings.tz).isoformat(timespec="seconds")
+                    if r.released_at
+                    else None
+                ),
+                "preferred_times": r.preferred_times,
             }
             for r, c in session.execute(query)
         ]

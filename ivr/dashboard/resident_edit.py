@@ -19,7 +19,7 @@ from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render, today
 from ivr.db import session_scope
 from ivr.orders import NEEDS
-from ivr.residents_import import LANGUAGES, MAX_ISOLATION_DAYS
+from ivr.residents_import import LANGUAGES, MAX_ISOLATION_DAYS, parse_preferred_times
 from storage import Resident
 
 EDITABLE = (
@@ -33,6 +33,7 @@ EDITABLE = (
     "emergency_contact",
     "notify_family",
     "notes",
+    "preferred_times",
 )
 
 
@@ -81,7 +82,16 @@ def _read_edit(form: Any) -> dict[str, Any]:
         "emergency_contact": forms.phone(form, "emergency_contact", _("紧急联系人电话"), region),
         "notify_family": forms.checkbox(form, "notify_family"),
         "notes": forms.text(form, "notes", _("备注"), limit=2000),
+        "preferred_times": _preferred_times(form),
     }
+
+
+def _preferred_times(form: Any) -> str | None:
+    raw = forms.text(form, "preferred_times", _("自定呼叫时间"), limit=100) or ""
+    try:
+        return parse_preferred_times(raw)
+    except ValueError:
+        raise forms.FormError(_("自定呼叫时间请写成 10:30;17:00 这样的格式。")) from None
 
 
 @bp.post("/residents/<int:resident_id>/hold")

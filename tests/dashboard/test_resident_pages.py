@@ -156,12 +156,14 @@ def test_editing_a_resident_saves_and_audits_the_changed_fields(app, people) -> 
         "name": "李建国", "phone": "138 0371 0102", "address": "建设西路12号院1号楼1单元303",
         "language": "zh-CN", "isolation_start": "2026-11-20", "isolation_days": "14",
         "lives_alone": "1", "emergency_contact": "13912345678", "notes": "行动不便",
+        "preferred_times": "17:00；9:30",
     }  # fmt: skip
     response = post(client, f"/residents/{people.resident_a}/edit", form)
     assert response.status_code == 302
     found = resident(app, people.resident_a)
     assert found.address.endswith("303") and found.lives_alone is True
     assert found.emergency_contact == "+8613912345678" and found.isolation_days == 14
+    assert found.preferred_times == "09:30,17:00"
     with session_scope(app) as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "edited")).one()
     assert entry.actor == "赵红梅" and entry.entity_id == people.resident_a
@@ -185,6 +187,8 @@ GOOD = {"name": "李建国", "phone": "13803710102", "language": "zh-CN", "isola
         ({"isolation_days": ""}, "请填写隔离天数"),
         ({"emergency_contact": "call me"}, "紧急联系人电话不是有效的电话号码"),
         ({"notes": "n" * 2001}, "备注最多 2000 个字"),
+        ({"preferred_times": "下午"}, "自定呼叫时间请写成 10:30;17:00 这样的格式"),
+        ({"preferred_times": "25:00"}, "自定呼叫时间请写成 10:30;17:00 这样的格式"),
     ],
 )
 def test_a_bad_edit_is_refused_and_changes_nothing(app, people, change, message) -> None:

@@ -125,6 +125,17 @@ def test_a_resident_is_called_at_their_preferred_time(app, jobs, carrier, clock)
     assert call_times(carrier, app)[0] == at(10, 30)
 
 
+def test_a_preferred_time_outside_the_window_is_ignored_not_left_uncalled(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "王秀英", "+8613803710101", preferred_times="21:30")
+    clock.set(at(9, 0))
+    jobs.start_rounds()
+    assert jobs.dial() == 1
+    carrier.wait_idle()
+    assert call_times(carrier, app)[0] == at(9, 0)
+
+
 def test_nobody_is_called_outside_the_window_and_late_retries_close_as_missed(
     app, jobs, carrier, clock
 ) -> None:

@@ -545,3 +545,24 @@ def test_a_name_too_long_for_the_database_is_a_line_error() -> None:
     parsed = parse_csv(f"name,phone,community\n{'王' * 101},13812345678,花园社区\n", "CN", "zh-CN")
 
     assert parsed.rows[0].errors == ("name is longer than 100 characters",)
+
+
+def test_a_residents_own_call_times_are_read_the_way_staff_write_them(
+    sessions: sessionmaker[Session],
+) -> None:
+    data = (
+        "name,phone,community,preferred_times\n"
+        "王秀英,13812345678,花园社区,9:30；17:00\n"
+        "赵大爷,13812345679,花园社区,\n"
+        "钱奶奶,13812345670,花园社区,after lunch\n"
+    )
+
+    report = run_import(sessions, data)
+
+    assert (report.created, report.errors) == (2, 1)
+    assert [str(e) for e in report.line_errors] == [
+        'line 4: preferred_times "after lunch": not times of day such as 10:30;17:00'
+    ]
+    found = residents(sessions)
+    assert found["+8613812345678"].preferred_times == "09:30,17:00"
+    assert found["+8613812345679"].preferred_times is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from click.testing import CliRunner
@@ -181,6 +182,11 @@ def test_a_resident_on_hold_or_released_is_not_called(app, jobs, carrier, clock)
     assert (
         "on hold until 2026-11-29 (住院)" in listing and "released (released by staff)" in listing
     )
+    rows = json.loads(runner.invoke(cli, ["residents", "list", "--json"], obj=obj).output)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["住院的"]["hold_until"] == "2026-11-29"
+    assert by_name["解除的"]["released_at"].endswith("+08:00")
+    assert by_name["在家的"]["hold_until"] is None and by_name["在家的"]["released_at"] is None
     simulate_day(jobs, carrier, clock, FIRST_DAY)
     simulate_day(jobs, carrier, clock, FIRST_DAY + dt.timedelta(days=2))
     assert len(carrier.calls_to("+8613803710102")) == 0
