@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Date, case, false, insert, literal, select, update
+from sqlalchemy import JSON, Date, Select, case, false, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from ivr import audit
 from ivr.config import Settings, parse_times
 from ivr.schedule import Schedule, schedule_for
 from ivr.settle import close_missed
-from storage import CheckIn, Community, Resident, Round, UTCDateTime
+from storage import CheckIn, Community, Escalation, Resident, Round, UTCDateTime
 from storage.queries import monitored_on
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,9 @@ def _create_checkins(
         "max_attempts": literal(max_attempts),
         "next_attempt_at": literal(due, UTCDateTime()),
         "closes_at": literal(round_.closes_at, UTCDateTime()),
-        "priority": case((Resident.lives_alone, 2), else_=0),
+        # First in the queue: people living alone, and urgent cases (an urgent escalation still
+        # open, e.g. a high fever this morning or two missed rounds in a row).
+        "priority": case((or_(Resident.lives_alone, Resident.id.in_(_urgent_cases())), 2), else_=0),
         "needs": literal([], JSON()),
         "callback_requested": false(),
         "reached": false(),
@@ -129,6 +131,12 @@ def _create_checkins(
         execution_options={"preserve_rowcount": True},
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _urgent_cases() -> Select[int]:
+    return select(Escalation.resident_id).where(
+        Escalation.status != "resolved", Escalation.severity == "urgent"
+    )
 
 
 def _apply_preferred_times(

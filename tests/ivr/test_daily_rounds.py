@@ -21,6 +21,7 @@ from ivr.simulator import SimulatedCarrier
 from storage import CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident, run_until_settled, script
+from tests.ivr.alerting import open_escalation
 
 DAY = dt.date(2026, 11, 28)
 
@@ -331,6 +332,22 @@ def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> N
     add_resident(app, "甲", "+8613803710401")
     add_resident(app, "乙", "+8613803710402", lives_alone=True)
     add_resident(app, "丙", "+8613803710403")
+    jobs.start_rounds()
+    jobs.dial()
+    carrier.wait_idle()
+    with session_scope(app) as session:
+        order = session.scalars(
+            select(CallAttempt.phone).order_by(CallAttempt.placed_at, CallAttempt.id)
+        ).all()
+    assert order[0] == "+8613803710402"
+
+
+def test_urgent_cases_are_called_first_in_the_next_round(app, jobs, carrier, clock) -> None:
+    add_resident(app, "甲", "+8613803710401")
+    feverish = add_resident(app, "乙", "+8613803710402")
+    add_resident(app, "丙", "+8613803710403")
+    open_escalation(app, feverish)  # high_fever, urgent, still open from the morning
+    clock.set(at(16, 0))
     jobs.start_rounds()
     jobs.dial()
     carrier.wait_idle()
