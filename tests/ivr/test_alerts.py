@@ -244,3 +244,18 @@ def test_two_workers_never_send_the_same_notification_twice(app, carrier, db_kin
     assert {n.status for n in rows} == {"sent"} and {n.tries for n in rows} == {1}
     if db_kind == "postgresql":  # both really worked (SQLite serialises whole transactions)
         assert {n.claimed_by for n in rows} <= {"w1", "w2"}
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ack_urgent_s": 300}])
+def test_the_acknowledgement_deadline_is_the_deployments_setting(
+    app, carrier, clock, staffed
+) -> None:
+    open_escalation(app, staffed)
+    jobs = Jobs(app, worker="w")
+    jobs.send_alerts()
+    clock.advance(minutes=4, seconds=59)
+    assert jobs.check_sla() == 0
+    clock.advance(seconds=1)
+    assert jobs.check_sla() == 1
+    jobs.send_alerts()
+    assert texts_to(carrier, BOSS)[0].startswith("【平安】第1次提醒，5分钟未确认！紧急")

@@ -3,6 +3,8 @@ escalation list shows what staff must act on, with the severity ``ivr.escalation
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from flask import Flask
 
@@ -94,3 +96,21 @@ def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> N
         assert REASONS[rule.reason] == rule.severity
     for reason in REASONS:
         assert reason_words(reason) != reason  # each has words for the messages
+
+
+@pytest.mark.parametrize(
+    ("settings_overrides", "behaviour", "expected"),
+    [
+        ({"fever_c": Decimal("37.5")}, "answer 1 374# 1 2 9", {}),
+        ({"fever_c": Decimal("37.5")}, "answer 1 375# 1 2 9", {"fever": "high"}),
+        ({"high_fever_c": Decimal("39.0")}, "answer 1 388# 1 2 9", {"fever": "high"}),
+        ({"low_temperature_c": Decimal("35.5")}, "answer 1 352# 1 2 9", {"low_temperature": "high"}),  # noqa: E501
+    ],
+)
+def test_the_thresholds_are_the_deployments_settings(
+    app, jobs, carrier, clock, behaviour: str, expected: dict[str, str]
+) -> None:
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, behaviour)
+    call_round(app, jobs, carrier, clock)
+    assert escalations(app) == expected
