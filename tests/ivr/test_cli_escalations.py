@@ -15,7 +15,7 @@ from ivr.db import session_scope
 from ivr.jobs import Jobs
 from ivr.rounds import start_manual_round
 from storage import CheckIn, Community
-from tests.helpers import add_resident
+from tests.helpers import add_resident, run_until_settled, script
 from tests.ivr.alerting import escalation, open_escalation, staff_member
 
 GRANDMA = "+8613803710103"
@@ -122,6 +122,24 @@ def test_a_check_in_recorded_by_staff_counts_for_the_round_and_stops_the_calls(
     assert reasons == ["fever"]
     (order,) = json.loads(run(app, "orders", "--json"))
     assert (order["need"], order["status"], order["name"]) == ("medicine", "open", "张桂兰")
+
+
+def test_a_check_in_recorded_after_a_failed_call_stops_the_scheduled_retry(
+    app, jobs, carrier, clock, people
+) -> None:
+    script(carrier, GRANDMA, "busy", "answer 1 365# 1 2 9")
+    settings = app.extensions["pingan.settings"]
+    with session_scope(app) as session:
+        community = session.scalars(select(Community).where(Community.name == "中原社区")).one()
+        start_manual_round(session, community, settings, clock.now())
+    jobs.dial()
+    assert carrier.wait_idle(30)
+    run(app, "checkins", "record", GRANDMA, "--temperature", "36.6", "--by", "赵红梅")
+
+    run_until_settled(jobs, carrier, clock)
+    assert len(carrier.calls_to(GRANDMA)) == 1  # the busy one; the retry never happened
+    (row,) = json.loads(run(app, "checkins", "--json"))
+    assert (row["status"], row["source"], row["attempts"]) == ("complete", "staff", 1)
 
 
 def test_a_check_in_recorded_outside_a_round_is_ad_hoc(app, clock, people) -> None:
