@@ -49,6 +49,9 @@ def load_flow(path: str | Path | None = None) -> Flow:
     return parse_flow(source.read_text(encoding="utf-8"), str(source))
 
 
+YAML_REFUSED = "flow files are TOML, not YAML"
+
+
 def parse_flow(text: str, source: str = "<string>") -> Flow:
     flow, problems = _build(text, source)
     if problems or flow is None:
@@ -62,6 +65,10 @@ def check_flow(text: str, source: str = "<string>") -> list[Problem]:
 
 
 def _build(text: str, source: str) -> tuple[Flow | None, list[Problem]]:
+    if source.lower().endswith((".yaml", ".yml")):
+        # One format keeps every line number exact, and YAML's implicit types would turn
+        # keypad keys (0, 08) and answers (yes, no) into numbers and booleans.
+        return None, [Problem(None, f"{YAML_REFUSED} (see callflows/checkin.toml)")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

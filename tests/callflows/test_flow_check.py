@@ -138,3 +138,9 @@ def test_the_length_limits_are_the_storage_columns() -> None:
     assert Answer.__table__.c.key.type.length == check.MAX_ANSWER_KEY
     assert Escalation.__table__.c.reason.type.length == check.MAX_REASON
     assert ServiceOrder.__table__.c.need.type.length == check.MAX_NEED
+
+
+def test_a_yaml_flow_file_is_refused_with_a_reason() -> None:
+    assert [str(p) for p in check_flow("flow:\n  start: hello\n", "mine.yaml")] == [
+        "flow files are TOML, not YAML (see callflows/checkin.toml)"
+    ]
