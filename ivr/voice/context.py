@@ -21,12 +21,15 @@ def voice_for(flow: Flow, lang: str | None, settings: Settings) -> Voice:
     return Voice(code, meta.tts_language, meta.voice, settings.speech_rate)
 
 
-def prompt_args(attempt: CallAttempt) -> dict[str, str]:
+def prompt_args(attempt: CallAttempt, settings: Settings) -> dict[str, str]:
+    """The community's name and the number a resident can call to check the call is genuine:
+    its hotline, else its duty phone, else the deployment's (never an empty number)."""
     resident = attempt.resident
+    fallback = settings.duty_phone or ""
     if resident is None:
-        return {"community": "", "hotline": ""}
+        return {"community": "", "hotline": _national(fallback)}
     community = resident.community
-    hotline = community.hotline or community.duty_phone or ""
+    hotline = community.hotline or community.duty_phone or fallback
     return {"community": community.name, "hotline": _national(hotline)}
 
 
@@ -71,7 +74,7 @@ def render_for(attempt: CallAttempt, turn: int) -> Render:
     return Render(
         catalogue=flow.catalogue,
         voice=voice,
-        args=prompt_args(attempt),
+        args=prompt_args(attempt, settings),
         gather_url=lambda: base + url_for("voice.gather", code=attempt.code, t=turn),
         dial_url=lambda: base + url_for("voice.dial", code=attempt.code, t=turn),
         transfer_to=duty_phone_for(attempt, settings),

@@ -90,3 +90,19 @@ def test_with_detection_off_a_machine_hears_the_questions_and_no_one_keys(
     row = checkin(app)
     assert row["status"] == "missed" and row["attempts"] == 3
     assert escalations(app) == {"no_response": "high"}
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"machine_detection": True, "duty_phone": "+8637165999999"}]
+)
+def test_a_community_without_its_own_hotline_gives_the_deployments_duty_phone(
+    app, jobs, carrier, clock
+) -> None:
+    add_community(app, "中原社区")  # no hotline, no duty phone of its own
+    add_resident(app, "王秀英", PHONE)
+    script(carrier, PHONE, "machine", "answer 1 365# 1 2 9")
+
+    call_round(app, jobs, carrier, clock)
+
+    first, _ = carrier.calls_to(PHONE)
+    assert "请拨打社区电话零，三，七，一，六，五，九，九，九，九，九，九。" in first.heard_text()
