@@ -28,6 +28,12 @@ OUTCOMES = {
     "false_alarm": _l("误报"),
     "other": _l("其他"),
 }
+ANSWER_KEYS = {  # the built-in flow's answers; a custom flow's own keys show as they are
+    "temperature_c": _l("体温 (°C)"),
+    "symptoms": _l("有无症状"),
+    "needs": _l("需要"),
+    "callback_requested": _l("请求回电"),
+}
 NEEDS = {
     "groceries": _l("代买生活物资"),
     "medicine": _l("代购药品"),

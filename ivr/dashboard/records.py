@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.dashboard.charts import Reading
-from ivr.dashboard.labels import yes_no
+from ivr.dashboard.labels import NEEDS, label, yes_no
 from storage import (
     Answer,
     AuditEntry,
@@ -106,9 +106,12 @@ def call_answers(session: Session, attempt: CallAttempt) -> list[Answer]:
     return list(session.scalars(query))
 
 
-def answer_text(value: Any) -> str:
+def answer_text(value: Any, key: str = "") -> str:
+    """An answer as staff read it: yes/no, needs by their names; a custom flow's as keyed."""
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, list):
-        return ", ".join(answer_text(v) for v in value)
+        return ", ".join(answer_text(v, key) for v in value)
+    if key == "needs":
+        return label(NEEDS, str(value))
     return "" if value is None else str(value)

@@ -59,7 +59,7 @@ def test_a_calls_page_shows_its_timeline_and_call_sid(app, people, round_done) -
     timeline = page[page.index("call-timeline") : page.index("</ol>")]
     for step in ("振铃", "接听", "temperature <code>378</code>", "已接通"):
         assert step in timeline, step
-    assert "temperature_c = 37.8" in page
+    assert "体温 (°C)：37.8" in page and "需要：代买生活物资" in page
 
 
 def test_the_statistics_page_counts_the_round(app, people, round_done) -> None:
