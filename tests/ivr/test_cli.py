@@ -11,7 +11,7 @@ from ivr.cli import Pingan, cli
 from ivr.db import engine, session_scope
 from storage import CallAttempt
 from storage.migrate import current_revision, head_revision
-from tests.helpers import add_resident, script
+from tests.helpers import add_resident, run_until_settled, script
 
 PHONE = "+8613803710101"
 
@@ -91,6 +91,21 @@ def test_the_escalation_list_prints_as_json_with_its_contract_fields(app, carrie
         "opened_at",
         "detail",
     }
+
+
+def test_a_round_started_for_one_community_calls_only_its_residents(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "王秀英", PHONE)
+    add_resident(app, "杨志强", "+8613803710201", "祥和社区")
+    assert run(app, "round", "start", "--community", "中原社区").exit_code == 0
+
+    (before,) = json.loads(run(app, "round", "status", "--json").output)
+    assert (before["community"], before["pending"], before["complete"]) == ("中原社区", 1, 0)
+    run_until_settled(jobs, carrier, clock)
+    (after,) = json.loads(run(app, "round", "status", "--json").output)
+    assert (after["pending"], after["dialing"], after["in_call"], after["complete"]) == (0, 0, 0, 1)
+    assert carrier.calls_to("+8613803710201") == []
 
 
 def test_round_status_shows_a_progress_bar_per_community(app, carrier) -> None:
