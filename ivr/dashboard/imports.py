@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from ivr import audit, settings_of
 from ivr.dashboard import bp, forms
 from ivr.dashboard.auth import actor, login_required, viewer
+from ivr.dashboard.i18n import current_language
+from ivr.dashboard.import_messages import column_in_chinese, in_chinese
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
 from ivr.residents_import import (
@@ -75,7 +77,9 @@ def _plan(db: Session, data: bytes | str) -> tuple[ParsedImport, ImportPlan]:
     try:
         parsed = parse_csv(data, settings.phone_region, settings.language)
     except ImportFileError as exc:
-        raise forms.FormError(_("无法读取该文件：%(reason)s", reason=str(exc))) from None
+        raise forms.FormError(
+            _("无法读取该文件：%(reason)s", reason=_localised(str(exc)))
+        ) from None
     return parsed, _within_scope(plan_import(db, parsed))
 
 
@@ -114,12 +118,18 @@ def _within_scope(plan: ImportPlan) -> ImportPlan:
     )
 
 
+def _localised(message: str) -> str:
+    """The importer's (English) message in the page's language."""
+    return message if current_language() == "en" else in_chinese(message)
+
+
 def _rows(parsed: ParsedImport, plan: ImportPlan) -> list[dict[str, Any]]:
     """One line per data row of the file, in file order, for the report table."""
     planned = {p.line: p for p in plan.rows}
     errors: dict[int, list[str]] = {}
     for error in plan.line_errors:
-        errors.setdefault(error.line, []).append(error.message)
+        errors.setdefault(error.line, []).append(_localised(error.message))
+    chinese = current_language() != "en"
     out = []
     for row in parsed.rows:
         p = planned.get(row.line)
@@ -130,7 +140,9 @@ def _rows(parsed: ParsedImport, plan: ImportPlan) -> list[dict[str, Any]]:
                 "phone": row.values.get("phone", ""),
                 "community": row.values.get("community", ""),
                 "action": p.action.value if p else "error",
-                "changes": ", ".join(p.changed_fields) if p else "",
+                "changes": ", ".join(
+                    column_in_chinese(f) if chinese else f for f in (p.changed_fields if p else ())
+                ),
                 "errors": errors.get(row.line, []),
             }
         )

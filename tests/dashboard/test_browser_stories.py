@@ -225,8 +225,8 @@ def test_a_staff_member_imports_a_csv_and_only_the_good_rows_are_saved(
         row = report.locator(f'tr[data-line="{line}"]')
         expect(row).to_have_class(f"action-{action}")
         expect(row.locator("td").first).to_have_text(str(line))
-    expect(report.locator('tr[data-line="3"] .notes')).to_have_text("address")
-    expect(report.locator('tr[data-line="4"] .error')).to_contain_text("123")
+    expect(report.locator('tr[data-line="3"] .notes')).to_have_text("住址")
+    expect(report.locator('tr[data-line="4"] .error')).to_have_text("电话“123”位数太少")
     expect(report.locator('tr[data-line="5"] .error')).to_have_text(
         "只能导入本社区（中原社区）的居民"
     )

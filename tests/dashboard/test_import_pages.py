@@ -55,8 +55,8 @@ def test_the_preview_reports_every_row_and_saves_nothing(app, people) -> None:
         for action, line in re.findall(r'class="action-(\w+)" data-line="(\d+)"', page)
     )
     assert rows == {2: "create", 3: "update", 4: "error", 5: "error"}
-    assert "phone is empty" in page
-    assert "lives_alone" in page  # the field the update changes
+    assert "电话为空" in page  # the importer's message, in the page's language
+    assert "独居" in page  # the field the update changes
 
 
 def test_confirming_imports_the_previewed_rows_and_audits_it(app, people) -> None:
@@ -108,10 +108,10 @@ def test_staff_can_import_only_their_own_community(app, people) -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (b"", "the file is empty"),
-        (b"PK\x03\x04rest-of-a-zip", "Excel workbook"),
-        (b"name,phone\n", "header row must name name, phone, community"),
-        (b'name,phone,community\n"unclosed,1,2\n', "quotes do not match"),
+        (b"", "文件是空的"),
+        (b"PK\x03\x04rest-of-a-zip", "这是 Excel 工作簿，不是 CSV"),
+        (b"name,phone\n", "缺少必填的列：第一行须有 name,phone,community"),
+        (b'name,phone,community\n"unclosed,1,2\n', "第 2 行的引号不配对"),
         (b"\xff\xfe\x00n", "UTF-16"),
     ],
 )
