@@ -254,15 +254,20 @@ def test_residents_not_dialled_when_the_next_round_starts_move_into_it_without_a
         assert session.scalars(select(Escalation)).all() == []
 
 
-def test_a_resident_tried_and_waiting_for_a_retry_when_the_next_round_starts_is_missed(
-    app, jobs, carrier, clock
-) -> None:
-    add_resident(app, "刘德华", "+8613803710104")
-    script(carrier, "+8613803710104", "busy", "answer 1 365# 1 2 9")
-    clock.set(at(15, 55))
+def busy_on_the_first_call(app, jobs, carrier, clock, name: str, phone: str, when) -> None:
+    """A round starts at ``when``; the resident's line is busy; a retry is now scheduled."""
+    add_resident(app, name, phone)
+    script(carrier, phone, "busy", "answer 1 365# 1 2 9")
+    clock.set(when)
     jobs.start_rounds()
     jobs.dial()
     assert carrier.wait_idle(30)
+
+
+def test_a_resident_tried_and_waiting_for_a_retry_when_the_next_round_starts_is_missed(
+    app, jobs, carrier, clock
+) -> None:
+    busy_on_the_first_call(app, jobs, carrier, clock, "刘德华", "+8613803710104", at(15, 55))
     clock.set(at(16, 0))
     jobs.start_rounds()
     run_until_settled(jobs, carrier, clock)
@@ -274,12 +279,7 @@ def test_a_resident_tried_and_waiting_for_a_retry_when_the_next_round_starts_is_
 def test_a_resident_taken_to_hospital_mid_round_is_not_called_again_nor_escalated(
     app, jobs, carrier, clock
 ) -> None:
-    add_resident(app, "住院的", "+8613803710101")
-    script(carrier, "+8613803710101", "busy", "answer 1 365# 1 2 9")
-    clock.set(at(9, 0))
-    jobs.start_rounds()
-    jobs.dial()
-    assert carrier.wait_idle(30)
+    busy_on_the_first_call(app, jobs, carrier, clock, "住院的", "+8613803710101", at(9, 0))
     held = CliRunner().invoke(
         cli,
         ["residents", "hold", "13803710101", "--until", "2026-12-05", "--reason", "住院"],
@@ -328,18 +328,21 @@ def test_a_resident_released_before_being_dialled_is_withdrawn_from_the_round(
     assert rounds(app) == [("09:00", "2026-11-28", 1)]
 
 
-def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> None:
-    add_resident(app, "甲", "+8613803710401")
-    add_resident(app, "乙", "+8613803710402", lives_alone=True)
-    add_resident(app, "丙", "+8613803710403")
+def first_called_in_the_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier) -> str:
     jobs.start_rounds()
     jobs.dial()
     carrier.wait_idle()
     with session_scope(app) as session:
-        order = session.scalars(
-            select(CallAttempt.phone).order_by(CallAttempt.placed_at, CallAttempt.id)
-        ).all()
-    assert order[0] == "+8613803710402"
+        return session.scalars(
+            select(CallAttempt.phone).order_by(CallAttempt.placed_at, CallAttempt.id).limit(1)
+        ).one()
+
+
+def test_residents_living_alone_are_called_first(app, jobs, carrier, clock) -> None:
+    add_resident(app, "甲", "+8613803710401")
+    add_resident(app, "乙", "+8613803710402", lives_alone=True)
+    add_resident(app, "丙", "+8613803710403")
+    assert first_called_in_the_round(app, jobs, carrier) == "+8613803710402"
 
 
 def test_urgent_cases_are_called_first_in_the_next_round(app, jobs, carrier, clock) -> None:
@@ -348,14 +351,7 @@ def test_urgent_cases_are_called_first_in_the_next_round(app, jobs, carrier, clo
     add_resident(app, "丙", "+8613803710403")
     open_escalation(app, feverish)  # high_fever, urgent, still open from the morning
     clock.set(at(16, 0))
-    jobs.start_rounds()
-    jobs.dial()
-    carrier.wait_idle()
-    with session_scope(app) as session:
-        order = session.scalars(
-            select(CallAttempt.phone).order_by(CallAttempt.placed_at, CallAttempt.id)
-        ).all()
-    assert order[0] == "+8613803710402"
+    assert first_called_in_the_round(app, jobs, carrier) == "+8613803710402"
 
 
 def test_calls_are_paced_at_the_configured_rate(app, jobs, carrier, clock) -> None:

@@ -25,6 +25,13 @@ def escalations(app: Flask) -> dict[str, str]:
     return {str(r["reason"]): str(r["severity"]) for r in rows}
 
 
+def escalations_after_a_call(app: Flask, jobs, carrier, clock, behaviour: str) -> dict[str, str]:
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, behaviour)
+    call_round(app, jobs, carrier, clock)
+    return escalations(app)
+
+
 @pytest.mark.parametrize(
     ("behaviour", "expected"),
     [
@@ -42,10 +49,7 @@ def escalations(app: Flask) -> dict[str, str]:
 def test_each_rule_opens_its_escalation(
     app, jobs, carrier, clock, behaviour: str, expected: dict[str, str]
 ) -> None:
-    add_resident(app, "李建国", PHONE)
-    script(carrier, PHONE, behaviour)
-    call_round(app, jobs, carrier, clock)
-    assert escalations(app) == expected
+    assert escalations_after_a_call(app, jobs, carrier, clock, behaviour) == expected
     assert all(REASONS[reason] == severity for reason, severity in expected.items())
 
 
@@ -110,7 +114,4 @@ def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> N
 def test_the_thresholds_are_the_deployments_settings(
     app, jobs, carrier, clock, behaviour: str, expected: dict[str, str]
 ) -> None:
-    add_resident(app, "李建国", PHONE)
-    script(carrier, PHONE, behaviour)
-    call_round(app, jobs, carrier, clock)
-    assert escalations(app) == expected
+    assert escalations_after_a_call(app, jobs, carrier, clock, behaviour) == expected
