@@ -333,9 +333,13 @@ def main() -> None:
             args.detail_days,
             args.reuse,
         )
+    loaded = (
+        f"the database at {args.reuse}"
+        if args.reuse
+        else f"{args.residents} residents in {args.communities} communities, {args.days} days"
+    )
     print_table(
-        f"Dashboard pages, {args.residents} residents in {args.communities} communities, "
-        f"{args.days} days (median of {args.repeat}, ms)",
+        f"Dashboard pages, {loaded} (median of {args.repeat}, ms)",
         ["db", "as", "page", "ms", "kB"],
         rows,
     )
