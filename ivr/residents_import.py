@@ -40,6 +40,7 @@ OPTIONAL_COLUMNS = (
     "isolation_days",
     "lives_alone",
     "emergency_contact",
+    "notify_family",
     "notes",
     "preferred_times",
 )
@@ -107,6 +108,7 @@ class ResidentRow:
     isolation_days: int = DEFAULT_ISOLATION_DAYS
     lives_alone: bool = False
     emergency_contact: str | None = None
+    notify_family: bool = False  # text the emergency contact when the resident is unreachable
     notes: str | None = None
     preferred_times: str | None = None  # "10:30,17:00": this resident's own round times
 
@@ -444,6 +446,7 @@ def _clean_cells(
         "isolation_days": _days,
         "lives_alone": _yes_no,
         "emergency_contact": lambda column, raw: _optional_phone(column, raw, region),
+        "notify_family": _yes_no,
         "notes": _notes,
         "preferred_times": _times,
     }
@@ -761,6 +764,7 @@ def _new_resident(row: ResidentRow, community: Community, now: dt.datetime) -> R
         isolation_days=row.isolation_days,
         lives_alone=row.lives_alone,
         emergency_contact=row.emergency_contact,
+        notify_family=row.notify_family,
         notes=row.notes,
         preferred_times=row.preferred_times,
         created_at=now,

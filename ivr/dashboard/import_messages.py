@@ -20,6 +20,7 @@ COLUMNS = {
     "isolation_days": "隔离天数",
     "lives_alone": "独居",
     "emergency_contact": "紧急联系人电话",
+    "notify_family": "预警时短信通知家属",
     "notes": "备注",
     "preferred_times": "自定呼叫时间",
 }

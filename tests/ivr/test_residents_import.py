@@ -566,3 +566,17 @@ def test_a_residents_own_call_times_are_read_the_way_staff_write_them(
     found = residents(sessions)
     assert found["+8613812345678"].preferred_times == "09:30,17:00"
     assert found["+8613812345679"].preferred_times is None
+
+
+def test_the_family_can_be_asked_to_be_texted_from_the_file(
+    sessions: sessionmaker[Session],
+) -> None:
+    data = (
+        "name,phone,community,emergency_contact,notify_family\n"
+        "王秀英,13812345678,花园社区,13912345678,是\n"
+        "赵大爷,13812345679,花园社区,,\n"
+    )
+    assert run_import(sessions, data).created == 2
+    found = residents(sessions)
+    assert found["+8613812345678"].notify_family is True
+    assert found["+8613812345679"].notify_family is False
