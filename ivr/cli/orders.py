@@ -48,11 +48,16 @@ def orders(
 
 
 def _act(
-    pingan: Pingan, by: str, action: Callable[[Session, str, dt.datetime], ServiceOrder]
+    pingan: Pingan,
+    order_id: int,
+    by: str,
+    action: Callable[[Session, str, dt.datetime], ServiceOrder],
 ) -> None:
     app = pingan.app
     with session_scope(app) as session:
-        staff = staff_ref(session, by, settings_of(app).phone_region)
+        order = session.get(ServiceOrder, order_id)
+        community = order.community_id if order else None  # unknown: the lifecycle says so
+        staff = staff_ref(session, by, settings_of(app).phone_region, acting_for=community)
         try:
             order = action(session, staff.name, clock_of(app).now())
         except LifecycleError as exc:
@@ -66,7 +71,7 @@ def _act(
 @pass_pingan
 def take_(pingan: Pingan, order_id: int, by: str) -> None:
     """Take an open order (接单)."""
-    _act(pingan, by, lambda s, actor, now: take(s, order_id, actor, now))
+    _act(pingan, order_id, by, lambda s, actor, now: take(s, order_id, actor, now))
 
 
 @orders.command("deliver")
@@ -76,7 +81,7 @@ def take_(pingan: Pingan, order_id: int, by: str) -> None:
 @pass_pingan
 def deliver_(pingan: Pingan, order_id: int, by: str, note: str | None) -> None:
     """Mark an order delivered."""
-    _act(pingan, by, lambda s, actor, now: deliver(s, order_id, actor, now, note))
+    _act(pingan, order_id, by, lambda s, actor, now: deliver(s, order_id, actor, now, note))
 
 
 @orders.command("cancel")
@@ -86,7 +91,7 @@ def deliver_(pingan: Pingan, order_id: int, by: str, note: str | None) -> None:
 @pass_pingan
 def cancel_(pingan: Pingan, order_id: int, by: str, note: str | None) -> None:
     """Cancel an order that is no longer needed."""
-    _act(pingan, by, lambda s, actor, now: cancel(s, order_id, actor, now, note))
+    _act(pingan, order_id, by, lambda s, actor, now: cancel(s, order_id, actor, now, note))
 
 
 @orders.command("stats")

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import click
+from sqlalchemy.orm import Session
 
 from ivr import clock_of, flow_of, settings_of
 from ivr.checkins import record_on_behalf
@@ -217,7 +218,12 @@ def ack(pingan: Pingan, escalation_id: int, by: str) -> None:
     """Acknowledge an escalation: someone is on it (stops the reminders)."""
     app = pingan.app
     with session_scope(app) as session:
-        staff = staff_ref(session, by, settings_of(app).phone_region)
+        staff = staff_ref(
+            session,
+            by,
+            settings_of(app).phone_region,
+            acting_for=_community_of(session, escalation_id),
+        )
         try:
             found = acknowledge(session, escalation_id, staff.name, clock_of(app).now(), via="cli")
         except LifecycleError as exc:
@@ -235,12 +241,22 @@ def resolve_(pingan: Pingan, escalation_id: int, by: str, outcome: str, note: st
     """Resolve an escalation with its outcome and a note."""
     app = pingan.app
     with session_scope(app) as session:
-        staff = staff_ref(session, by, settings_of(app).phone_region)
+        staff = staff_ref(
+            session,
+            by,
+            settings_of(app).phone_region,
+            acting_for=_community_of(session, escalation_id),
+        )
         try:
             found = resolve(session, escalation_id, staff.name, outcome, note, clock_of(app).now())
         except LifecycleError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"escalation {found.id} resolved by {staff.name}: {outcome}")
+
+
+def _community_of(session: Session, escalation_id: int) -> int | None:
+    found = session.get(Escalation, escalation_id)
+    return found.community_id if found else None  # unknown: the lifecycle says so
 
 
 @escalations.command("history")

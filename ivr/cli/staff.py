@@ -11,7 +11,16 @@ from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.dashboard.accounts import AccountError, new_api_token, revoke_api_token, set_password
 from ivr.db import session_scope
 from ivr.phones import display_phone
-from ivr.staff import ROLES, WEEKDAYS, StaffError, add_shift, add_staff, find_staff, remove_staff
+from ivr.staff import (
+    ROLES,
+    WEEKDAYS,
+    StaffError,
+    add_shift,
+    add_staff,
+    find_staff,
+    may_act_for,
+    remove_staff,
+)
 from ivr.tables import format_table
 from storage import Community, DutyShift, Staff
 
@@ -23,12 +32,18 @@ def community_named(session: Session, name: str) -> Community:
     return found
 
 
-def staff_ref(session: Session, ref: str, region: str) -> Staff:
-    """``--by``/``STAFF`` arguments: an active staff member's phone number or (unique) name."""
+def staff_ref(session: Session, ref: str, region: str, *, acting_for: int | None = None) -> Staff:
+    """``--by``/``STAFF`` arguments: an active staff member's phone number or (unique) name;
+    with ``acting_for``, one who may act for that community (as on the dashboard and by SMS)."""
     staff = find_staff(session, ref, region)
     if staff is None:
         raise click.ClickException(
             f"no active staff member {ref!r} (give a phone number, or a name only one has)"
+        )
+    if acting_for is not None and not may_act_for(staff, acting_for):
+        community = session.get(Community, acting_for)
+        raise click.ClickException(
+            f"{staff.name} does not act for {community.name if community else acting_for}"
         )
     return staff
 

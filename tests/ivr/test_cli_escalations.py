@@ -81,9 +81,13 @@ def test_wrong_commands_explain_themselves(app, people) -> None:
     assert "no active staff member" in fails(app, "escalations", "ack", "1", "--by", "nobody")
     assert "there is no escalation 99" in fails(app, "escalations", "ack", "99", "--by", "赵红梅")
     assert "there is no escalation 99" in fails(app, "escalations", "history", "99")
+    # 孙丽 works for 康桥华城社区: as on the dashboard and by SMS, not for 中原社区's residents.
+    assert "孙丽 does not act for 中原社区" in fails(
+        app, "escalations", "ack", str(escalation_id), "--by", "孙丽"
+    )
     run(app, "escalations", "ack", str(escalation_id), "--by", "赵红梅")
     assert "already acknowledged by 赵红梅" in fails(
-        app, "escalations", "ack", str(escalation_id), "--by", "孙丽"
+        app, "escalations", "ack", str(escalation_id), "--by", "赵红梅"
     )
     assert "Invalid value for '--outcome'" in fails(
         app, "escalations", "resolve", "1", "--by", "赵红梅", "--outcome", "x", "--note", "n"
@@ -154,6 +158,9 @@ def test_a_check_in_recorded_outside_a_round_is_ad_hoc(app, clock, people) -> No
 def test_orders_are_taken_and_delivered_from_the_command_line(app, people) -> None:
     run(app, "checkins", "record", GRANDMA, "--need", "groceries", "--by", "赵红梅")
     (order,) = json.loads(run(app, "orders", "--status", "open", "--json"))
+    assert "孙丽 does not act for 中原社区" in fails(
+        app, "orders", "take", str(order["id"]), "--by", "孙丽"
+    )
     run(app, "orders", "take", str(order["id"]), "--by", "赵红梅")
     assert "taken" in run(app, "orders", "--community", "中原社区")
     out = run(app, "orders", "deliver", str(order["id"]), "--by", "赵红梅", "--note", "米面油")
