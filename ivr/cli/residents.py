@@ -137,7 +137,7 @@ def release(pingan: Pingan, phone: str, reason: str, actor: str) -> None:
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        holds.release(session, resident, reason, actor, now)
+        holds.release(session, resident, reason, actor, settings_of(pingan.app), now)
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
 
 
@@ -158,5 +158,5 @@ def hold(pingan: Pingan, phone: str, until: dt.datetime, reason: str, actor: str
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        holds.hold(session, resident, until.date(), reason, actor, now)
+        holds.hold(session, resident, until.date(), reason, actor, settings_of(pingan.app), now)
         click.echo(f"{resident.name} ({resident.phone}) on hold until {until.date()}: {reason}")

@@ -104,7 +104,7 @@ def resident_hold(resident_id: int) -> Response:
         raise forms.FormError(_("暂停日期不能早于今天。"))
     with session_scope() as db:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
-        holds.hold(db, found, until, reason, actor(), now())
+        holds.hold(db, found, until, reason, actor(), settings_of(current_app), now())
         flash(_("已暂停呼叫至 %(day)s：%(name)s", day=until, name=found.name))
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 
@@ -117,7 +117,7 @@ def resident_release(resident_id: int) -> Response:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
         if found.released_at is not None:
             raise forms.FormError(_("该居民已经解除隔离。"), 409)
-        holds.release(db, found, reason, actor(), now())
+        holds.release(db, found, reason, actor(), settings_of(current_app), now())
         flash(_("已解除隔离：%(name)s", name=found.name))
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 

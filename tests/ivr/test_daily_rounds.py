@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ivr import holds
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope, sessions
+from ivr.dialer import queue_due_calls
 from ivr.jobs import Jobs
 from ivr.rounds import start_due_rounds
 from ivr.settle import close_missed
@@ -304,11 +305,33 @@ def test_a_resident_released_during_a_call_gets_no_retry_when_it_fails(
     with session_scope(app) as session:  # as if the dialer had just claimed it
         checkin = session.scalars(select(CheckIn)).one()
         checkin.next_attempt_at, checkin.attempts = None, 1
-        holds.release(session, session.get(Resident, resident_id), "回老家", "cli", clock.now())
+        resident = session.get(Resident, resident_id)
+        settings = app.extensions["pingan.settings"]
+        holds.release(session, resident, "回老家", "cli", settings, clock.now())
         assert checkin.max_attempts == 1 and checkin.status == "pending"  # no retry left
         # The call fails: with no retry left, settling it closes the check-in.
         close_missed(session, checkin, app.extensions["pingan.settings"], clock.now())
         assert checkin.status == "missed"
+        assert session.scalars(select(Escalation)).all() == []
+
+
+def test_a_call_queued_for_the_dialer_is_withdrawn_when_the_resident_is_put_on_hold(
+    app, jobs, carrier, clock
+) -> None:
+    resident_id = add_resident(app, "住院的", "+8613803710101")
+    clock.set(at(9, 0))
+    jobs.start_rounds()
+    with session_scope(app) as session:  # queued, not yet claimed by any dialer
+        assert queue_due_calls(session, clock.now(), 10) == 1
+    with session_scope(app) as session:
+        resident = session.get(Resident, resident_id)
+        settings = app.extensions["pingan.settings"]
+        holds.hold(session, resident, DAY, "住院", "cli", settings, clock.now())
+
+    assert jobs.dial() == 0 and carrier.calls_to("+8613803710101") == []
+    assert checkins(app) == [("住院的", "missed", 1)]
+    with session_scope(app) as session:
+        assert session.scalars(select(CallAttempt.outcome)).all() == ["not_placed"]
         assert session.scalars(select(Escalation)).all() == []
 
 
