@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -11,13 +12,15 @@ from sqlalchemy import select
 from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, pass_pingan
 from ivr.cli.residents import find_resident
+from ivr.config import Settings
 from ivr.db import session_scope
 from ivr.dialer import queue_checkin_now
 from ivr.jobs import Jobs
 from ivr.rounds import start_manual_round
+from ivr.schedule import schedule_for
 from ivr.server import run_gunicorn, webhooks_reachable
 from ivr.telephony import FINAL_STATUSES
-from storage import CallAttempt, CheckIn
+from storage import CallAttempt, CheckIn, Resident
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,7 @@ def _queue_call(pingan: Pingan, phone: str) -> int:
             )
         ).first()
         if open_checkin is None:
+            _refuse_outside_window(resident, settings, now)
             started = start_manual_round(
                 session, resident.community, settings, now, only=[resident.id], max_attempts=1
             )
@@ -98,6 +102,18 @@ def _queue_call(pingan: Pingan, phone: str) -> int:
             f"Calling {resident.name} ({resident.phone}) through the {settings.carrier} carrier…"
         )
         return attempt.id
+
+
+def _refuse_outside_window(resident: Resident, settings: Settings, now: dt.datetime) -> None:
+    """A round started outside the window would be closed at once and the resident marked
+    unreachable without a call: a false escalation."""
+    schedule = schedule_for(resident.community, settings)
+    if not schedule.in_window(now):
+        start, end = schedule.window_start, schedule.window_end
+        raise click.ClickException(
+            f"{resident.name} cannot be called now: outside {resident.community.name}'s "
+            f"calling window {start:%H:%M}-{end:%H:%M}"
+        )
 
 
 @cli.command("serve")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -54,6 +55,23 @@ def test_calling_a_number_nobody_has_is_refused(app) -> None:
     result = run(app, "call", "13900000000")
     assert result.exit_code != 0
     assert "no resident has the phone number +8613900000000" in result.output
+
+
+def test_a_call_asked_for_after_the_calling_window_is_refused_and_marks_nobody_missed(
+    app, carrier, clock
+) -> None:
+    from storage import CheckIn, Escalation
+
+    add_resident(app, "王秀英", PHONE)
+    evening = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).replace(hour=21, minute=30)
+    clock.set(evening)  # the default window closes at 20:00
+    result = run(app, "call", PHONE)
+    assert result.exit_code != 0
+    assert "outside 中原社区's calling window 08:00-20:00" in result.output
+    assert carrier.calls_to(PHONE) == []
+    with session_scope(app) as session:
+        assert session.scalar(select(func.count()).select_from(CheckIn)) == 0
+        assert session.scalar(select(func.count()).select_from(Escalation)) == 0
 
 
 def test_a_second_call_while_one_is_in_progress_is_refused(app, carrier, clock) -> None:
