@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import Engine
@@ -26,6 +27,15 @@ def engine(app: Flask | None = None) -> Engine:
 def sessions(app: Flask | None = None) -> sessionmaker[Session]:
     maker: sessionmaker[Session] = (app or current_app).extensions["pingan.sessions"]
     return maker
+
+
+def missing_database(engine: Engine) -> Path | None:
+    """The SQLite file this engine would create on first connection, if it does not exist."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path.resolve()
 
 
 @contextmanager

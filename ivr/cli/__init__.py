@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from callflows import FlowError
 from ivr.config import ConfigError
+from ivr.db import engine, missing_database
 from ivr.db_errors import database_unavailable
 
 
@@ -27,13 +28,25 @@ class Pingan:
 
     @property
     def app(self) -> Flask:
+        """The app on an existing database: SQLite would create an empty file on first use,
+        and a command would then quietly show nothing (e.g. not the demo's data)."""
+        return self.build(new_database=False)
+
+    def build(self, *, new_database: bool) -> Flask:
         if self._app is None:
             from ivr import create_app
 
             try:
-                self._app = (self._factory or create_app)()
+                app = (self._factory or create_app)()
             except (ConfigError, FlowError) as exc:
                 raise click.ClickException(str(exc)) from None
+            missing = None if new_database else missing_database(engine(app))
+            if missing is not None:
+                raise click.ClickException(
+                    f"there is no database at {missing}: run `pingan init` to create it, or "
+                    "point PINGAN_DATABASE_URL at an existing one (the demo prints its own)"
+                )
+            self._app = app
         return self._app
 
 

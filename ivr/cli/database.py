@@ -13,7 +13,7 @@ from storage.migrate import current_revision, upgrade
 @pass_pingan
 def init(pingan: Pingan) -> None:
     """Create the database, or upgrade it to the latest schema."""
-    db_engine = engine(pingan.app)
+    db_engine = engine(pingan.build(new_database=True))
     before = current_revision(db_engine)
     upgrade(db_engine)
     after = current_revision(db_engine)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 from flask import Flask
 
 from ivr.cli import cli
 from ivr.config import ConfigError
+from ivr.db import engine
 from ivr.demo import serve
-from ivr.demo.run import demo_app, load_sample_district, run_round
+from ivr.demo.run import DemoRunning, demo_app, load_sample_district, run_round
 from ivr.demo.summary import summary
 from ivr.server import webhooks_reachable
 
@@ -22,16 +25,28 @@ from ivr.server import webhooks_reachable
 @click.option("--port", default=8000, show_default=True, help="Port for --serve (0: any free).")
 def demo(timeout: float, serve_: bool, host: str, port: int) -> None:
     """Load a sample sub-district, call everyone through the simulator, print a summary."""
+    if serve_:
+        _check_port(host, port)  # before the demo replaces anything
     try:
         app = demo_app()
-    except ConfigError as exc:
+    except (ConfigError, DemoRunning) as exc:
         raise click.ClickException(str(exc)) from None
     load_sample_district(app)
     with webhooks_reachable(app):
         seconds = run_round(app, timeout)
     click.echo(summary(app, seconds))
+    url = engine(app).url.render_as_string(hide_password=True)
+    click.echo(f"\nThe pingan commands see this data after: export PINGAN_DATABASE_URL={url}")
     if serve_:
         _serve(app, host, port)
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(f"cannot serve on {host}:{port}: {exc}") from None
 
 
 def _serve(app: Flask, host: str, port: int) -> None:

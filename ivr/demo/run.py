@@ -8,9 +8,10 @@ staff on duty about urgent and high escalations (the simulator records the messa
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import Flask
 from sqlalchemy import func, select, update
@@ -44,6 +45,7 @@ def demo_app(instance: Path | None = None, **overrides: Any) -> Flask:
     base = create_app({"instance_path": str(instance)} if instance else {})
     folder = Path(base.instance_path)
     database = folder / "pingan-demo.db"
+    lock = _lock_demo(folder)
     for leftover in folder.glob("pingan-demo.db*"):
         leftover.unlink()
     settings = {
@@ -53,8 +55,29 @@ def demo_app(instance: Path | None = None, **overrides: Any) -> Flask:
         **overrides,
     }
     app = create_app(settings)
+    app.extensions["pingan.demo_lock"] = lock  # held while the app lives
     upgrade(engine(app))
     return app
+
+
+class DemoRunning(Exception):
+    """Another demo uses this instance folder's demo database."""
+
+
+def _lock_demo(folder: Path) -> IO[bytes]:
+    """Lock the folder's demo so a second ``pingan demo`` never deletes the database that a
+    running ``pingan demo --serve`` is showing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = (folder / "pingan-demo.lock").open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise DemoRunning(
+            f"another demo is running on {folder / 'pingan-demo.db'}; stop it first "
+            "(or give this one its own PINGAN_INSTANCE_PATH)"
+        ) from None
+    return handle
 
 
 def load_sample_district(app: Flask) -> None:

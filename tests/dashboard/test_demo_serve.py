@@ -45,6 +45,37 @@ def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path)
             process.wait()
 
 
+@pytest.mark.slow
+def test_a_second_demo_never_deletes_the_database_the_first_one_is_serving(tmp_path) -> None:
+    env = {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
+    first = subprocess.Popen(
+        [PINGAN, "demo", "--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        output = _read_until(first, "Demo logins", timeout=120)
+        port = re.search(r"Dashboard: http://127\.0\.0\.1:(\d+)/", output).group(1)
+        database = tmp_path / "instance" / "pingan-demo.db"
+        before = database.stat().st_ino
+        same_port = _run(env, "demo", "--serve", "--port", port)
+        assert same_port.returncode != 0 and f"cannot serve on 127.0.0.1:{port}" in same_port.stderr
+        other_port = _run(env, "demo", "--serve", "--port", "0")
+        assert other_port.returncode != 0 and "another demo is running" in other_port.stderr
+        assert database.stat().st_ino == before
+        login = requests.get(f"http://127.0.0.1:{port}/login", timeout=10)
+        assert login.status_code == 200
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=20)
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([PINGAN, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
     assert process.stdout is not None
     deadline, seen = time.monotonic() + timeout, []

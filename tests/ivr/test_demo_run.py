@@ -4,6 +4,7 @@ resident behaviour."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,9 +13,14 @@ from pathlib import Path
 from tests.processes import PINGAN
 
 
-def run_demo(tmp_path: Path) -> str:
+def demo_environment(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGAN_", "TWILIO_"))}
     env["PINGAN_INSTANCE_PATH"] = str(tmp_path / "instance")
+    return env
+
+
+def run_demo(tmp_path: Path) -> str:
+    env = demo_environment(tmp_path)
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     done = subprocess.run(
@@ -53,3 +59,26 @@ def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> Non
         ("郭伟", "bad_phone"),
     ]:
         assert re.search(rf"{reason}\s+\S+\s+{name}", escalations), (name, reason)
+
+
+def test_the_demo_says_how_the_cli_sees_its_data_and_no_command_makes_an_empty_one(
+    tmp_path: Path,
+) -> None:
+    env = demo_environment(tmp_path)
+    listed = subprocess.run(
+        [PINGAN, "residents", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert listed.returncode != 0 and "run `pingan init`" in listed.stderr
+    assert not (tmp_path / "instance" / "pingan.db").exists()
+
+    summary = run_demo(tmp_path)
+    url = re.search(r"export PINGAN_DATABASE_URL=(\S+)", summary).group(1)
+    listed = subprocess.run(
+        [PINGAN, "residents", "list", "--json"],
+        env={**env, "PINGAN_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 20
