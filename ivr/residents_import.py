@@ -659,7 +659,12 @@ def _communities_by_name(session: Session, names: Sequence[str]) -> dict[str, Co
 
 
 def apply_import(
-    session: Session, plan: ImportPlan, now: dt.datetime, *, actor: str = audit.SYSTEM
+    session: Session,
+    plan: ImportPlan,
+    now: dt.datetime,
+    *,
+    actor: str = audit.SYSTEM,
+    how: str | None = None,
 ) -> ImportReport:
     """Write ``plan`` into the session's transaction and flush; the caller commits.
 
@@ -686,7 +691,7 @@ def apply_import(
             _update_resident(resident, planned, communities, now)
         written.append((planned, resident))
     session.flush()  # ids for the audit entries
-    _audit(session, now, actor, plan.new_communities, communities, written)
+    _audit(session, now, actor, plan.new_communities, communities, written, how)
     session.flush()
     return plan.report(applied=True)
 
@@ -698,7 +703,9 @@ def _audit(
     new_communities: Sequence[str],
     communities: Mapping[str, Community],
     written: Sequence[tuple[PlannedRow, Resident]],
+    how: str | None,
 ) -> None:
+    """``how`` replaces "from a residents CSV" when the rows did not come from a file."""
     for name in new_communities:
         if name in communities:
             audit.record(
@@ -708,14 +715,17 @@ def _audit(
                 "created",
                 "community",
                 communities[name].id,
-                "from a residents CSV",
+                how or "from a residents CSV",
             )
     for planned, resident in written:
-        if planned.action == Action.CREATE:
+        if how:
+            detail = how
+        elif planned.action == Action.CREATE:
             detail = f"imported from CSV line {planned.line}"
         else:
             detail = f"CSV line {planned.line}: {', '.join(planned.changed_fields)}"
-        action = "imported" if planned.action == Action.CREATE else "updated"
+        created = "created" if how else "imported"
+        action = created if planned.action == Action.CREATE else "updated"
         audit.record(session, now, actor, action, "resident", resident.id, detail)
 
 

@@ -13,6 +13,7 @@ from ivr import clock_of, holds, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
 from ivr.phones import PhoneError, normalize_phone
+from ivr.residents_add import AddError, add_resident
 from ivr.residents_import import ImportFileError, apply_import, parse_csv, plan_import
 from ivr.tables import format_table
 from storage import Community, Resident
@@ -125,6 +126,45 @@ def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
             ],
         )
     )
+
+
+@residents.command("add")
+@click.argument("name")
+@click.argument("phone")
+@click.option("--community", required=True, help="The community (created if new).")
+@click.option("--address")
+@click.option("--language", help="zh-CN, en or yue (default PINGAN_LANGUAGE).")
+@click.option("--isolation-start", help="First day of isolation, e.g. 2026-12-01.")
+@click.option("--isolation-days", help="Length of the isolation (default 14).")
+@click.option("--lives-alone", is_flag=True, help="Called first in every round.")
+@click.option("--emergency-contact", help="A family member's phone.")
+@click.option("--notify-family", is_flag=True, help="Text the emergency contact when unreachable.")
+@click.option("--notes")
+@click.option("--preferred-times", help="This resident's own round times, e.g. 10:30,17:00.")
+@click.option("--by", "actor", default="cli", help="Who adds the resident.")
+@pass_pingan
+def add(pingan: Pingan, name: str, phone: str, actor: str, **options: str | bool | None) -> None:
+    """Add one resident (the same rules as a CSV import; an existing phone is refused)."""
+    fields = {"name": name, "phone": phone}
+    for column, value in options.items():
+        if isinstance(value, bool):
+            fields[column] = "yes" if value else "no"
+        elif value is not None:
+            fields[column] = value
+    settings = settings_of(pingan.app)
+    with session_scope(pingan.app) as session:
+        try:
+            resident = add_resident(
+                session,
+                fields,
+                clock_of(pingan.app).now(),
+                region=settings.phone_region,
+                default_language=settings.language,
+                actor=actor,
+            )
+        except AddError as exc:
+            raise click.ClickException("; ".join(exc.reasons)) from None
+        click.echo(f"Added {resident.name} ({resident.phone}) to {resident.community.name}.")
 
 
 @residents.command("release")

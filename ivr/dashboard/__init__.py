@@ -88,6 +88,7 @@ from ivr.dashboard import (  # noqa: E402,F401  (routes register on bp)
     exports,
     imports,
     orders,
+    resident_add,
     resident_edit,
     residents,
     stats,

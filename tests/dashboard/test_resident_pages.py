@@ -277,3 +277,36 @@ def test_listing_one_colour_finds_exactly_the_residents_shown_in_it(app, people,
     assert shades[no_temperature] == "green"
     stored, recomputed = day_summaries_and_recomputed(app)
     assert stored == recomputed
+
+
+def test_staff_add_one_resident_without_a_csv_and_a_refusal_keeps_what_they_typed(
+    app, people
+) -> None:
+    client = signed_in(app, people.staff_a)
+    form = text(client.get("/residents/new"))
+    assert "中原社区" in form and "祥和社区" not in form  # only their own community
+    typed = {"community": str(people.community_a), "name": "张桂兰", "phone": "138 0371 0102"}
+    clash = post(client, "/residents/new", typed)
+    assert clash.status_code == 400
+    assert "+8613803710102 is already the phone of 李建国" in text(clash)
+    assert 'value="张桂兰"' in text(clash)
+
+    added = post(client, "/residents/new", {**typed, "phone": "138 0371 0109", "lives_alone": "1"})
+    assert added.status_code == 302
+    with session_scope(app) as session:
+        found = session.scalars(select(Resident).where(Resident.name == "张桂兰")).one()
+        assert (found.phone, found.community_id, found.lives_alone) == (
+            "+8613803710109",
+            people.community_a,
+            True,
+        )
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "created")).one()
+        assert (entry.actor, entry.detail) == ("赵红梅", "added one resident")
+
+
+def test_staff_cannot_add_a_resident_to_another_community(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    typed = {"community": str(people.community_b), "name": "张桂兰", "phone": "13803710109"}
+    assert post(client, "/residents/new", typed).status_code == 400
+    with session_scope(app) as session:
+        assert session.scalars(select(Resident).where(Resident.name == "张桂兰")).first() is None

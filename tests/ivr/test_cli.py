@@ -51,6 +51,46 @@ def test_calling_one_resident_now_waits_for_the_end_of_the_call(app, carrier) ->
     }
 
 
+def test_one_resident_is_added_without_a_csv_and_an_existing_phone_is_never_overwritten(
+    app,
+) -> None:
+    added = run(
+        app,
+        "residents",
+        "add",
+        "张桂兰",
+        "138 0371 0102",
+        "--community",
+        "中原社区",
+        "--lives-alone",
+        "--address",
+        "建设西路12号院1号楼",
+    )
+    assert added.exit_code == 0, added.output
+    assert "Added 张桂兰 (+8613803710102) to 中原社区." in added.output
+    again = run(app, "residents", "add", "李建国", "13803710102", "--community", "中原社区")
+    assert again.exit_code != 0
+    assert "+8613803710102 is already the phone of 张桂兰 (中原社区)" in again.output
+    bad = run(
+        app,
+        "residents",
+        "add",
+        "李建国",
+        "123",
+        "--community",
+        "中原社区",
+        "--isolation-days",
+        "999",
+    )
+    assert bad.exit_code != 0 and "too short" in bad.output and "isolation_days" in bad.output
+    (row,) = json.loads(run(app, "residents", "list", "--json").output)
+    assert (row["name"], row["lives_alone"], row["address"]) == (
+        "张桂兰",
+        True,
+        "建设西路12号院1号楼",
+    )
+
+
 def test_calling_a_number_nobody_has_is_refused(app) -> None:
     result = run(app, "call", "13900000000")
     assert result.exit_code != 0
