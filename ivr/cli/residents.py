@@ -143,7 +143,7 @@ def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
 @click.option("--preferred-times", help="This resident's own round times, e.g. 10:30,17:00.")
 @click.option("--by", "actor", default="cli", help="Who adds the resident.")
 @pass_pingan
-def add(pingan: Pingan, name: str, phone: str, actor: str, **options: str | bool | None) -> None:
+def add(pingan: Pingan, /, name: str, phone: str, actor: str, **options: str | bool | None) -> None:
     """Add one resident (the same rules as a CSV import; an existing phone is refused)."""
     fields = {"name": name, "phone": phone}
     for column, value in options.items():
