@@ -23,6 +23,20 @@ from storage import CheckIn, Resident
 
 log = logging.getLogger(__name__)
 
+# What staff may record, as the call's temperature question accepts (checkin.toml min/max).
+TEMPERATURE_RANGE = (Decimal("34.0"), Decimal("42.0"))
+
+
+def temperature_problem(value: Decimal) -> str | None:
+    """Why ``value`` is not a body temperature to record, in English; None when it is fine.
+    A reading typed without its decimal point (375) is the usual slip: suggest 37.5."""
+    low, high = TEMPERATURE_RANGE
+    if value.is_finite() and low <= value <= high:
+        return None
+    if value == value.to_integral_value() and low * 10 <= value <= high * 10:
+        return f"{value} °C is outside {low}–{high}: did you mean {value / 10}?"
+    return f"{value} °C is outside {low}–{high}"
+
 
 def record_on_behalf(
     session: Session,

@@ -539,18 +539,22 @@ def _language(column: str, raw: str, default_language: str) -> str:
 
 
 def _date(column: str, raw: str) -> dt.date | None:
-    # NFKC: full-width digits from a Chinese input method ("２０２６年").
-    value = unicodedata.normalize("NFKC", raw).strip()
-    if not value:
+    if not raw.strip():
         return None
-    match = _DATE.fullmatch(value)
     try:
-        if match is None:
-            raise ValueError
-        year, month, day = (int(part) for part in match.groups())
-        return dt.date(year, month, day)
+        return parse_day(raw)
     except ValueError:
         raise _CellError(f'{column} "{raw.strip()}": not a date such as 2026-11-28') from None
+
+
+def parse_day(raw: str) -> dt.date:
+    """2026-11-28, 2026/11/28, 2026.11.28 or 2026年11月28日, as staff type dates everywhere."""
+    # NFKC: full-width digits from a Chinese input method ("２０２６年").
+    match = _DATE.fullmatch(unicodedata.normalize("NFKC", raw).strip())
+    if match is None:
+        raise ValueError(f"{raw!r} is not a date such as 2026-11-28")
+    year, month, day = (int(part) for part in match.groups())
+    return dt.date(year, month, day)
 
 
 def _days(column: str, raw: str) -> int:

@@ -57,7 +57,7 @@ def check(pingan: Pingan, file: Path | None) -> None:
 def show(pingan: Pingan, file: Path | None, lang: str | None) -> None:
     """Print the whole call as a transcript: the words, each key and where it leads."""
     flow = _load(file or _flow_in_use(pingan))
-    click.echo(describe(flow, lang or _settings(pingan).language), nl=False)
+    click.echo(describe(flow, _language(flow, lang or _settings(pingan).language)), nl=False)
 
 
 @flow_group.command("try")
@@ -71,7 +71,7 @@ def try_flow(pingan: Pingan, file: Path | None, lang: str | None) -> None:
     line is silence; 'hangup' hangs up. At a transfer, type 'answered' if staff pick up.
     """
     flow = _load(file or _flow_in_use(pingan))
-    trial = Trial(flow, lang or _settings(pingan).language)
+    trial = Trial(flow, _language(flow, lang or _settings(pingan).language))
     click.echo(f'Trying "{flow.name}": keys, then Enter; Enter alone is silence; "hangup" ends.')
     _echo(trial.begin())
     stdin = sys.stdin  # CliRunner swaps it for its input in tests
@@ -121,3 +121,12 @@ def _settings(pingan: Pingan) -> Settings:
 def _flow_in_use(pingan: Pingan) -> Path:
     configured = _settings(pingan).flow_file
     return Path(configured) if configured else BUILTIN_FLOW
+
+
+def _language(flow: Flow, lang: str) -> str:
+    if lang not in flow.catalogue.languages:
+        raise click.ClickException(
+            f"the flow has no prompts in {lang!r}; "
+            f"choose one of {', '.join(flow.catalogue.languages)}"
+        )
+    return lang

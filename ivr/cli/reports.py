@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import click
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import clock_of, flow_of, settings_of
-from ivr.checkins import record_on_behalf
+from ivr.checkins import record_on_behalf, temperature_problem
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.residents import find_resident
 from ivr.cli.staff import staff_ref
@@ -18,13 +19,24 @@ from ivr.escalations import OUTCOMES, LifecycleError, acknowledge, history, reso
 from ivr.orders import NEEDS
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table
-from storage import Escalation
+from storage import Community, Escalation
 
 date_option = click.option(
     "--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Local date (YYYY-MM-DD); default all."
 )
 community_option = click.option("--community", help="Only this community.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+
+
+def _check_community(session: Session, name: str | None) -> None:
+    """A misspelt community would otherwise print an empty table, as if all were well."""
+    if name is None:
+        return
+    known = list(session.scalars(select(Community.name).order_by(Community.name)))
+    if name not in known:
+        raise click.ClickException(
+            f"no community named {name!r} (communities: {', '.join(known) or 'none yet'})"
+        )
 
 
 def _day(value: dt.datetime | None) -> dt.date | None:
@@ -45,6 +57,7 @@ def checkins(
     pingan = ctx.ensure_object(Pingan)
     with session_scope(pingan.app) as session:
         tz = settings_of(pingan.app).tz
+        _check_community(session, community)
         rows = checkin_rows(session, tz, _day(day), community, flow=flow_of(pingan.app))
     if as_json:
         emit_json(rows)
@@ -92,6 +105,7 @@ def checkins(
 def calls(pingan: Pingan, day: dt.datetime | None, community: str | None, as_json: bool) -> None:
     """Every call attempt with its carrier status and the keys pressed."""
     with session_scope(pingan.app) as session:
+        _check_community(session, community)
         rows = call_rows(session, settings_of(pingan.app).tz, _day(day), community)
     if as_json:
         emit_json(rows)
@@ -130,6 +144,7 @@ def escalations(
         return
     pingan = ctx.ensure_object(Pingan)
     with session_scope(pingan.app) as session:
+        _check_community(session, community)
         rows = escalation_rows(session, settings_of(pingan.app).tz, status, community)
     if as_json:
         emit_json(rows)
@@ -170,7 +185,9 @@ def escalations(
 @checkins.command("record")
 @click.argument("phone")
 @click.option(
-    "--temperature", type=click.FloatRange(30, 45), help="°C, as measured by or for staff."
+    "--temperature",
+    type=click.STRING,
+    help="°C, as measured by or for staff (34.0–42.0, as the call accepts).",
 )
 @click.option("--symptoms", type=click.Choice(["yes", "no"]))
 @click.option("--need", "needs", multiple=True, type=click.Choice(NEEDS), help="Repeatable.")
@@ -180,7 +197,7 @@ def escalations(
 def record(
     pingan: Pingan,
     phone: str,
-    temperature: float | None,
+    temperature: str | None,
     symptoms: str | None,
     needs: tuple[str, ...],
     by: str,
@@ -190,15 +207,16 @@ def record(
 
     The answers go through the same escalation rules and service orders as a call.
     """
+    celsius = _celsius(temperature)
     app = pingan.app
     settings = settings_of(app)
     with session_scope(app) as session:
         resident = find_resident(session, phone, settings.phone_region)
-        staff = staff_ref(session, by, settings.phone_region)
+        staff = staff_ref(session, by, settings.phone_region, acting_for=resident.community_id)
         checkin = record_on_behalf(
             session,
             resident,
-            Decimal(str(temperature)) if temperature is not None else None,
+            celsius,
             None if symptoms is None else symptoms == "yes",
             list(needs),
             staff.name,
@@ -208,6 +226,21 @@ def record(
             note,
         )
         click.echo(f"check-in {checkin.id} for {resident.name}: recorded by {staff.name}")
+
+
+def _celsius(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.strip().replace(",", "."))
+    except InvalidOperation:
+        raise click.BadParameter(
+            f"{raw!r} is not a number such as 36.5", param_hint="--temperature"
+        ) from None
+    problem = temperature_problem(value)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--temperature")
+    return value.quantize(Decimal("0.1"))
 
 
 @escalations.command("ack")

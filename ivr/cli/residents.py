@@ -14,7 +14,13 @@ from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
 from ivr.phones import PhoneError, normalize_phone
 from ivr.residents_add import AddError, add_resident
-from ivr.residents_import import ImportFileError, apply_import, parse_csv, plan_import
+from ivr.residents_import import (
+    ImportFileError,
+    apply_import,
+    parse_csv,
+    parse_day,
+    plan_import,
+)
 from ivr.tables import format_table
 from storage import Community, Resident
 
@@ -187,16 +193,22 @@ def release(pingan: Pingan, phone: str, reason: str, actor: str) -> None:
     "--until",
     "until",
     required=True,
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="Last local date without calls (YYYY-MM-DD).",
+    help="Last local date without calls (2026-12-10, 2026/12/10 or 2026年12月10日).",
 )
 @click.option("--reason", required=True, help="In hospital, away with family, …")
 @click.option("--by", "actor", default="cli", help="Who puts the hold.")
 @pass_pingan
-def hold(pingan: Pingan, phone: str, until: dt.datetime, reason: str, actor: str) -> None:
+def hold(pingan: Pingan, phone: str, until: str, reason: str, actor: str) -> None:
     """Pause calls to a resident until a date (inclusive)."""
-    now = clock_of(pingan.app).now()
+    settings, now = settings_of(pingan.app), clock_of(pingan.app).now()
+    try:
+        last = parse_day(until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--until") from None
+    today = now.astimezone(settings.tz).date()
+    if last < today:
+        raise click.BadParameter(f"{last} is before today ({today})", param_hint="--until")
     with session_scope(pingan.app) as session:
-        resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        holds.hold(session, resident, until.date(), reason, actor, settings_of(pingan.app), now)
-        click.echo(f"{resident.name} ({resident.phone}) on hold until {until.date()}: {reason}")
+        resident = find_resident(session, phone, settings.phone_region)
+        holds.hold(session, resident, last, reason, actor, settings, now)
+        click.echo(f"{resident.name} ({resident.phone}) on hold until {last}: {reason}")

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 
+from ivr.checkins import TEMPERATURE_RANGE, temperature_problem
 from ivr.phones import PhoneError, normalize_phone
 
 MAX_NOTE = 1000
@@ -102,8 +103,21 @@ def temperature(form: Mapping[str, str], name: str, label: str) -> Decimal | Non
         number = Decimal(value)
     except InvalidOperation:
         raise FormError(_("%(field)s必须是数字，例如 36.5。", field=label)) from None
-    if not number.is_finite() or not Decimal("34.0") <= number <= Decimal("42.0"):
-        raise FormError(_("%(field)s必须在 34.0 到 42.0 之间。", field=label))
+    low, high = TEMPERATURE_RANGE
+    if temperature_problem(number) is not None:
+        if number == number.to_integral_value() and low * 10 <= number <= high * 10:
+            raise FormError(
+                _(
+                    "%(field)s必须在 %(low)s 到 %(high)s 之间：您是不是要输入 %(guess)s？",
+                    field=label,
+                    low=low,
+                    high=high,
+                    guess=number / 10,
+                )
+            )
+        raise FormError(
+            _("%(field)s必须在 %(low)s 到 %(high)s 之间。", field=label, low=low, high=high)
+        )
     return number.quantize(Decimal("0.1"))
 
 

@@ -310,3 +310,12 @@ def test_staff_cannot_add_a_resident_to_another_community(app, people) -> None:
     assert post(client, "/residents/new", typed).status_code == 400
     with session_scope(app) as session:
         assert session.scalars(select(Resident).where(Resident.name == "张桂兰")).first() is None
+
+
+def test_a_temperature_typed_without_its_point_is_explained_not_just_refused(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    slip = post(client, f"/residents/{people.resident_a}/checkin", {"temperature": "375"})
+    assert slip.status_code == 400
+    assert "您是不是要输入 37.5？" in text(slip)
+    low = post(client, f"/residents/{people.resident_a}/checkin", {"temperature": "33.9"})
+    assert low.status_code == 400 and "必须在 34.0 到 42.0 之间。" in text(low)

@@ -171,3 +171,45 @@ def test_round_status_shows_a_progress_bar_per_community(app, carrier) -> None:
     assert run(app, "round", "start").exit_code == 0
     output = run(app, "round", "status").output
     assert "中原社区" in output and "0/1" in output
+
+
+def test_a_hold_takes_the_dates_staff_type_and_refuses_one_in_the_past(app) -> None:
+    add_resident(app, "王秀英", PHONE)
+    held = run(app, "residents", "hold", PHONE, "--until", "2026/12/10", "--reason", "住院")
+    assert held.exit_code == 0, held.output
+    assert "on hold until 2026-12-10" in held.output
+    past = run(app, "residents", "hold", PHONE, "--until", "2026-11-27", "--reason", "住院")
+    assert past.exit_code != 0 and "2026-11-27 is before today (2026-11-28)" in past.output
+
+
+def test_a_misspelt_community_or_language_fails_with_a_sentence_not_an_empty_table(app) -> None:
+    add_resident(app, "王秀英", PHONE)
+    for command in ("checkins", "calls", "escalations"):
+        result = run(app, command, "--community", "不存在")
+        assert result.exit_code != 0, command
+        assert "no community named '不存在' (communities: 中原社区)" in result.output
+    shown = run(app, "flow", "show", "--lang", "fr")
+    assert shown.exit_code != 0
+    assert "the flow has no prompts in 'fr'; choose one of" in shown.output
+
+
+def test_a_check_in_recorded_from_the_cli_takes_the_calls_range_and_the_right_staff(app) -> None:
+    from tests.dashboard.pages import make_people
+
+    make_people(app)  # 李建国 (+8613803710102) in 中原社区; 赵红梅 acts for it, 钱建军 does not
+    slip = run(
+        app, "checkins", "record", "13803710102", "--temperature", "375", "--by", "13903710011"
+    )
+    assert slip.exit_code != 0 and "did you mean 37.5?" in slip.output
+    low = run(
+        app, "checkins", "record", "13803710102", "--temperature", "32", "--by", "13903710011"
+    )
+    assert low.exit_code != 0 and "outside 34.0–42.0" in low.output
+    other = run(
+        app, "checkins", "record", "13803710102", "--temperature", "36.5", "--by", "13903710012"
+    )
+    assert other.exit_code != 0 and "钱建军 does not act for 中原社区" in other.output
+    done = run(
+        app, "checkins", "record", "13803710102", "--temperature", "36,5", "--by", "13903710011"
+    )
+    assert done.exit_code == 0, done.output
