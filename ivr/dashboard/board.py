@@ -4,16 +4,17 @@
 colour       when (the first that applies)
 ===========  ==================================================================================
 red          an unresolved urgent escalation
-orange       any other unresolved escalation, a fever today, or today's last closed check-in
-             was missed
+orange       any other unresolved escalation
 grey         not being called today: released, on hold, outside the isolation period, bad phone
+orange       a fever today, or today's last closed check-in was missed
 yellow       today's last closed check-in was partial
 green        today's last closed check-in was complete
 pending      nothing settled yet today (the round has not reached them)
 ===========  ==================================================================================
 
-Red and orange come before grey on purpose: an escalation still needs a person even when the
-calls have stopped.
+Escalations come before grey on purpose: an escalation still needs a person even when the calls
+have stopped. Today's fever or missed call come after it: a release or hold closes the call in
+progress as missed, and a released resident is not "unreached".
 
 Today's check-ins are read from each resident's day summary (``storage.day_summary``: the
 hottest temperature and the last closed status of their latest day), so no query aggregates the
@@ -36,7 +37,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from itertools import takewhile
 
 from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
@@ -60,8 +60,10 @@ def _rule(today: dt.date, fever_c: Decimal) -> list[tuple[ColumnElement[bool], s
     fever = and_(on_today, hottest.is_not(None), hottest >= fever_c)
     return [
         (Resident.id.in_(_unresolved().where(Escalation.severity == "urgent")), "red"),
-        (or_(Resident.id.in_(_unresolved()), fever, last_was("missed")), "orange"),
+        (Resident.id.in_(_unresolved()), "orange"),
+        # A release or hold closes the day's call as missed: that is not "unreached".
         (not_(monitored_on(today)), "grey"),
+        (or_(fever, last_was("missed")), "orange"),
         (last_was("partial"), "yellow"),
         (last_was("complete"), "green"),
     ]
@@ -73,10 +75,16 @@ def colour(today: dt.date, fever_c: Decimal) -> ColumnElement[str]:
 
 
 def is_colour(wanted: str, today: dt.date, fever_c: Decimal) -> ColumnElement[bool]:
-    """``colour(today, fever_c) == wanted`` as a filter the planner can estimate."""
-    rule = _rule(today, fever_c)
-    earlier = takewhile(lambda entry: entry[1] != wanted, rule)
-    return and_(*(not_(holds) for holds, _ in earlier), *(h for h, c in rule if c == wanted))
+    """``colour(today, fever_c) == wanted`` as a filter the planner can estimate: some entry
+    of that colour holds and no earlier entry does."""
+    matches, earlier = [], []
+    for holds, entry_colour in _rule(today, fever_c):
+        if entry_colour == wanted:
+            matches.append(and_(*(not_(e) for e in earlier), holds))
+        earlier.append(holds)
+    if wanted == "pending":
+        return and_(*(not_(e) for e in earlier))
+    return or_(*matches)
 
 
 def _unresolved() -> AnySelect:

@@ -319,3 +319,22 @@ def test_a_temperature_typed_without_its_point_is_explained_not_just_refused(app
     assert "您是不是要输入 37.5？" in text(slip)
     low = post(client, f"/residents/{people.resident_a}/checkin", {"temperature": "33.9"})
     assert low.status_code == 400 and "必须在 34.0 到 42.0 之间。" in text(low)
+
+
+def test_a_resident_released_after_a_missed_call_is_grey_not_orange(app, people, board) -> None:
+    client = signed_in(app, people.staff_a)
+    missed = board["missed"]  # today's last call was missed: orange
+    assert colours(text(client.get("/residents")))[str(missed)] == "orange"
+    assert post(client, f"/residents/{missed}/release", {"reason": "隔离期满"}).status_code == 302
+    assert colours(text(client.get("/residents")))[str(missed)] == "grey"
+    assert str(missed) in colours(text(client.get("/residents?colour=grey")))
+    assert str(missed) not in colours(text(client.get("/residents?colour=orange")))
+    page = text(client.get(f"/residents/{missed}"))
+    assert "橙" not in page.split("<main", 1)[-1].split("</h1>", 1)[0]
+
+
+def test_a_released_resident_with_an_open_escalation_still_needs_a_person(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    open_escalation(app, people.resident_a, "callback_requested", "high", None)
+    post(client, f"/residents/{people.resident_a}/release", {"reason": "隔离期满"})
+    assert colours(text(client.get("/residents")))[str(people.resident_a)] == "orange"
