@@ -77,7 +77,8 @@ def colour(today: dt.date, fever_c: Decimal) -> ColumnElement[str]:
 def is_colour(wanted: str, today: dt.date, fever_c: Decimal) -> ColumnElement[bool]:
     """``colour(today, fever_c) == wanted`` as a filter the planner can estimate: some entry
     of that colour holds and no earlier entry does."""
-    matches, earlier = [], []
+    matches: list[ColumnElement[bool]] = []
+    earlier: list[ColumnElement[bool]] = []
     for holds, entry_colour in _rule(today, fever_c):
         if entry_colour == wanted:
             matches.append(and_(*(not_(e) for e in earlier), holds))
