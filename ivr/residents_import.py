@@ -319,9 +319,45 @@ def _first_record(records: Iterator[tuple[int, list[str]]]) -> list[str]:
     )
 
 
+# Headers as staff write them in a Chinese spreadsheet.
+CHINESE_HEADERS = {
+    "姓名": "name",
+    "电话": "phone",
+    "电话号码": "phone",
+    "手机": "phone",
+    "手机号": "phone",
+    "联系电话": "phone",
+    "社区": "community",
+    "住址": "address",
+    "地址": "address",
+    "语言": "language",
+    "隔离开始": "isolation_start",
+    "隔离开始日期": "isolation_start",
+    "隔离天数": "isolation_days",
+    "独居": "lives_alone",
+    "是否独居": "lives_alone",
+    "紧急联系人": "emergency_contact",
+    "紧急联系人电话": "emergency_contact",
+    "家属电话": "emergency_contact",
+    "通知家属": "notify_family",
+    "备注": "notes",
+    "呼叫时间": "preferred_times",
+    "自定呼叫时间": "preferred_times",
+}
+
+
 def _column_name(cell: str) -> str:
     # "Isolation Start" and "isolation-start" mean isolation_start; a stray BOM is not a letter.
-    return re.sub(r"[\s\-]+", "_", cell.replace("\ufeff", "").strip().lower())
+    name = re.sub(r"[\s\-]+", "_", cell.replace("\ufeff", "").strip().lower())
+    return CHINESE_HEADERS.get(unicodedata.normalize("NFKC", name).strip("_*：:"), name)
+
+
+def columns_help() -> str:
+    """Every column, for the CLI's help and the import page."""
+    return (
+        f"required columns {', '.join(REQUIRED_COLUMNS)}; optional {', '.join(OPTIONAL_COLUMNS)} "
+        f"(Chinese headers such as 姓名, 电话, 社区, 住址 are understood too)"
+    )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ivr.residents_add import AddError, add_resident
 from ivr.residents_import import (
     ImportFileError,
     apply_import,
+    columns_help,
     parse_csv,
     parse_day,
     plan_import,
@@ -30,12 +31,11 @@ def residents() -> None:
     """The resident registry."""
 
 
-@residents.command("import")
+@residents.command("import", help=f"Import residents from a CSV file: {columns_help()}.")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Report what would change without saving.")
 @pass_pingan
 def import_(pingan: Pingan, file: Path, dry_run: bool) -> None:
-    """Import residents from a CSV file (name,phone,community,…)."""
     settings = settings_of(pingan.app)
     try:
         parsed = parse_csv(file.read_bytes(), settings.phone_region, settings.language)

@@ -24,6 +24,8 @@ from ivr.dashboard.import_messages import column_in_chinese, in_chinese
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
 from ivr.residents_import import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
     Action,
     ImportFileError,
     ImportPlan,
@@ -40,7 +42,11 @@ MAX_TEXT = 1024 * 1024
 @bp.get("/import")
 @login_required
 def import_form() -> str:
-    return render("import.html")
+    return _import_page()
+
+
+def _import_page(error: str | None = None) -> str:
+    return render("import.html", required=REQUIRED_COLUMNS, optional=OPTIONAL_COLUMNS, error=error)
 
 
 @bp.post("/import/preview")
@@ -53,7 +59,10 @@ def import_preview() -> tuple[str, int] | str:
     if len(data) > MAX_TEXT:
         raise forms.FormError(_("文件太大（最多 1 MB）。"), 413)
     with session_scope() as db:
-        parsed, plan = _plan(db, data)
+        try:
+            parsed, plan = _plan(db, data)
+        except forms.FormError as exc:  # the whole file: say so where another can be chosen
+            return _import_page(exc.message), 400
         text = _text_of(data)
         return render(
             "import_preview.html", rows=_rows(parsed, plan), report=plan.report(), text=text
@@ -137,7 +146,8 @@ def _rows(parsed: ParsedImport, plan: ImportPlan) -> list[dict[str, Any]]:
             {
                 "line": row.line,
                 "name": row.values.get("name", ""),
-                "phone": row.values.get("phone", ""),
+                # As it will be stored, so staff see how a messy number was read.
+                "phone": row.row.phone if row.row else row.values.get("phone", ""),
                 "community": row.values.get("community", ""),
                 "action": p.action.value if p else "error",
                 "changes": ", ".join(

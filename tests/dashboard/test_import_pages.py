@@ -128,3 +128,24 @@ def test_no_file_or_a_huge_file_is_refused(app, people) -> None:
     huge = b"name,phone,community\n" + b"x" * (1024 * 1024 + 10)
     assert upload(client, huge).status_code == 413
     assert post(client, "/import/commit", {"csv": ""}).status_code == 400
+
+
+def test_a_chinese_spreadsheet_imports_and_the_preview_shows_phones_as_stored(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    chinese = (
+        "姓名,电话,社区,住址,独居,通知家属\n王秀英,138-0371-0101,中原社区,建设西路12号院,是,否\n"
+    )
+    page = text(upload(client, chinese))
+    assert "将新增 1 人" in page
+    table = page.split("<table", 1)[1].split("</table>", 1)[0]
+    assert "+8613803710101" in table and "138-0371-0101" not in table
+
+
+def test_a_file_without_a_required_column_is_explained_on_the_import_page(app, people) -> None:
+    response = upload(signed_in(app, people.staff_a), "name,phone\n王秀英,13803710101\n")
+    page = text(response)
+    assert response.status_code == 400
+    assert "缺少必填的列" in page
+    assert 'name="file"' in page  # another file can be chosen right there
+    for column in ("notify_family", "preferred_times", "emergency_contact"):
+        assert column in page  # every column is listed

@@ -213,3 +213,16 @@ def test_a_check_in_recorded_from_the_cli_takes_the_calls_range_and_the_right_st
         app, "checkins", "record", "13803710102", "--temperature", "36,5", "--by", "13903710011"
     )
     assert done.exit_code == 0, done.output
+
+
+def test_import_help_lists_every_column_and_chinese_headers_work(app, tmp_path) -> None:
+    from ivr.residents_import import COLUMNS
+
+    helped = run(app, "residents", "import", "--help").output
+    assert [c for c in COLUMNS if c not in helped] == []
+    csv_file = tmp_path / "居民.csv"
+    csv_file.write_text(
+        "姓名,手机号,社区,隔离天数\n王秀英,13803710101,中原社区,7\n", encoding="utf-8"
+    )
+    imported = run(app, "residents", "import", str(csv_file))
+    assert "1 created" in imported.output, imported.output
