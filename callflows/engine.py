@@ -76,6 +76,7 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
     if state.outcome:
         return _finish(state, [Hangup()], out)
     if isinstance(event, HangUp):
+        _keep_on_hang_up(flow, state, out)
         return _finish(replace(state, outcome=Outcome.HUNG_UP.value), [], out)
     if isinstance(event, Answered):
         if event.machine:
@@ -113,6 +114,18 @@ def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -
         return _ask(flow, state, out)
     handler = _KEY_HANDLERS[step.type]
     return handler(flow, step, state, event.digits, out)
+
+
+def _keep_on_hang_up(flow: Flow, state: FlowState, out: _Out) -> None:
+    """What the caller keyed before hanging up and no later turn would store: a value awaiting
+    its read-back (unconfirmed), and a transfer to staff they asked for but never heard end."""
+    step = flow.steps.get(state.step or "")
+    if step is None:
+        return
+    if state.phase == "confirm" and state.pending is not None:
+        out.answers.append(AnswerValue(step.answer or step.name, state.pending, confirmed=False))
+    elif step.type == "transfer":
+        out.answers.append(AnswerValue(step.answer or "callback_requested", True))
 
 
 def _transition(flow: Flow, state: FlowState, out: _Out) -> Transition:
@@ -180,7 +193,7 @@ def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
         return _ask(flow, state, out)
     if state.phase == "confirm" and state.pending is not None:
         # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
-        return _store_pending(flow, step, state, out)
+        return _store_pending(flow, step, state, out, confirmed=False)
     return _move_on(flow, step, state, out, step.on_silence)
 
 
@@ -189,7 +202,7 @@ def _invalid(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
     if state.tries < step.max_tries:
         return _ask(flow, state, out, lead=(Say(step.invalid),))
     if state.phase == "confirm" and state.pending is not None:
-        return _store_pending(flow, step, state, out)
+        return _store_pending(flow, step, state, out, confirmed=False)
     if step.skip:
         out.actions.append(Say(step.skip))
     return _move_on(flow, step, state, out, step.on_fail)
@@ -220,8 +233,10 @@ def _number(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) ->
     return _ask(flow, replace(state, phase="confirm", pending=str(value), silences=0), out)
 
 
-def _store_pending(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
-    out.answers.append(AnswerValue(step.answer or step.name, state.pending))
+def _store_pending(
+    flow: Flow, step: Step, state: FlowState, out: _Out, *, confirmed: bool = True
+) -> FlowState:
+    out.answers.append(AnswerValue(step.answer or step.name, state.pending, confirmed=confirmed))
     return _move_on(flow, step, state, out, None)
 
 

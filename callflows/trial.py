@@ -14,7 +14,7 @@ from typing import Any
 
 from callflows.engine import advance, start
 from callflows.flow import Flow
-from callflows.rules import Thresholds, findings
+from callflows.rules import UNCONFIRMED, Thresholds, findings
 from callflows.transcript import EXAMPLE_NUMBER, example_args
 from callflows.types import (
     Action,
@@ -122,9 +122,11 @@ class Trial:
                 self.answers.setdefault(answer.key, []).append(answer.value)
             else:
                 self.answers[answer.key] = answer.value
-            lines.append(f"[stored {answer.key} = {_show(answer.value)}]")
+            note = "" if answer.confirmed else f" ({UNCONFIRMED})"
+            lines.append(f"[stored {answer.key} = {_show(answer.value)}{note}]")
         pairs = [(a.key, a.value) for a in transition.answers]
-        for found in findings(self.flow, pairs, None, Thresholds()):
+        unconfirmed = {a.key for a in transition.answers if not a.confirmed}
+        for found in findings(self.flow, pairs, None, Thresholds(), unconfirmed):
             lines.append(f"[escalation: {found.reason} ({found.severity}): {found.detail}]")
         return lines
 

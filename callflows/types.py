@@ -102,11 +102,16 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class AnswerValue:
-    """One answer to store the moment it is keyed. ``append`` adds to a list answer."""
+    """One answer to store the moment it is keyed. ``append`` adds to a list answer.
+
+    ``confirmed`` is false for a value keyed but never confirmed at its read-back (the caller
+    hung up, stayed silent or kept pressing wrong keys there): kept, and shown as unconfirmed,
+    because a fever keyed and then lost is worse than one staff must double-check."""
 
     key: str
     value: Any
     append: bool = False
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ def checkin_rows(
             "round": rd.slot if rd else None,
             "status": c.status,
             "temperature_c": _number(c.temperature_c),
+            "temperature_confirmed": (
+                c.temperature_confirmed if c.temperature_c is not None else None
+            ),
             "symptoms": c.symptoms,
             "needs": list(c.needs or []),
             "callback_requested": c.callback_requested,

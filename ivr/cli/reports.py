@@ -27,6 +27,11 @@ community_option = click.option("--community", help="Only this community.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 
 
+def _reading(value: object, confirmed: object) -> object:
+    """A temperature as the table shows it; one never confirmed at the read-back says so."""
+    return f"{value} (unconfirmed)" if value is not None and confirmed is False else value
+
+
 def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
@@ -72,7 +77,7 @@ def checkins(
                     r["name"],
                     r["phone"],
                     r["status"],
-                    r["temperature_c"],
+                    _reading(r["temperature_c"], r["temperature_confirmed"]),
                     r["symptoms"],
                     r["needs"],
                     r["callback_requested"],

@@ -191,6 +191,9 @@ def checkins() -> Response:
                 "phone": r.phone,
                 "status": c.status,
                 "temperature_c": _number(c.temperature_c),
+                "temperature_confirmed": (
+                    c.temperature_confirmed if c.temperature_c is not None else None
+                ),
                 "symptoms": c.symptoms,
                 "needs": list(c.needs or []),
                 "callback_requested": c.callback_requested,

@@ -95,7 +95,8 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
     keys = sorted(session.scalars(keys_query))
     header = [
         "id", "date", "round", "community", "name", "phone", "address", "status",
-        "temperature_c", "symptoms", "needs", "callback_requested", "attempts", "source",
+        "temperature_c", "temperature_confirmed", "symptoms", "needs", "callback_requested",
+        "attempts", "source",
     ] + [f"answer:{k}" for k in keys]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
@@ -105,11 +106,17 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
                 given = answers[c.id]
                 yield [
                     c.id, c.local_date.isoformat(), slot or "", community, r.name, r.phone,
-                    r.address or "", c.status, _number(c.temperature_c), c.symptoms,
+                    r.address or "", c.status, _number(c.temperature_c),
+                    _confirmed(c), c.symptoms,
                     ";".join(c.needs or []), c.callback_requested, c.attempts, c.source,
                 ] + [_cell(given.get(k)) for k in keys]  # fmt: skip
 
     return header, rows()
+
+
+def _confirmed(checkin: CheckIn) -> bool | None:
+    """Whether the reading was confirmed at the read-back; empty without a reading."""
+    return checkin.temperature_confirmed if checkin.temperature_c is not None else None
 
 
 def _cell(value: Any) -> Any:

@@ -198,3 +198,43 @@ def test_the_state_survives_a_round_trip_through_json() -> None:
 
     state = run(*keys("1", "365", "1", "2", "1"))[-1].state
     assert advance(FLOW, json.loads(json.dumps(state)), Keys("9")).outcome is Outcome.FINISHED
+
+
+def unconfirmed(steps: Sequence[Transition]) -> set[str]:
+    return {a.key for step in steps for a in step.answers if not a.confirmed}
+
+
+def test_a_temperature_keyed_then_hung_up_on_is_kept_unconfirmed() -> None:
+    steps = run(*keys("1", "385"), HangUp())
+    assert answers(steps) == {"temperature_c": "38.5"}
+    assert unconfirmed(steps) == {"temperature_c"}
+    assert steps[-1].outcome is Outcome.HUNG_UP
+
+
+@pytest.mark.parametrize("at_readback", [["", ""], ["5", "5", "5"]])
+def test_a_temperature_never_confirmed_at_the_readback_is_kept_unconfirmed(
+    at_readback: list[str],
+) -> None:
+    steps = run(*keys("1", "372", *at_readback))
+    assert answers(steps)["temperature_c"] == "37.2"
+    assert unconfirmed(steps) == {"temperature_c"}
+
+
+def test_a_confirmed_temperature_is_stored_confirmed() -> None:
+    steps = run(*keys("1", "372", "1"), HangUp())
+    assert answers(steps) == {"temperature_c": "37.2"} and unconfirmed(steps) == set()
+
+
+def test_hanging_up_while_the_duty_phone_rings_keeps_the_request_for_a_call_back() -> None:
+    steps = run(*keys("1", "365", "1", "2", "0"), HangUp())
+    assert answers(steps)["callback_requested"] is True
+
+
+@pytest.mark.parametrize(
+    "before",
+    [[], ["1"], ["1", "365", "1"], ["1", "365", "1", "2"], ["1", "365", "1", "2", "1"]],
+)
+def test_a_hang_up_at_any_question_stores_nothing_that_was_not_keyed(before: list[str]) -> None:
+    steps = run(*keys(*before))
+    hung_up = advance(FLOW, steps[-1].state, HangUp())
+    assert hung_up.answers == () and hung_up.outcome is Outcome.HUNG_UP
