@@ -42,6 +42,7 @@ class FlowState:
     chosen: tuple[str, ...] = ()
     turns: int = 0
     outcome: str | None = None
+    skipped: tuple[str, ...] = ()  # answers left unanswered (see _skip)
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> FlowState:
@@ -49,11 +50,13 @@ class FlowState:
             return cls()
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         known["chosen"] = tuple(known.get("chosen", ()))
+        known["skipped"] = tuple(known.get("skipped", ()))
         return cls(**known)
 
     def dump(self) -> dict[str, Any]:
         data = asdict(self)
         data["chosen"] = list(self.chosen)
+        data["skipped"] = list(self.skipped)
         return data
 
 
@@ -194,7 +197,7 @@ def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
     if state.phase == "confirm" and state.pending is not None:
         # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
         return _store_pending(flow, step, state, out, confirmed=False)
-    return _move_on(flow, step, state, out, step.on_silence)
+    return _move_on(flow, step, _skip(step, state), out, step.on_silence)
 
 
 def _invalid(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
@@ -205,7 +208,15 @@ def _invalid(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
         return _store_pending(flow, step, state, out, confirmed=False)
     if step.skip:
         out.actions.append(Say(step.skip))
-    return _move_on(flow, step, state, out, step.on_fail)
+    return _move_on(flow, step, _skip(step, state), out, step.on_fail)
+
+
+def _skip(step: Step, state: FlowState) -> FlowState:
+    """Note a question left without an answer, so the host can tell a call that reached its
+    end from one that answered everything (``FlowState.skipped``)."""
+    if not step.answer or step.answer in state.skipped or state.chosen:
+        return state
+    return replace(state, skipped=(*state.skipped, step.answer))
 
 
 # --- per step type ----------------------------------------------------------------------------

@@ -238,3 +238,22 @@ def test_a_hang_up_at_any_question_stores_nothing_that_was_not_keyed(before: lis
     steps = run(*keys(*before))
     hung_up = advance(FLOW, steps[-1].state, HangUp())
     assert hung_up.answers == () and hung_up.outcome is Outcome.HUNG_UP
+
+
+def skipped(steps: Sequence[Transition]) -> list[str]:
+    return list(steps[-1].state.get("skipped", []))
+
+
+def test_three_wrong_keys_at_the_symptoms_question_leave_it_unanswered() -> None:
+    steps = run(*keys("1", "365", "1", "5", "5", "5", "9"))
+    assert "symptoms" not in answers(steps) and steps[-1].outcome is Outcome.FINISHED
+    assert skipped(steps) == ["symptoms"]
+
+
+def test_a_call_that_answers_every_question_skips_none() -> None:
+    assert skipped(run(*keys("1", "365", "1", "2", "1", "", "", ""))) == []
+    assert skipped(run(*keys("1", "365", "1", "2", "9"))) == []
+
+
+def test_silence_at_a_question_leaves_it_unanswered() -> None:
+    assert skipped(run(*keys("1", "365", "1", "", "", "9"))) == ["symptoms"]

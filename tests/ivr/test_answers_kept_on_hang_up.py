@@ -112,3 +112,24 @@ def test_staff_see_the_reading_as_unconfirmed_on_the_resident_page_the_cli_and_e
     rows = csv.DictReader(io.StringIO(export.get_data().decode("utf-8-sig")))
     (row,) = [r for r in rows if r["name"] == "李建国"]
     assert row["temperature_c"] == "38.5" and row["temperature_confirmed"] == "false"
+
+
+def test_three_wrong_keys_at_the_symptoms_question_make_the_check_in_partial(
+    app, jobs, carrier, clock
+) -> None:
+    make_people(app)
+    script(carrier, PHONE, "answer 1 365# 1 5 5 5 9")
+    call_round(app, jobs, carrier, clock)
+    row = the_checkin(app)
+    assert row["symptoms"] is None and row["temperature_c"] == 36.5
+    assert row["status"] == "partial"
+
+
+def test_an_unconfirmed_reading_in_a_call_that_reached_its_end_is_partial(
+    app, jobs, carrier, clock
+) -> None:
+    make_people(app)
+    script(carrier, PHONE, "answer 1 372# - - 1 2 9")
+    call_round(app, jobs, carrier, clock)
+    row = the_checkin(app)
+    assert row["temperature_confirmed"] is False and row["status"] == "partial"
