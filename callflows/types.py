@@ -68,11 +68,16 @@ class Say:
 
 @dataclass(frozen=True)
 class Gather:
-    """Ask for keys while speaking ``prompts``; a key press interrupts the speech."""
+    """Ask for keys while speaking ``prompts``; a key press interrupts the speech.
+
+    ``finish_key`` ends a longer entry (and is not part of it); empty, every key is a key,
+    ``#`` too. Every question first gathers one key, so ``*`` repeats it at once; a number
+    then continues in a second, silent gather up to ``#`` (see ``callflows.engine``)."""
 
     prompts: tuple[Say, ...]
     num_digits: int | None = 1
     timeout_s: int = 10
+    finish_key: str = ""
 
 
 @dataclass(frozen=True)
