@@ -186,6 +186,9 @@ def escalation_rows(
             "opened_at": _local(e.opened_at, tz),
             "detail": e.detail,
             "temperature_c": _number(e.temperature_c),
+            "temperature_confirmed": (
+                e.temperature_confirmed if e.temperature_c is not None else None
+            ),
             "events": e.events,
             "acknowledged_by": e.acknowledged_by,
             "acknowledged_at": _local(e.acknowledged_at, tz),

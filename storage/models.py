@@ -272,6 +272,9 @@ class Escalation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     detail: Mapped[str] = mapped_column(Text, default="")
     temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    temperature_confirmed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     events: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[dt.datetime]
     last_event_at: Mapped[dt.datetime]

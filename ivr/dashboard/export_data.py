@@ -179,8 +179,8 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
     )
     header = [
         "id", "opened_at", "community", "name", "phone", "address", "reason", "severity",
-        "status", "temperature_c", "events", "acknowledged_by", "acknowledged_at",
-        "resolved_by", "resolved_at", "outcome", "note", "detail",
+        "status", "temperature_c", "temperature_confirmed", "events", "acknowledged_by",
+        "acknowledged_at", "resolved_by", "resolved_at", "outcome", "note", "detail",
     ]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
@@ -188,7 +188,8 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
             for e, r, community in chunk:
                 yield [
                     e.id, w.local(e.opened_at), community, r.name, r.phone, r.address or "",
-                    e.reason, e.severity, e.status, _number(e.temperature_c), e.events,
+                    e.reason, e.severity, e.status, _number(e.temperature_c),
+                    e.temperature_confirmed if e.temperature_c is not None else None, e.events,
                     e.acknowledged_by or "", w.local(e.acknowledged_at), e.resolved_by or "",
                     w.local(e.resolved_at), e.outcome or "", e.note or "", e.detail,
                 ]  # fmt: skip

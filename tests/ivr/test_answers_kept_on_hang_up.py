@@ -22,6 +22,7 @@ from ivr.reports import checkin_rows, escalation_rows
 from storage import Answer, CheckIn, Resident
 from tests.dashboard.pages import make_people, post, signed_in, text
 from tests.helpers import call_round, script
+from tests.ivr.alerting import staff_member
 
 PHONE = "+8613803710102"  # 李建国 of make_people
 
@@ -133,3 +134,17 @@ def test_an_unconfirmed_reading_in_a_call_that_reached_its_end_is_partial(
     call_round(app, jobs, carrier, clock)
     row = the_checkin(app)
     assert row["temperature_confirmed"] is False and row["status"] == "partial"
+
+
+def test_the_staff_text_and_the_escalation_card_say_the_fever_was_not_confirmed(
+    app, jobs, carrier, clock
+) -> None:
+    people = make_people(app)
+    staff_member(app, "孙丽", "+8613903710021")
+    script(carrier, PHONE, "answer 1 385# hangup")
+    call_round(app, jobs, carrier, clock)
+    jobs.send_alerts()
+    texts = [m.body for m in carrier.messages if m.to == "+8613903710021"]
+    assert texts and "体温 38.5℃（未确认）" in texts[0]
+    page = text(signed_in(app, people.staff_a).get("/escalations"))
+    assert "38.5 °C（未确认）" in page

@@ -17,9 +17,15 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+COLUMNS = (
+    ("checkin", "temperature_confirmed"),
+    ("answer", "confirmed"),
+    ("escalation", "temperature_confirmed"),
+)
+
 
 def upgrade() -> None:
-    for table, column in (("checkin", "temperature_confirmed"), ("answer", "confirmed")):
+    for table, column in COLUMNS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(
                 sa.Column(column, sa.Boolean(), server_default=sa.true(), nullable=False)
@@ -27,6 +33,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table, column in (("checkin", "temperature_confirmed"), ("answer", "confirmed")):
+    for table, column in COLUMNS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column(column)
