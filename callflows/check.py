@@ -170,6 +170,7 @@ def _prompt_line(flow: Flow, name: str, line_of: LineOf) -> int | None:
             step.readback,
             step.more,
             step.skip,
+            step.hint,
             step.failed,
             step.invalid,
             *step.info.values(),

@@ -42,6 +42,8 @@ class FlowState:
     chosen: tuple[str, ...] = ()
     turns: int = 0
     outcome: str | None = None
+    skipped: tuple[str, ...] = ()  # answers left unanswered (see _skip)
+    keyed: str = ""  # the first key of a number or digits entry, while the rest is keyed
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> FlowState:
@@ -49,11 +51,13 @@ class FlowState:
             return cls()
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         known["chosen"] = tuple(known.get("chosen", ()))
+        known["skipped"] = tuple(known.get("skipped", ()))
         return cls(**known)
 
     def dump(self) -> dict[str, Any]:
         data = asdict(self)
         data["chosen"] = list(self.chosen)
+        data["skipped"] = list(self.skipped)
         return data
 
 
@@ -76,6 +80,7 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
     if state.outcome:
         return _finish(state, [Hangup()], out)
     if isinstance(event, HangUp):
+        _keep_on_hang_up(flow, state, out)
         return _finish(replace(state, outcome=Outcome.HUNG_UP.value), [], out)
     if isinstance(event, Answered):
         if event.machine:
@@ -106,13 +111,46 @@ def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -
         return _ask(flow, replace(state, phase="ask", pending=None), out)
     if isinstance(event, DialEnded):  # a late transfer result: nothing to act on, ask again
         return _ask(flow, state, out)
+    if state.keyed:  # the rest of an entry whose first key came alone
+        rest = event.digits if isinstance(event, Keys) else ""
+        event, state = Keys(state.keyed + rest), replace(state, keyed="")
+    elif isinstance(event, Keys) and _begins_entry(step, state, event.digits):
+        return _ask(flow, replace(state, keyed=event.digits), out)
     if isinstance(event, Silence):
         return _silence(flow, step, state, out)
     assert isinstance(event, Keys)
-    if flow.repeat_key in event.digits:
+    if _wants_repeat(flow, step, event.digits):
         return _ask(flow, state, out)
     handler = _KEY_HANDLERS[step.type]
     return handler(flow, step, state, event.digits, out)
+
+
+def _begins_entry(step: Step, state: FlowState, digits: str) -> bool:
+    """The first key of a longer entry: it came alone (every question first gathers one key,
+    so that ``*`` repeats at once) and the rest is keyed in a second gather."""
+    free_length = step.type in ("number", "digits") and state.phase == "ask"
+    return free_length and len(digits) == 1 and digits.isascii() and digits.isdigit()
+
+
+def _wants_repeat(flow: Flow, step: Step, digits: str) -> bool:
+    """``*`` repeats the question; in a number with decimals, one between digits is the
+    decimal point (``36*5`` is 36.5), as people who know calculators key it."""
+    key = flow.repeat_key
+    if step.type == "number" and step.decimals:
+        return digits.startswith(key) or digits.endswith(key)
+    return key in digits
+
+
+def _keep_on_hang_up(flow: Flow, state: FlowState, out: _Out) -> None:
+    """What the caller keyed before hanging up and no later turn would store: a value awaiting
+    its read-back (unconfirmed), and a transfer to staff they asked for but never heard end."""
+    step = flow.steps.get(state.step or "")
+    if step is None:
+        return
+    if state.phase == "confirm" and state.pending is not None:
+        out.answers.append(AnswerValue(step.answer or step.name, state.pending, confirmed=False))
+    elif step.type == "transfer":
+        out.answers.append(AnswerValue(step.answer or "callback_requested", True))
 
 
 def _transition(flow: Flow, state: FlowState, out: _Out) -> Transition:
@@ -133,7 +171,9 @@ def _enter(flow: Flow, name: str, state: FlowState, out: _Out) -> FlowState:
     """Move to step ``name`` and emit what it says; ``say`` steps chain to the next one."""
     for _ in range(len(flow.steps) + 1):
         step = flow.step(name)
-        state = replace(state, step=name, phase="ask", tries=0, silences=0, pending=None, chosen=())
+        state = replace(
+            state, step=name, phase="ask", tries=0, silences=0, pending=None, chosen=(), keyed=""
+        )
         if step.type == "say":
             out.actions += [Say(p) for p in step.prompts]
             name = step.next or ""
@@ -160,10 +200,15 @@ def _phase_prompts(step: Step, state: FlowState) -> tuple[Say, ...]:
 
 
 def _ask(flow: Flow, state: FlowState, out: _Out, lead: tuple[Say, ...] = ()) -> FlowState:
+    """One key first, ``#`` and ``*`` included, so that any key answers an "any key" question
+    and ``*`` repeats at once (the carrier submits a gather only on its finish key, its
+    digit count or a timeout). After the first key of a number, a silent gather takes the
+    rest up to ``#``."""
+    if state.keyed:
+        out.actions.append(Gather(lead, None, flow.timeout_s, finish_key="#"))
+        return state
     step = flow.step(state.step or flow.start)
-    free_length = step.type in ("number", "digits") and state.phase == "ask"
-    num_digits = None if free_length else 1
-    out.actions.append(Gather(lead + _phase_prompts(step, state), num_digits, flow.timeout_s))
+    out.actions.append(Gather(lead + _phase_prompts(step, state), 1, flow.timeout_s))
     return state
 
 
@@ -180,19 +225,30 @@ def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
         return _ask(flow, state, out)
     if state.phase == "confirm" and state.pending is not None:
         # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
-        return _store_pending(flow, step, state, out)
-    return _move_on(flow, step, state, out, step.on_silence)
+        return _store_pending(flow, step, state, out, confirmed=False)
+    return _move_on(flow, step, _skip(step, state), out, step.on_silence)
 
 
-def _invalid(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
+def _invalid(
+    flow: Flow, step: Step, state: FlowState, out: _Out, why: str | None = None
+) -> FlowState:
+    """A wrong entry; ``why`` names a prompt that says more than the step's ``invalid``."""
     state = replace(state, tries=state.tries + 1)
     if state.tries < step.max_tries:
-        return _ask(flow, state, out, lead=(Say(step.invalid),))
+        return _ask(flow, state, out, lead=(Say(why or step.invalid),))
     if state.phase == "confirm" and state.pending is not None:
-        return _store_pending(flow, step, state, out)
+        return _store_pending(flow, step, state, out, confirmed=False)
     if step.skip:
         out.actions.append(Say(step.skip))
-    return _move_on(flow, step, state, out, step.on_fail)
+    return _move_on(flow, step, _skip(step, state), out, step.on_fail)
+
+
+def _skip(step: Step, state: FlowState) -> FlowState:
+    """Note a question left without an answer, so the host can tell a call that reached its
+    end from one that answered everything (``FlowState.skipped``)."""
+    if not step.answer or step.answer in state.skipped or state.chosen:
+        return state
+    return replace(state, skipped=(*state.skipped, step.answer))
 
 
 # --- per step type ----------------------------------------------------------------------------
@@ -213,15 +269,18 @@ def _number(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) ->
         return _invalid(flow, step, state, out)
     value = parse_keyed_number(digits, step.decimals, step.min, step.max)
     if value is None:
-        return _invalid(flow, step, state, out)
+        hint = step.hint if digits == "#" else None  # '#' alone: no number was keyed at all
+        return _invalid(flow, step, state, out, hint)
     if not step.readback:
         out.answers.append(AnswerValue(step.answer or step.name, str(value)))
         return _move_on(flow, step, state, out, None)
     return _ask(flow, replace(state, phase="confirm", pending=str(value), silences=0), out)
 
 
-def _store_pending(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
-    out.answers.append(AnswerValue(step.answer or step.name, state.pending))
+def _store_pending(
+    flow: Flow, step: Step, state: FlowState, out: _Out, *, confirmed: bool = True
+) -> FlowState:
+    out.answers.append(AnswerValue(step.answer or step.name, state.pending, confirmed=confirmed))
     return _move_on(flow, step, state, out, None)
 
 

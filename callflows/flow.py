@@ -56,6 +56,7 @@ class Step:
     readback: str | None = None
     more: str | None = None
     skip: str | None = None
+    hint: str | None = None  # number: said when only # is keyed (the caller keyed no number)
     failed: str | None = None
     target: str | None = None
     outcome: str = "finished"
@@ -117,7 +118,9 @@ class Flow:
         names: list[str] = [self.machine_prompt]
         for step in self.steps.values():
             names += list(step.prompts)
-            names += [p for p in (step.readback, step.more, step.skip, step.failed) if p]
+            names += [
+                p for p in (step.readback, step.more, step.skip, step.hint, step.failed) if p
+            ]
             names += list(step.info.values())
             if step.asks:
                 names.append(step.invalid)

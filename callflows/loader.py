@@ -29,6 +29,7 @@ _SCALARS = (
     "readback",
     "more",
     "skip",
+    "hint",
     "failed",
     "target",
     "outcome",

@@ -7,12 +7,14 @@ them is the caller's job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 from callflows.flow import Flow
+
+UNCONFIRMED = "unconfirmed"  # how a finding from a reading that was never confirmed says so
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,22 @@ def findings(
     answers: Iterable[tuple[str, Any]],
     previous_temperature: Decimal | None,
     limits: Thresholds,
+    unconfirmed: Collection[str] = (),
 ) -> list[Finding]:
-    """Every finding for a batch of answers just keyed in one turn of a call."""
+    """Every finding for a batch of answers just keyed in one turn of a call.
+
+    An answer named in ``unconfirmed`` (keyed, never confirmed at its read-back) is judged like
+    any other, and its findings say it was not confirmed."""
     vitals: Mapping[str, str | None] = {s.answer: s.vital for s in flow.steps.values() if s.answer}
     found: list[Finding] = []
     for key, value in answers:
+        batch: list[Finding] = []
         if vitals.get(key) == "temperature" and value is not None:
-            found += temperature_findings(Decimal(str(value)), previous_temperature, limits)
-        found += answer_findings(flow, key, value)
+            batch += temperature_findings(Decimal(str(value)), previous_temperature, limits)
+        batch += answer_findings(flow, key, value)
+        if key in unconfirmed:
+            batch = [replace(f, detail=f"{f.detail} ({UNCONFIRMED})") for f in batch]
+        found += batch
     return found
 
 

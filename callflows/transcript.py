@@ -101,6 +101,10 @@ def _any_key(flow: Flow, step: Step, say: _Speaker) -> list[str]:
 def _number(flow: Flow, step: Step, say: _Speaker) -> list[str]:
     example = EXAMPLE_NUMBER.replace(".", "") if step.decimals else "7"
     lines = [f"  a number from {step.min} to {step.max}, e.g. {' '.join(example)} #"]
+    if step.decimals:
+        lines.append("    * between digits is the decimal point, e.g. 3 6 * 5 #")
+    if step.hint:
+        lines.append(f'    # alone -> "{say.text(step.hint)}" and asks again')
     if step.readback:
         lines += [
             f"    reads it back:{say.quote(step.readback, ' ')}",

@@ -1,8 +1,9 @@
 """Keying through a flow without a phone (``pingan flow try``): the words a resident would hear.
 
 A ``Trial`` runs the same engine as a real call. Each line of input is what is keyed at one
-prompt, as the keypad would deliver it: keys up to ``#``, only the first key where one key is
-asked for, an empty line for silence, ``hangup`` to hang up. At a transfer, the next line says
+prompt, as the keypad would deliver it: every question takes one key first, and a number's
+further keys (up to ``#``) go on to the gather that listens for the rest; other extra keys are
+lost. An empty line is silence, ``hangup`` hangs up. At a transfer, the next line says
 whether the duty phone answered (``answered``) or not (anything else).
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from callflows.engine import advance, start
 from callflows.flow import Flow
-from callflows.rules import Thresholds, findings
+from callflows.rules import UNCONFIRMED, Thresholds, findings
 from callflows.transcript import EXAMPLE_NUMBER, example_args
 from callflows.types import (
     Action,
@@ -76,22 +77,32 @@ class Trial:
         """Apply one line of input; returns what happens and what the resident hears."""
         if self.ended:
             return ["[the call has ended]"]
-        return self._show(advance(self.flow, self._last_state(), self._event(line)))
+        event, rest = self._event(line)
+        lines = self._show(advance(self.flow, self._last_state(), event))
+        gather = self._gather()
+        if rest and gather is not None and not gather.prompts and not self.ended:
+            lines += self._show(advance(self.flow, self._last_state(), self._event(rest)[0]))
+        return lines
 
     def _last_state(self) -> Mapping[str, Any] | None:
         return self._last.state if self._last else None
 
-    def _event(self, line: str) -> Event:
+    def _event(self, line: str) -> tuple[Event, str]:
+        """The event one line makes, and the keys typed after the gather stopped listening."""
         text = line.strip()
         if text.lower() in HANG_UP_WORDS:
-            return HangUp()
+            return HangUp(), ""
         if self.waiting_for == "duty phone":
-            return DialEnded("completed" if text.lower() in ANSWERED_WORDS else "no-answer")
-        digits = text.replace(" ", "").split("#", 1)[0]  # '#' ends an entry and is not sent
+            status = "completed" if text.lower() in ANSWERED_WORDS else "no-answer"
+            return DialEnded(status), ""
+        digits, rest = text.replace(" ", ""), ""
         gather = self._gather()
-        if gather is not None and gather.num_digits:
-            digits = digits[: gather.num_digits]  # later keys are lost, as on a real phone
-        return Keys(digits) if digits else Silence()
+        finish = gather.finish_key if gather is not None else "#"
+        if finish and finish in digits:  # the finish key ends an entry and is not sent
+            digits = digits.split(finish, 1)[0]
+        elif gather is not None and gather.num_digits:
+            digits, rest = digits[: gather.num_digits], digits[gather.num_digits :]
+        return (Keys(digits) if digits else Silence()), rest
 
     def _gather(self) -> Gather | None:
         actions = self._last.actions if self._last else ()
@@ -122,9 +133,11 @@ class Trial:
                 self.answers.setdefault(answer.key, []).append(answer.value)
             else:
                 self.answers[answer.key] = answer.value
-            lines.append(f"[stored {answer.key} = {_show(answer.value)}]")
+            note = "" if answer.confirmed else f" ({UNCONFIRMED})"
+            lines.append(f"[stored {answer.key} = {_show(answer.value)}{note}]")
         pairs = [(a.key, a.value) for a in transition.answers]
-        for found in findings(self.flow, pairs, None, Thresholds()):
+        unconfirmed = {a.key for a in transition.answers if not a.confirmed}
+        for found in findings(self.flow, pairs, None, Thresholds(), unconfirmed):
             lines.append(f"[escalation: {found.reason} ({found.severity}): {found.detail}]")
         return lines
 
@@ -132,7 +145,7 @@ class Trial:
         if isinstance(action, Say):
             return [self._spoken(action)]
         if isinstance(action, Gather):
-            size = "one key" if action.num_digits == 1 else "keys, then #"
+            size = "one key" if action.num_digits == 1 else "the rest of the keys, then #"
             return [
                 *(self._spoken(p) for p in action.prompts),
                 f"[waits {action.timeout_s} s for {size}]",

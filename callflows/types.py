@@ -68,11 +68,16 @@ class Say:
 
 @dataclass(frozen=True)
 class Gather:
-    """Ask for keys while speaking ``prompts``; a key press interrupts the speech."""
+    """Ask for keys while speaking ``prompts``; a key press interrupts the speech.
+
+    ``finish_key`` ends a longer entry (and is not part of it); empty, every key is a key,
+    ``#`` too. Every question first gathers one key, so ``*`` repeats it at once; a number
+    then continues in a second, silent gather up to ``#`` (see ``callflows.engine``)."""
 
     prompts: tuple[Say, ...]
     num_digits: int | None = 1
     timeout_s: int = 10
+    finish_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,11 +107,16 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class AnswerValue:
-    """One answer to store the moment it is keyed. ``append`` adds to a list answer."""
+    """One answer to store the moment it is keyed. ``append`` adds to a list answer.
+
+    ``confirmed`` is false for a value keyed but never confirmed at its read-back (the caller
+    hung up, stayed silent or kept pressing wrong keys there): kept, and shown as unconfirmed,
+    because a fever keyed and then lost is worse than one staff must double-check."""
 
     key: str
     value: Any
     append: bool = False
+    confirmed: bool = True
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
         if community.hotline
         else None,
         temperature_c=escalation.temperature_c,
+        temperature_confirmed=escalation.temperature_confirmed,
         opened_at=escalation.opened_at,
         opened_local=escalation.opened_at.astimezone(settings.tz).strftime("%m-%d %H:%M"),
         ack_code=escalation.ack_code,

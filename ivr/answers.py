@@ -48,11 +48,13 @@ def store_answers(
                 resident_id=attempt.resident_id,
                 key=answer.key,
                 value=answer.value,
+                confirmed=answer.confirmed,
                 at=now,
             )
         )
     pairs = [(a.key, a.value) for a in answers]
-    apply_answers(session, attempt.resident, checkin, pairs, flow, settings, now)
+    unconfirmed = frozenset(a.key for a in answers if not a.confirmed)
+    apply_answers(session, attempt.resident, checkin, pairs, flow, settings, now, unconfirmed)
 
 
 def apply_answers(
@@ -63,16 +65,18 @@ def apply_answers(
     flow: Flow,
     settings: Settings,
     now: dt.datetime,
+    unconfirmed: frozenset[str] = frozenset(),
 ) -> None:
     """What answers lead to, however they arrived (a call, or staff on the resident's behalf):
-    the check-in's columns, escalations by the rules, and a service order per need."""
+    the check-in's columns, escalations by the rules, and a service order per need.
+    ``unconfirmed`` names answers keyed but never confirmed: they count all the same."""
     previous = _previous_temperature(session, checkin) if checkin else None
     if checkin is not None:
         for key, value in pairs:
-            _apply_to_checkin(checkin, key, value, now)
+            _apply_to_checkin(checkin, key, value, now, confirmed=key not in unconfirmed)
     if resident is None:
         return
-    for found in findings(flow, pairs, previous, thresholds(settings)):
+    for found in findings(flow, pairs, previous, thresholds(settings), unconfirmed):
         raise_escalation(
             session,
             resident,
@@ -93,10 +97,13 @@ def _listed(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
-def _apply_to_checkin(checkin: CheckIn, key: str, value: Any, now: dt.datetime) -> None:
+def _apply_to_checkin(
+    checkin: CheckIn, key: str, value: Any, now: dt.datetime, *, confirmed: bool
+) -> None:
     """The standard answers also live on the check-in, where lists and exports read them."""
     if key == "temperature_c":
         checkin.temperature_c = Decimal(str(value))
+        checkin.temperature_confirmed = confirmed
     elif key == "symptoms":
         checkin.symptoms = bool(value)
     elif key == "needs" and value not in checkin.needs:

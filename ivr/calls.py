@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -140,12 +141,25 @@ def on_input(
             state.get("turns", 0),
         )
         return _apply(session, attempt, Answered(), env)
-    _log_input(session, attempt, event, str(state.get("step")), env.now)
-    return _apply(session, attempt, event, env)
+    result = _apply(session, attempt, event, env)
+    entry = _whole_entry(event, state, result)
+    _log_input(session, attempt, entry, str(state.get("step")), env.now)
+    return result
+
+
+def _whole_entry(event: Event, before: Mapping[str, Any], turn: Turn) -> Event | None:
+    """The keys as the resident keyed them, for the timeline: a number's first key and its
+    rest arrive in two gathers (``callflows.engine``) and are logged once, as one entry."""
+    if turn.transition.state.get("keyed"):
+        return None  # the first key of an entry: logged with the rest
+    keyed = str(before.get("keyed") or "")
+    if keyed and isinstance(event, Keys | Silence):
+        return Keys(keyed + (event.digits if isinstance(event, Keys) else ""))
+    return event
 
 
 def _log_input(
-    session: Session, attempt: CallAttempt, event: Event, step: str, now: dt.datetime
+    session: Session, attempt: CallAttempt, event: Event | None, step: str, now: dt.datetime
 ) -> None:
     if isinstance(event, Keys):
         _event(session, attempt, now, "key", step, event.digits)

@@ -57,6 +57,9 @@ class Urls:
     def status(self, code: str) -> str:
         return f"{self.base}/voice/{code}/status"
 
+    def fallback(self, lang: str) -> str:
+        return f"{self.base}/voice/fallback/{lang}.xml"
+
 
 def in_flight(session: Session) -> int:
     query = select(func.count()).select_from(CallAttempt).where(CallAttempt.state.in_(IN_FLIGHT))
@@ -316,6 +319,7 @@ class Dialer:
             from_=self.settings.caller_id,
             url=urls.answer(attempt.code),
             status_callback=urls.status(attempt.code),
+            fallback_url=urls.fallback(attempt.language),
             timeout_s=self.settings.ring_timeout_s,
             time_limit_s=self.settings.call_time_limit_s,
             machine_detection=self.settings.machine_detection,

@@ -105,6 +105,7 @@ def raise_escalation(
                     status="open",
                     detail=detail,
                     temperature_c=temperature,
+                    temperature_confirmed=_confirmed(checkin, temperature),
                     events=1,
                     opened_at=now,
                     last_event_at=now,
@@ -120,7 +121,14 @@ def raise_escalation(
             _opened(session, created, settings, now)
             return Raised(created, True)
     _add_event(session, existing, severity, detail, now, temperature, settings)
+    if temperature is not None:
+        existing.temperature_confirmed = _confirmed(checkin, temperature)
     return Raised(existing, False)
+
+
+def _confirmed(checkin: CheckIn | None, temperature: Decimal | None) -> bool:
+    """Whether the reading an escalation shows was confirmed at the call's read-back."""
+    return checkin is None or temperature is None or checkin.temperature_confirmed
 
 
 def _opened(session: Session, created: Escalation, settings: Settings, now: dt.datetime) -> None:

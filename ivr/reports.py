@@ -74,6 +74,9 @@ def checkin_rows(
             "round": rd.slot if rd else None,
             "status": c.status,
             "temperature_c": _number(c.temperature_c),
+            "temperature_confirmed": (
+                c.temperature_confirmed if c.temperature_c is not None else None
+            ),
             "symptoms": c.symptoms,
             "needs": list(c.needs or []),
             "callback_requested": c.callback_requested,
@@ -183,6 +186,9 @@ def escalation_rows(
             "opened_at": _local(e.opened_at, tz),
             "detail": e.detail,
             "temperature_c": _number(e.temperature_c),
+            "temperature_confirmed": (
+                e.temperature_confirmed if e.temperature_c is not None else None
+            ),
             "events": e.events,
             "acknowledged_by": e.acknowledged_by,
             "acknowledged_at": _local(e.acknowledged_at, tz),

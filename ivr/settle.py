@@ -1,7 +1,8 @@
 """What an ended call means for the resident's check-in: done, try again, or missed.
 
 1. A valid temperature is on the check-in: it is ``complete`` if the call reached the end of the
-   flow, ``partial`` otherwise; no more calls.
+   flow with every question answered and the temperature confirmed at its read-back,
+   ``partial`` otherwise; no more calls.
 2. Otherwise the attempt failed (busy, no answer, machine, no temperature keyed): call again after
    the retry delay if attempts are left and the retry still starts inside the calling window.
 3. Otherwise the check-in is ``missed`` and an escalation opens: ``unreachable`` if nobody ever
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
-from storage import CallAttempt, CheckIn, Resident
+from storage import Answer, CallAttempt, CheckIn, Resident
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def settle_attempt(
     retry_at = _retry_at(checkin, settings, now)
     call_again = call_again_if_unfinished and not checkin.finished and retry_at is not None
     if checkin.temperature_c is not None and not call_again:
-        _close(checkin, "complete" if checkin.finished else "partial", now)
+        _close(checkin, "complete" if _all_answered(session, checkin, attempt) else "partial", now)
         log.info("check-in %s %s after attempt %s", checkin.id, checkin.status, attempt.attempt_no)
         return
     if _other_call_live(session, checkin, attempt):
@@ -76,6 +77,22 @@ def settle_attempt(
         )
         return
     close_missed(session, checkin, settings, now)
+
+
+def _all_answered(session: Session, checkin: CheckIn, attempt: CallAttempt) -> bool:
+    """Reached the end, the reading confirmed, and no question the call moved on from without
+    an answer (three wrong keys, silence) is still unanswered for this check-in."""
+    if not (checkin.finished and checkin.temperature_confirmed):
+        return False
+    skipped = (attempt.flow_state or {}).get("skipped") or []
+    if not skipped:
+        return True
+    query = select(Answer.key).where(Answer.checkin_id == checkin.id, Answer.key.in_(skipped))
+    answered = set(session.scalars(query))
+    missing = [key for key in skipped if key not in answered]
+    if missing:
+        log.info("check-in %s: unanswered %s; partial", checkin.id, ", ".join(missing))
+    return not missing
 
 
 def _retry_at(checkin: CheckIn, settings: Settings, now: dt.datetime) -> dt.datetime | None:

@@ -68,10 +68,15 @@ class OutboundCall:
     url: str
     status_callback: str
     status_callback_events: tuple[str, ...] = STATUS_EVENTS
+    # Fetched by the carrier when a webhook fails, so the caller hears our words, not its own
+    fallback_url: str | None = None
     timeout_s: int = 45
     time_limit_s: int = 900
     machine_detection: bool = False
 
+
+# The fallback document is static, so GET: it can be served from any web server or bucket.
+FALLBACK_METHOD = "GET"
 
 # Detection waits for the voicemail greeting's end (the beep), so that the short message with the
 # hotline is recorded instead of being spoken over the greeting ("Enable" answers at once).
@@ -130,6 +135,8 @@ class TwilioCarrier:
 
     def place_call(self, call: OutboundCall) -> str:
         extra = {"machine_detection": MACHINE_DETECTION_MODE} if call.machine_detection else {}
+        if call.fallback_url:
+            extra |= {"fallback_url": call.fallback_url, "fallback_method": FALLBACK_METHOD}
         try:
             created = self._client.calls.create(
                 to=call.to,

@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -145,6 +146,10 @@ class CheckIn(Base):
     closes_at: Mapped[dt.datetime]  # end of the calling window: no call starts after it
     priority: Mapped[int] = mapped_column(Integer, default=0)
     temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    # False for a reading keyed but never confirmed at the read-back (see callflows.AnswerValue)
+    temperature_confirmed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     symptoms: Mapped[bool | None] = mapped_column(Boolean)
     needs: Mapped[list[str]] = mapped_column(Json, default=list)
     callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -237,6 +242,7 @@ class Answer(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"), index=True)
     key: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(Json)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     at: Mapped[dt.datetime]
 
 
@@ -266,6 +272,9 @@ class Escalation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     detail: Mapped[str] = mapped_column(Text, default="")
     temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    temperature_confirmed: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     events: Mapped[int] = mapped_column(Integer, default=1)
     opened_at: Mapped[dt.datetime]
     last_event_at: Mapped[dt.datetime]

@@ -50,7 +50,7 @@ def call(pingan: Pingan, phone: str, timeout: int) -> None:
                     if checkin is not None:
                         click.echo(
                             f"Check-in: {checkin.status}, temperature "
-                            f"{checkin.temperature_c or '-'} °C, symptoms "
+                            f"{checkin.temperature_c or '-'} °C{_unconfirmed(checkin)}, symptoms "
                             f"{_yes_no(checkin.symptoms)}, needs "
                             f"{', '.join(checkin.needs) or '-'}."
                         )
@@ -140,3 +140,9 @@ def worker(pingan: Pingan) -> None:
     app = pingan.app
     with webhooks_reachable(app):
         run_worker(app)
+
+
+def _unconfirmed(checkin: CheckIn) -> str:
+    """A reading keyed but never confirmed at the read-back says so."""
+    shown = checkin.temperature_c is not None and not checkin.temperature_confirmed
+    return " (unconfirmed)" if shown else ""

@@ -39,6 +39,11 @@ def _check_community(session: Session, name: str | None) -> None:
         )
 
 
+def _reading(value: object, confirmed: object) -> object:
+    """A temperature as the table shows it; one never confirmed at the read-back says so."""
+    return f"{value} (unconfirmed)" if value is not None and confirmed is False else value
+
+
 def _day(value: dt.datetime | None) -> dt.date | None:
     return value.date() if value else None
 
@@ -85,7 +90,7 @@ def checkins(
                     r["name"],
                     r["phone"],
                     r["status"],
-                    r["temperature_c"],
+                    _reading(r["temperature_c"], r["temperature_confirmed"]),
                     r["symptoms"],
                     r["needs"],
                     r["callback_requested"],

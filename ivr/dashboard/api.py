@@ -151,6 +151,7 @@ def _escalation(e: Escalation, r: Resident, community: str) -> dict[str, Any]:
         "severity": e.severity,
         "status": e.status,
         "temperature_c": _number(e.temperature_c),
+        "temperature_confirmed": e.temperature_confirmed if e.temperature_c is not None else None,
         "detail": e.detail,
         "events": e.events,
         "opened_at": _local(e.opened_at),
@@ -191,6 +192,9 @@ def checkins() -> Response:
                 "phone": r.phone,
                 "status": c.status,
                 "temperature_c": _number(c.temperature_c),
+                "temperature_confirmed": (
+                    c.temperature_confirmed if c.temperature_c is not None else None
+                ),
                 "symptoms": c.symptoms,
                 "needs": list(c.needs or []),
                 "callback_requested": c.callback_requested,

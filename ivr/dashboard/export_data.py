@@ -95,7 +95,8 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
     keys = sorted(session.scalars(keys_query))
     header = [
         "id", "date", "round", "community", "name", "phone", "address", "status",
-        "temperature_c", "symptoms", "needs", "callback_requested", "attempts", "source",
+        "temperature_c", "temperature_confirmed", "symptoms", "needs", "callback_requested",
+        "attempts", "source",
     ] + [f"answer:{k}" for k in keys]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
@@ -105,11 +106,17 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
                 given = answers[c.id]
                 yield [
                     c.id, c.local_date.isoformat(), slot or "", community, r.name, r.phone,
-                    r.address or "", c.status, _number(c.temperature_c), c.symptoms,
+                    r.address or "", c.status, _number(c.temperature_c),
+                    _confirmed(c), c.symptoms,
                     ";".join(c.needs or []), c.callback_requested, c.attempts, c.source,
                 ] + [_cell(given.get(k)) for k in keys]  # fmt: skip
 
     return header, rows()
+
+
+def _confirmed(checkin: CheckIn) -> bool | None:
+    """Whether the reading was confirmed at the read-back; empty without a reading."""
+    return checkin.temperature_confirmed if checkin.temperature_c is not None else None
 
 
 def _cell(value: Any) -> Any:
@@ -172,8 +179,8 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
     )
     header = [
         "id", "opened_at", "community", "name", "phone", "address", "reason", "severity",
-        "status", "temperature_c", "events", "acknowledged_by", "acknowledged_at",
-        "resolved_by", "resolved_at", "outcome", "note", "detail",
+        "status", "temperature_c", "temperature_confirmed", "events", "acknowledged_by",
+        "acknowledged_at", "resolved_by", "resolved_at", "outcome", "note", "detail",
     ]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
@@ -181,7 +188,8 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
             for e, r, community in chunk:
                 yield [
                     e.id, w.local(e.opened_at), community, r.name, r.phone, r.address or "",
-                    e.reason, e.severity, e.status, _number(e.temperature_c), e.events,
+                    e.reason, e.severity, e.status, _number(e.temperature_c),
+                    e.temperature_confirmed if e.temperature_c is not None else None, e.events,
                     e.acknowledged_by or "", w.local(e.acknowledged_at), e.resolved_by or "",
                     w.local(e.resolved_at), e.outcome or "", e.note or "", e.detail,
                 ]  # fmt: skip

@@ -104,8 +104,12 @@ def phone(e164: str | None) -> str:
     return display_phone(e164, settings_of(current_app).phone_region) if e164 else ""
 
 
-def temperature(value: Decimal | float | None) -> str:
-    return f"{Decimal(str(value)):.1f} °C" if value is not None else ""
+def temperature(value: Decimal | float | None, confirmed: bool = True) -> str:
+    """``38.5 °C``, or ``38.5 °C（未确认）`` for a reading never confirmed at the read-back."""
+    if value is None:
+        return ""
+    shown = f"{Decimal(str(value)):.1f} °C"
+    return shown if confirmed else shown + str(_("（未确认）"))
 
 
 def round_slot(slot: str) -> str:

@@ -45,6 +45,7 @@ class Alert:
     detail: str
     reminder: int = 0  # which reminder this is (kind "reminder")
     waited_min: int = 0  # minutes without acknowledgement (kind "reminder")
+    temperature_confirmed: bool = True  # false: keyed, never confirmed at the read-back
 
     def context(self) -> dict[str, Any]:
         """The template variables: the fields plus the reason and severity in words."""

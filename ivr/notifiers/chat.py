@@ -59,6 +59,7 @@ class ChatNotifier:
             "temperature_c": (
                 float(alert.temperature_c) if alert.temperature_c is not None else None
             ),
+            "temperature_confirmed": alert.temperature_confirmed,
             "opened_at": alert.opened_at.isoformat(),
             "ack_code": alert.ack_code,
             "detail": alert.detail,

@@ -36,6 +36,7 @@ from ivr.simulator.records import (
     Exchange,
     Gathered,
     Heard,
+    Moment,
 )
 from ivr.simulator.twiml import (
     BAD_CONTENT_TYPE,
@@ -107,6 +108,7 @@ class DtmfResult:
     finished_on_key: str
     ended: str  # finish_key, num_digits or timeout
     seconds: float
+    used: int = 0  # keys the gather took; the caller goes on pressing the others
 
 
 def collect_dtmf(
@@ -115,19 +117,20 @@ def collect_dtmf(
     """Apply Twilio's <Gather> rules to keys pressed one after another once the prompt ends.
 
     The finish key ends input and is not part of the digits; ``numDigits`` ends input as soon as
-    it is reached (later keys are lost); otherwise input ends ``timeout_s`` after the last key,
-    submitting whatever was keyed so far.
+    it is reached (``used`` says how many keys were taken: the caller's later keys reach the next
+    gather); otherwise input ends ``timeout_s`` after the last key, submitting whatever was
+    keyed so far.
     """
     digits = ""
     seconds = 0.0
-    for key in keys:
+    for used, key in enumerate(keys, 1):
         seconds += KEY_INTERVAL_S
         if finish_on_key and key == finish_on_key:
-            return DtmfResult(digits, key, "finish_key", seconds)
+            return DtmfResult(digits, key, "finish_key", seconds, used)
         digits += key
         if num_digits is not None and len(digits) >= num_digits:
-            return DtmfResult(digits, "", "num_digits", seconds)
-    return DtmfResult(digits, "", "timeout", seconds + timeout_s)
+            return DtmfResult(digits, "", "num_digits", seconds, used)
+    return DtmfResult(digits, "", "timeout", seconds + timeout_s, len(keys))
 
 
 def speech_seconds(text: str) -> float:
@@ -178,6 +181,7 @@ class CallRunner:
         self._answered_at: float | None = None
         self._request_count = 0
         self._entries = iter(behaviour.keys)
+        self._typing = ""  # keys of an entry the caller is still pressing after a gather ended
 
     @property
     def outbound(self) -> bool:
@@ -314,6 +318,7 @@ class CallRunner:
         match verb:
             case Say():
                 self.record.heard.append(Heard(verb.text, verb.language))
+                self._moment("say", verb.text)
                 self._elapsed += speech_seconds(verb.text) * (verb.loop or LOOP_FOREVER)
             case Play():
                 self._play(verb)
@@ -346,11 +351,19 @@ class CallRunner:
         self._elapsed += clip * (verb.loop or LOOP_FOREVER)
 
     def _gather(self, verb: Gather) -> _Step | None:
-        for prompt in verb.prompts:
+        """Speak the prompts, then take the caller's keys by Twilio's rules.
+
+        A caller still pressing the keys of one entry when the previous gather ended (it took
+        ``numDigits``) goes on at the same pace: those keys reach this gather, interrupting its
+        prompts. (This assumes the app answers within a key interval, as it does locally; Twilio
+        documents no buffering of keys pressed while it fetches the next document.)
+        """
+        typing, self._typing = self._typing, ""
+        for prompt in () if typing else verb.prompts:  # a key interrupts them at once
             self._perform(prompt)
-        if self.behaviour.think_s:
+        if self.behaviour.think_s and not typing:
             time.sleep(self.behaviour.think_s)
-        entry = self._next_entry()
+        entry = typing or self._next_entry()
         if entry == HANG_UP:
             raise _CallEnded("hung up during a gather")
         keys = entry if entry != SILENCE and "dtmf" in verb.input else ""
@@ -360,7 +373,11 @@ class CallRunner:
             num_digits=verb.num_digits,
             timeout_s=verb.timeout_s,
         )
-        self._elapsed += result.seconds
+        for key in keys[: result.used]:
+            self._elapsed += KEY_INTERVAL_S
+            self._moment("key", key)
+        self._typing = keys[result.used :] if result.ended == "num_digits" else ""
+        self._elapsed += result.seconds - KEY_INTERVAL_S * result.used
         self.record.gathers.append(Gathered(result.digits, result.finished_on_key))
         if not result.digits and not verb.action_on_empty_result:
             return None  # no input: control falls to the next verb, as on Twilio
@@ -369,6 +386,9 @@ class CallRunner:
             verb.method,
             {"Digits": result.digits, "FinishedOnKey": result.finished_on_key, "msg": "Gather End"},
         )
+
+    def _moment(self, kind: str, what: str) -> None:
+        self.record.moments.append(Moment(round(self._elapsed, 3), kind, what))
 
     def _next_entry(self) -> str:
         """What the person does at this gather: keys, silence, or hang up."""

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ivr.telephony import FINAL_STATUSES, MACHINE_DETECTION_MODE, OutboundCall
+from ivr.telephony import FALLBACK_METHOD, FINAL_STATUSES, MACHINE_DETECTION_MODE, OutboundCall
 
 STATUS_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
 MACHINE_DETECTION_MODES = frozenset({"Enable", "DetectMessageEnd"})
@@ -45,6 +45,8 @@ class CallRequest:
             timeout_s=call.timeout_s,
             time_limit_s=call.time_limit_s,
             machine_detection=MACHINE_DETECTION_MODE if call.machine_detection else None,
+            fallback_url=call.fallback_url,
+            fallback_method=FALLBACK_METHOD,
         )
 
 
@@ -66,6 +68,15 @@ class Dialed(NamedTuple):
     number: str
     status: str
     duration_s: int
+
+
+class Moment(NamedTuple):
+    """When something happened on the line, in simulated seconds from the start of the call:
+    a prompt began (``say``), a key was pressed (``key``), the app was asked (``request``)."""
+
+    at_s: float
+    kind: str
+    what: str
 
 
 class Exchange(NamedTuple):
@@ -110,6 +121,7 @@ class CallRecord:
     warnings: list[str] = field(default_factory=list)
     # (kind "twiml" | "status", HTTP status or None, seconds): for load tests and benchmarks
     timings: list[tuple[str, int | None, float]] = field(default_factory=list)
+    moments: list[Moment] = field(default_factory=list)
 
     @property
     def final(self) -> bool:
@@ -127,6 +139,15 @@ class CallRecord:
     def submitted_digits(self) -> list[str]:
         """The ``Digits`` of every gather that reached the app (silences included as "")."""
         return [r.params["Digits"] for r in self.requests if "Digits" in r.params]
+
+    def seconds_to_next_prompt(self, key: str, nth: int = 0) -> float | None:
+        """How long after the ``nth`` press of ``key`` the caller heard the next prompt begin."""
+        presses = [m for m in self.moments if m.kind == "key" and m.what == key]
+        if len(presses) <= nth:
+            return None
+        pressed = presses[nth]
+        later = [m for m in self.moments if m.kind == "say" and m.at_s >= pressed.at_s]
+        return later[0].at_s - pressed.at_s if later else None
 
     def error_codes(self) -> list[int]:
         return [error.code for error in self.errors]

@@ -86,7 +86,7 @@ def _gather(action: GatherAction, how: Render) -> Gather:
         input="dtmf",
         timeout=action.timeout_s,
         num_digits=action.num_digits,
-        finish_on_key="#",
+        finish_on_key=action.finish_key,
         action_on_empty_result=True,
     )
     for prompt in action.prompts:

@@ -88,7 +88,9 @@ def test_a_healthy_resident_completes_the_whole_call() -> None:
         (["1", "365", "1", "2", "1"], ["needs_more"]),
         (["1", "365", "1", "2", "9"], ["goodbye", "<hangup>"]),
         (["1", "37"], ["temperature_readback"]),
-        (["1", "3"], ["temperature_invalid", "ask_temperature", "repeat_hint"]),
+        (["1", "3"], []),  # the first key of a number: the rest is keyed in silence
+        (["1", "3", ""], ["temperature_invalid", "ask_temperature", "repeat_hint"]),
+        (["1", "3", "65"], ["temperature_readback"]),
         (["1", "365", "2"], ["ask_temperature", "repeat_hint"]),
         (["1", "365", "1", "5"], ["invalid_key", "ask_symptoms"]),
         (["1", "365", "1", "2", "0"], ["connecting", "<dial>"]),
@@ -128,7 +130,7 @@ def test_three_wrong_temperatures_move_on_without_one() -> None:
     assert prompts(steps[-1]) == ["temperature_skip", "ask_symptoms"]
 
 
-@pytest.mark.parametrize("digits", ["339", "421", "3", "1234", "33"])
+@pytest.mark.parametrize("digits", ["339", "421", "1234", "33", "3*65", "36*55"])
 def test_out_of_range_or_malformed_temperatures_are_refused(digits: str) -> None:
     assert prompts(run(*keys("1", digits))[-1])[0] == "temperature_invalid"
 
@@ -198,3 +200,100 @@ def test_the_state_survives_a_round_trip_through_json() -> None:
 
     state = run(*keys("1", "365", "1", "2", "1"))[-1].state
     assert advance(FLOW, json.loads(json.dumps(state)), Keys("9")).outcome is Outcome.FINISHED
+
+
+def unconfirmed(steps: Sequence[Transition]) -> set[str]:
+    return {a.key for step in steps for a in step.answers if not a.confirmed}
+
+
+def test_a_temperature_keyed_then_hung_up_on_is_kept_unconfirmed() -> None:
+    steps = run(*keys("1", "385"), HangUp())
+    assert answers(steps) == {"temperature_c": "38.5"}
+    assert unconfirmed(steps) == {"temperature_c"}
+    assert steps[-1].outcome is Outcome.HUNG_UP
+
+
+@pytest.mark.parametrize("at_readback", [["", ""], ["5", "5", "5"]])
+def test_a_temperature_never_confirmed_at_the_readback_is_kept_unconfirmed(
+    at_readback: list[str],
+) -> None:
+    steps = run(*keys("1", "372", *at_readback))
+    assert answers(steps)["temperature_c"] == "37.2"
+    assert unconfirmed(steps) == {"temperature_c"}
+
+
+def test_a_confirmed_temperature_is_stored_confirmed() -> None:
+    steps = run(*keys("1", "372", "1"), HangUp())
+    assert answers(steps) == {"temperature_c": "37.2"} and unconfirmed(steps) == set()
+
+
+def test_hanging_up_while_the_duty_phone_rings_keeps_the_request_for_a_call_back() -> None:
+    steps = run(*keys("1", "365", "1", "2", "0"), HangUp())
+    assert answers(steps)["callback_requested"] is True
+
+
+@pytest.mark.parametrize(
+    "before",
+    [[], ["1"], ["1", "365", "1"], ["1", "365", "1", "2"], ["1", "365", "1", "2", "1"]],
+)
+def test_a_hang_up_at_any_question_stores_nothing_that_was_not_keyed(before: list[str]) -> None:
+    steps = run(*keys(*before))
+    hung_up = advance(FLOW, steps[-1].state, HangUp())
+    assert hung_up.answers == () and hung_up.outcome is Outcome.HUNG_UP
+
+
+def skipped(steps: Sequence[Transition]) -> list[str]:
+    return list(steps[-1].state.get("skipped", []))
+
+
+def test_three_wrong_keys_at_the_symptoms_question_leave_it_unanswered() -> None:
+    steps = run(*keys("1", "365", "1", "5", "5", "5", "9"))
+    assert "symptoms" not in answers(steps) and steps[-1].outcome is Outcome.FINISHED
+    assert skipped(steps) == ["symptoms"]
+
+
+def test_a_call_that_answers_every_question_skips_none() -> None:
+    assert skipped(run(*keys("1", "365", "1", "2", "1", "", "", ""))) == []
+    assert skipped(run(*keys("1", "365", "1", "2", "9"))) == []
+
+
+def test_silence_at_a_question_leaves_it_unanswered() -> None:
+    assert skipped(run(*keys("1", "365", "1", "", "", "9"))) == ["symptoms"]
+
+
+def test_hash_starts_the_call_like_any_other_key() -> None:
+    first = start(FLOW).actions[0]
+    assert isinstance(first, Gather) and first.finish_key == ""  # '#' is a key, not "done"
+    assert prompts(run(Keys("#"))[-1]) == ["ask_temperature", "repeat_hint"]
+
+
+def test_every_question_first_takes_one_key_so_star_repeats_at_once() -> None:
+    for entries in (["1"], ["1", "365"], ["1", "365", "1"], ["1", "365", "1", "2"]):
+        gather = run(*keys(*entries))[-1].actions[-1]
+        assert isinstance(gather, Gather)
+        assert gather.num_digits == 1 and gather.finish_key == ""
+    assert prompts(run(*keys("1", "*"))[-1]) == ["ask_temperature", "repeat_hint"]
+
+
+def test_a_temperature_is_keyed_first_key_then_the_rest_up_to_hash() -> None:
+    steps = run(*keys("1", "3"))
+    rest = steps[-1].actions[-1]
+    assert isinstance(rest, Gather) and rest.prompts == () and rest.finish_key == "#"
+    steps.append(advance(FLOW, steps[-1].state, Keys("85")))
+    assert prompts(steps[-1]) == ["temperature_readback"]
+    assert steps[-1].actions[0].prompts[0].args["temperature"] == "38.5"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("rest", ["6*5", "6*"])
+def test_star_after_digits_is_a_decimal_point_or_asks_again(rest: str) -> None:
+    steps = run(*keys("1", "3", rest))
+    if rest == "6*5":
+        assert prompts(steps[-1]) == ["temperature_readback"]
+        assert answers(run(*keys("1", "3", rest, "1")))["temperature_c"] == "36.5"
+    else:
+        assert prompts(steps[-1]) == ["ask_temperature", "repeat_hint"]
+
+
+def test_hash_alone_at_the_temperature_gets_the_hint_to_key_a_number() -> None:
+    hinted = prompts(run(*keys("1", "#"))[-1])
+    assert hinted == ["temperature_hint", "ask_temperature", "repeat_hint"]

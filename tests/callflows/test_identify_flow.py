@@ -46,7 +46,10 @@ def test_an_unknown_caller_is_welcomed_and_asked_for_the_registered_number() -> 
     first = start(FLOW)
     assert prompts(first) == ["inbound_welcome", "identify_ask_phone", "repeat_hint"]
     gather = first.actions[-1]
-    assert isinstance(gather, Gather) and gather.num_digits is None  # ended by #
+    assert isinstance(gather, Gather) and gather.num_digits == 1  # '*' repeats at once
+    rest = advance(FLOW, first.state, Keys("1")).actions[-1]
+    assert isinstance(rest, Gather) and rest.num_digits is None and rest.finish_key == "#"
+    assert rest.prompts == ()  # the caller is keying: nothing is said over it
 
 
 def test_a_registered_number_is_stored_and_ends_the_identify_flow() -> None:

@@ -57,7 +57,10 @@ def test_a_trial_keys_like_a_phone() -> None:
     assert trial.key("12")[0].startswith("» 请输入您的体温")  # one key asked: the 2 is lost
     assert trial.key("")[0].startswith("» 请输入您的体温")  # silence: asked again
     trial.key("365#9")  # '#' ends the entry
-    assert trial.key("hangup") == ["[call over: hung_up]"]
+    assert trial.key("hangup") == [  # keyed, never confirmed: kept all the same
+        "[stored temperature_c = 36.5 (unconfirmed)]",
+        "[call over: hung_up]",
+    ]
 
 
 def test_a_trial_reaches_the_duty_phone_and_records_a_callback_when_nobody_answers() -> None:

@@ -140,7 +140,8 @@ def test_a_10_s_database_outage_mid_call_apologises_keeps_answers_and_calls_agai
     # SLOW is mid-call too, keying slowly (real seconds at each question).
     script(carrier, CUT, "answer 1 372# 1 2 9", "answer 1 372# 1 2 9")
     script(carrier, SLOW, "answer 1 366# 1 2 9 think=3", "answer 1 366# 1 2 9")
-    outage = OutageWhen(app, tcp, lambda env: env.get("QUERY_STRING") == "t=3")
+    # (turn 4: the greeting, the temperature's first key, the rest of it, the read-back)
+    outage = OutageWhen(app, tcp, lambda env: env.get("QUERY_STRING") == "t=4")
     clock.advance(1)  # a round of its own (manual rounds are named by the second)
     start_round_for(app, clock, [CUT, SLOW])
     jobs.dial()

@@ -123,6 +123,7 @@ def test_generic_json_carries_structured_fields() -> None:
         "address": "桐柏路88号院6号楼3单元101",
         "community": "中原社区",
         "temperature_c": 39.2,
+        "temperature_confirmed": True,
         "opened_at": "2026-11-28T01:05:00+00:00",
         "ack_code": "4821",
         "detail": "39.2 °C ≥ 38.5 °C",
