@@ -3,6 +3,11 @@
 WeCom and DingTalk group robots take a markdown message and answer HTTP 200 with
 ``{"errcode": 0}`` on success; any other ``errcode`` is a failure even though the status is 200.
 The generic format posts structured fields for other systems to consume.
+
+Every field of a markdown post is escaped for that robot's markup (``escape_markup``): a
+resident named ``[点此登记](http://evil.example)`` must reach the staff group as that text, not as
+a link. Neither robot documents a backslash escape, so each character that its markdown gives a
+meaning to is replaced by its full-width twin, which reads the same to a person.
 """
 
 from __future__ import annotations
@@ -20,6 +25,12 @@ log = logging.getLogger(__name__)
 
 FORMATS = ("wecom", "dingtalk", "json")
 TIMEOUT_S = 10
+
+# WeCom "markdown": headings, bold/italic, links, inline code, quotes, <font color> and
+# <@userid> mentions. DingTalk adds images (![..](..)), lists, tables and more inline HTML.
+_MARKDOWN = "[]()*_`~#>&<"
+MARKUP_CHARS = {"wecom": _MARKDOWN, "dingtalk": _MARKDOWN + "!|"}
+_FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in _MARKDOWN + "!|:"}
 
 
 def webhook_host(url: str) -> str:
@@ -39,8 +50,11 @@ class ChatNotifier:
 
     def payload(self, alert: Alert) -> dict[str, Any]:
         context = alert.context()
-        title = render("chat_title.txt", **context)
         detail_last = (alert.detail.splitlines() or [""])[-1]
+        if self.channel in MARKUP_CHARS:
+            context = {k: self._escaped(v) for k, v in context.items()}
+            detail_last = escape_markup(self.channel, detail_last)
+        title = render("chat_title.txt", **context)
         text = render("chat.md", title=title, detail_last=detail_last, **context)
         if self.channel == "wecom":
             return {"msgtype": "markdown", "markdown": {"content": text}}
@@ -65,6 +79,9 @@ class ChatNotifier:
             "reminder": alert.reminder,
             "text": title,
         }
+
+    def _escaped(self, value: Any) -> Any:
+        return escape_markup(self.channel, value) if isinstance(value, str) else value
 
     def send(self, recipient: str, body: str) -> str | None:
         host = webhook_host(recipient)
@@ -96,3 +113,11 @@ class ChatNotifier:
         if not isinstance(answer, dict) or answer.get("errcode") != 0:
             log.warning("%s webhook %s refused the post: %s", self.channel, host, reply.text[:200])
             raise NotifyError(f"refused: {reply.text[:200]}")
+
+
+def escape_markup(channel: str, value: str) -> str:
+    """``value`` as plain text inside ``channel``'s markdown: one line, no markup, no autolink."""
+    one_line = " ".join(value.split("\n")).replace("\r", " ")
+    table = {c: _FULL_WIDTH[c] for c in MARKUP_CHARS[channel]}
+    plain = one_line.translate(str.maketrans(table))
+    return plain.replace("://", _FULL_WIDTH[":"] + "//")
