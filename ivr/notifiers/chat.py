@@ -118,6 +118,6 @@ class ChatNotifier:
 def escape_markup(channel: str, value: str) -> str:
     """``value`` as plain text inside ``channel``'s markdown: one line, no markup, no autolink."""
     one_line = " ".join(value.split("\n")).replace("\r", " ")
-    table = {c: _FULL_WIDTH[c] for c in MARKUP_CHARS[channel]}
-    plain = one_line.translate(str.maketrans(table))
+    table = {ord(c): _FULL_WIDTH[c] for c in MARKUP_CHARS[channel]}
+    plain = one_line.translate(table)
     return plain.replace("://", _FULL_WIDTH[":"] + "//")
