@@ -27,7 +27,7 @@ from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
 from ivr.phones import display_phone, mask_phones_in
-from ivr.staff import on_duty, supervisors
+from ivr.staff import alert_targets, on_duty, supervisors
 from storage import Escalation, Notification
 
 log = logging.getLogger(__name__)
@@ -53,14 +53,22 @@ def queue_opened(
         return 0
     _set_deadline(escalation, settings, now)
     resident = escalation.resident
-    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
-    if not phones:
-        log.warning(
-            "escalation %s: community %s has no staff to text",
+    targets = alert_targets(session, escalation.community, now, settings.tz, settings.duty_phone)
+    if targets.via == "nobody":
+        log.error(
+            "escalation %s: community %s has no one on duty, no supervisor and no duty phone:"
+            " no one can be texted",
             escalation.id,
             escalation.community_id,
         )
-    queued = _queue(session, escalation, "opened", phones, settings, now)
+    elif targets.via != "duty":
+        log.warning(
+            "escalation %s: community %s has no one on duty; texting the %s instead",
+            escalation.id,
+            escalation.community_id,
+            targets.via.replace("_", " "),
+        )
+    queued = _queue(session, escalation, "opened", targets.phones, settings, now)
     if escalation.reason == "unreachable" and resident.notify_family and resident.emergency_contact:
         queued += _queue(session, escalation, "family", [], settings, now, family=True)
     log.info("escalation %s: %d notifications queued", escalation.id, queued)
@@ -180,6 +188,10 @@ def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.da
     escalation.remind_at = now + dt.timedelta(seconds=limit) if more else None
     phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
     phones += [s.phone for s in supervisors(session, escalation.community_id)]
+    if not phones:
+        phones = alert_targets(
+            session, escalation.community, now, settings.tz, settings.duty_phone
+        ).phones
     kind = f"reminder-{escalation.reminders}"
     count = _queue(session, escalation, kind, phones, settings, now)
     audit.record(

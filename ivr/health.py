@@ -2,9 +2,11 @@
 
 ``status`` is ``error`` when nothing can work (database unreachable, dialing halted),
 ``warning`` when the web side works but no calls will be made (no worker running, or a job has
-not completed for a long time), else ``ok``. ``/healthz`` answers 503 only on ``error``: a load
-balancer must not take the webhooks away because the worker is down. ``pingan health`` prints
-the same report and exits 1 unless the status is ``ok`` (for monitoring).
+not completed for a long time) or when a community under watch has no one on duty (its alerts
+go to the supervisors or a duty phone, see ``ivr.staff.alert_targets``), else ``ok``.
+``/healthz`` answers 503 only on ``error``: a load balancer must not take the webhooks away
+because the worker is down. ``pingan health`` prints the same report and exits 1 unless the
+status is ``ok`` (for monitoring).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr import carrier_of, clock_of
+from ivr import carrier_of, clock_of, settings_of
 from ivr.db import engine, sessions
 from ivr.halt import halt_reason
 from ivr.scheduler import INTERVALS_S, JOBS
+from ivr.staff import uncovered
 from ivr.workers import WorkerState, worker_states
 
 bp = Blueprint("health", __name__)
@@ -38,6 +41,7 @@ def health_report(app: Flask) -> dict[str, Any]:
             now: dt.datetime = clock_of(app).now()
             halted = halt_reason(session)
             workers = worker_states(session, now)
+            nobody = uncovered(session, now, settings_of(app).tz)
     except SQLAlchemyError as exc:
         report.update(status="error", database=f"unreachable ({exc.__class__.__name__})")
         return report
@@ -48,8 +52,11 @@ def health_report(app: Flask) -> dict[str, Any]:
         scheduler=scheduler,
         workers=[w.worker for w in workers],
         jobs=jobs,
+        on_duty=f"no one on duty: {', '.join(nobody)}" if nobody else "ok",
+        no_one_on_duty=nobody,
     )
-    report["status"] = "error" if halted else ("ok" if scheduler_ok else "warning")
+    healthy = scheduler_ok and not nobody
+    report["status"] = "error" if halted else ("ok" if healthy else "warning")
     return report
 
 

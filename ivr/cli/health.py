@@ -19,10 +19,10 @@ def health(pingan: Pingan, as_json: bool) -> None:
     if as_json:
         emit_json(report)
     else:
-        for key in ("status", "database", "carrier", "dialing", "scheduler", "workers"):
+        for key in ("status", "database", "carrier", "dialing", "scheduler", "workers", "on_duty"):
             if key in report:
                 value = report[key]
                 shown = ", ".join(value) or "none running" if isinstance(value, list) else value
-                click.echo(f"{key:9} {shown}")
+                click.echo(f"{key.replace('_', ' '):9} {shown}")
     if report["status"] != "ok":
         sys.exit(1)
