@@ -8,8 +8,16 @@
    chat), and its next deadline. Acknowledging clears the deadline.
 3. ``AlertSender.run_once`` (a job): due rows are claimed ``pending`` → ``sending`` with a
    conditional UPDATE in their own transaction (so two workers never send one twice), sent
-   outside any transaction, then marked ``sent`` or retried with backoff until ``failed``.
+   outside any transaction, then marked ``sent`` or tried again with a backoff capped at
+   ``PINGAN_ALERT_RETRY_MAX``: an outage delays an alert, it never drops it. Only a permanent
+   refusal (a bad number) ends a row as ``failed``. A staff alert whose escalation is no longer
+   ``open`` is ``cancelled`` instead of sent: nobody gets a text about something already handled.
    A row left ``sending`` by a worker that died is put back after ``STUCK_AFTER_S``.
+4. The other lane: a row that failed ``PINGAN_ALERT_FALLBACK_AFTER`` times (or was refused for
+   good) has its alert queued on the other lane too (SMS → the group chat, chat → the staff's
+   SMS), for recipients that have no row for that alert yet, so no lane carries it twice.
+5. ``failing``: rows still undelivered ``PINGAN_ALERTS_FAILING_AFTER`` after they were queued;
+   ``pingan health`` and the escalation page show them as "alerts failing".
 Each row is independent, so a failing group chat never holds up an SMS, nor the other way round.
 """
 
@@ -19,8 +27,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from ivr import audit
 from ivr.clock import Clock
@@ -33,8 +42,7 @@ from storage import Escalation, Notification
 log = logging.getLogger(__name__)
 
 ALERTING = ("urgent", "high")
-MAX_TRIES = 5
-BACKOFF_S = 30  # 30 s, 1 min, 2 min, 4 min between tries
+BACKOFF_S = 30  # 30 s, 1 min, 2 min, … up to PINGAN_ALERT_RETRY_MAX between tries
 STUCK_AFTER_S = 300
 SMS_LANE, CHAT_LANE = "sms", "chat"
 MAX_REMINDERS = 3
@@ -131,13 +139,30 @@ def _queue(
     family: bool = False,
 ) -> int:
     """Rows for ``phones`` plus the community chat; or only the family SMS."""
-    alert = alert_for(escalation, kind, settings)
-    targets: list[tuple[str, str]] = [("sms", p) for p in dict.fromkeys(phones)]
-    community = escalation.community
+    targets: list[tuple[str, str]] = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
     if family:
-        targets = [("sms", escalation.resident.emergency_contact or "")]
-    elif community.chat_webhook_url:
-        targets.append((community.chat_format or "json", community.chat_webhook_url))
+        targets = [(SMS_LANE, escalation.resident.emergency_contact or "")]
+    else:
+        targets += _chat_target(escalation)
+    return _add_rows(session, escalation, kind, targets, settings, now)
+
+
+def _chat_target(escalation: Escalation) -> list[tuple[str, str]]:
+    community = escalation.community
+    if not community.chat_webhook_url:
+        return []
+    return [(community.chat_format or "json", community.chat_webhook_url)]
+
+
+def _add_rows(
+    session: Session,
+    escalation: Escalation,
+    kind: str,
+    targets: list[tuple[str, str]],
+    settings: Settings,
+    now: dt.datetime,
+) -> int:
+    alert = alert_for(escalation, kind, settings)
     for channel, recipient in targets:
         session.add(
             Notification(
@@ -186,13 +211,8 @@ def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.da
     limit = sla_s(escalation.severity, settings) or settings.ack_high_s
     more = escalation.reminders < MAX_REMINDERS
     escalation.remind_at = now + dt.timedelta(seconds=limit) if more else None
-    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
-    phones += [s.phone for s in supervisors(session, escalation.community_id)]
-    if not phones:
-        phones = alert_targets(
-            session, escalation.community, now, settings.tz, settings.duty_phone
-        ).phones
     kind = f"reminder-{escalation.reminders}"
+    phones = _staff_phones(session, escalation, kind, settings, now)
     count = _queue(session, escalation, kind, phones, settings, now)
     audit.record(
         session,
@@ -210,6 +230,43 @@ def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.da
         count,
         "" if more else " (last reminder)",
     )
+
+
+def _staff_phones(
+    session: Session, escalation: Escalation, kind: str, settings: Settings, now: dt.datetime
+) -> list[str]:
+    """Who is texted an alert of ``kind``: reminders go to the supervisors as well."""
+    first = alert_targets(session, escalation.community, now, settings.tz, settings.duty_phone)
+    if not kind.startswith("reminder-"):
+        return first.phones
+    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
+    phones += [s.phone for s in supervisors(session, escalation.community_id)]
+    return phones or first.phones
+
+
+def _staff_alert() -> ColumnElement[bool]:
+    """Rows about an escalation for staff (not the family's text, nor any later kind)."""
+    return or_(Notification.kind == "opened", Notification.kind.startswith("reminder-"))
+
+
+def cancel_closed(session: Session, now: dt.datetime, lane: str) -> int:
+    """Due staff alerts of escalations acknowledged or resolved meanwhile are not sent."""
+    closed = select(Escalation.id).where(Escalation.status != "open")
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.status == "pending",
+            Notification.next_try_at <= now,
+            _in_lane(lane),
+            _staff_alert(),
+            Notification.escalation_id.in_(closed),
+        )
+        .values(status="cancelled", claimed_by=None)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        log.info("%d %s alerts cancelled: their escalations are no longer open", count, lane)
+    return count
 
 
 def requeue_stuck(session: Session, now: dt.datetime) -> int:
@@ -230,10 +287,11 @@ def claim_due(
     session: Session, now: dt.datetime, worker: str, limit: int, lane: str
 ) -> list[int]:
     """Claim up to ``limit`` due rows of ``lane`` for this worker (each row by one worker)."""
-    in_lane = Notification.channel == "sms" if lane == SMS_LANE else Notification.channel != "sms"
     query = (
         select(Notification.id)
-        .where(Notification.status == "pending", Notification.next_try_at <= now, in_lane)
+        .where(
+            Notification.status == "pending", Notification.next_try_at <= now, _in_lane(lane)
+        )
         .order_by(Notification.next_try_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -255,26 +313,36 @@ def claim_due(
     return claimed
 
 
+def _in_lane(lane: str) -> ColumnElement[bool]:
+    sms = Notification.channel == SMS_LANE
+    return sms if lane == SMS_LANE else ~sms
+
+
 def mark_sent(row: Notification, provider_id: str | None, now: dt.datetime) -> None:
     row.status, row.sent_at, row.provider_id, row.error = "sent", now, provider_id, None
 
 
-def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
-    """Try again later with exponential backoff, or give up (permanent, or out of tries)."""
+def mark_failed(
+    row: Notification, exc: NotifyError, now: dt.datetime, settings: Settings
+) -> bool:
+    """Try again later with a capped exponential backoff, or give up if the refusal is permanent.
+
+    Returns whether the alert is now due on the other lane (this try was the last straw)."""
     row.error = str(exc)[:500]
     row.claimed_by = None
-    if exc.permanent or row.tries >= MAX_TRIES:
+    if exc.permanent:
         row.status = "failed"
         log.error(
-            "notification %s (%s) failed for good after %d tries: %s",
+            "notification %s (%s) refused for good after %d tries: %s",
             row.id,
             row.channel,
             row.tries,
             mask_phones_in(str(exc)),
         )
-        return
+        return True
     row.status = "pending"
-    row.next_try_at = now + dt.timedelta(seconds=BACKOFF_S * 2 ** (row.tries - 1))
+    wait = min(BACKOFF_S * 2 ** min(row.tries - 1, 16), settings.alert_retry_max_s)
+    row.next_try_at = now + dt.timedelta(seconds=wait)
     log.warning(
         "notification %s (%s) try %d failed, retry at %s: %s",
         row.id,
@@ -283,6 +351,62 @@ def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
         row.next_try_at.isoformat(),
         mask_phones_in(str(exc)),
     )
+    return row.tries == settings.alert_fallback_after
+
+
+def fall_back(session: Session, row: Notification, settings: Settings, now: dt.datetime) -> int:
+    """Queue ``row``'s alert on the other lane, for recipients with no row for it yet."""
+    escalation = session.get(Escalation, row.escalation_id) if row.escalation_id else None
+    if escalation is None or escalation.status != "open" or not _is_staff_kind(row.kind):
+        return 0
+    if row.channel == SMS_LANE:
+        targets = _chat_target(escalation)
+    else:
+        phones = _staff_phones(session, escalation, row.kind, settings, now)
+        targets = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
+    existing = set(
+        session.execute(
+            select(Notification.channel, Notification.recipient).where(
+                Notification.escalation_id == escalation.id, Notification.kind == row.kind
+            )
+        ).all()
+    )
+    new = [t for t in targets if t not in existing]
+    count = _add_rows(session, escalation, row.kind, new, settings, now)
+    log.warning(
+        "notification %s (%s) keeps failing: %s by the other lane (%d new recipients)",
+        row.id,
+        row.channel,
+        "also sent" if count else "no other lane to send it",
+        count,
+    )
+    return count
+
+
+def _is_staff_kind(kind: str) -> bool:
+    return kind == "opened" or kind.startswith("reminder-")
+
+
+def failing(
+    session: Session, now: dt.datetime, after_s: int, community_id: int | None = None
+) -> dict[str, int]:
+    """Per lane, the alerts that failed and are still undelivered ``after_s`` after queueing."""
+    query = (
+        select(Notification.channel, func.count())
+        .join(Escalation, Escalation.id == Notification.escalation_id)
+        .where(
+            Notification.status == "pending",
+            Notification.error.is_not(None),
+            Notification.created_at <= now - dt.timedelta(seconds=after_s),
+        )
+        .group_by(Notification.channel)
+    )
+    if community_id is not None:
+        query = query.where(Escalation.community_id == community_id)
+    counts = {SMS_LANE: 0, CHAT_LANE: 0}
+    for channel, count in session.execute(query).all():
+        counts[SMS_LANE if channel == SMS_LANE else CHAT_LANE] += int(count)
+    return counts
 
 
 @dataclass
@@ -295,6 +419,7 @@ class AlertSender:
     notifiers: dict[str, Notifier]
     clock: Clock
     worker: str
+    settings: Settings
     lane: str = SMS_LANE
     batch: int = 50
 
@@ -302,6 +427,7 @@ class AlertSender:
         with self.sessions.begin() as session:
             now = self.clock.now()
             requeue_stuck(session, now)
+            cancel_closed(session, now, self.lane)
             claimed = claim_due(session, now, self.worker, self.batch, self.lane)
         return sum(self._deliver(notification_id) for notification_id in claimed)
 
@@ -329,8 +455,8 @@ class AlertSender:
             now = self.clock.now()
             if error is None:
                 mark_sent(row, provider_id, now)
-            else:
-                mark_failed(row, error, now)
+            elif mark_failed(row, error, now, self.settings):
+                fall_back(session, row, self.settings, now)
         return 1 if error is None else 0
 
     def _notifier(self, channel: str) -> Notifier:

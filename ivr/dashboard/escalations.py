@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ivr import settings_of
+from ivr.alerts import failing
 from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
 from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render
@@ -33,7 +34,16 @@ def escalations() -> str:
         resolved=resolved,
         outcomes=OUTCOMES,
         no_one_on_duty=_no_one_on_duty(),
+        alerts_failing=_alerts_failing(),
+        failing_after_min=settings_of(current_app).alerts_failing_after_s // 60,
     )
+
+
+def _alerts_failing() -> int:
+    """How many alerts of the viewer's communities are undelivered for a while (retrying)."""
+    after_s = settings_of(current_app).alerts_failing_after_s
+    with session_scope() as db:
+        return sum(failing(db, now(), after_s, scope()).values())
 
 
 def _no_one_on_duty() -> list[str]:

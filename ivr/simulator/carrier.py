@@ -117,6 +117,8 @@ class SimulatedCarrier:
         self._runners: dict[str, CallRunner] = {}
         self._scripts: dict[str, list[Behaviour]] = {}
         self._sms_failures: dict[str, int] = {}
+        # While set, every text is refused with this Twilio error code: an SMS outage.
+        self.sms_outage: int | None = None
         self._messages: list[SentMessage] = []
         self._create_times: list[float] = []
 
@@ -196,7 +198,7 @@ class SimulatedCarrier:
         if not E164.fullmatch(to):
             raise refusal(21211, to)
         with self._lock:
-            failure = self._sms_failures.pop(to, None)
+            failure = self._sms_failures.pop(to, None) or self.sms_outage
         if failure is not None:
             raise refusal(failure, to)
         sid = new_sid("SM")
