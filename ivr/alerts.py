@@ -13,6 +13,8 @@
    refusal (a bad number) ends a row as ``failed``. A staff alert whose escalation is no longer
    ``open`` is ``cancelled`` instead of sent: nobody gets a text about something already handled.
    A row left ``sending`` by a worker that died is put back after ``STUCK_AFTER_S``.
+   A try that reached the target but got no answer is ``UNSURE``: it is repeated only where
+   that makes no duplicate (see ``ivr.notifiers.base``), else the row ends ``maybe_sent``.
 4. The other lane: a row that failed ``PINGAN_ALERT_FALLBACK_AFTER`` times (or was refused for
    good) has its alert queued on the other lane too (SMS → the group chat, chat → the staff's
    SMS), for recipients that have no row for that alert yet, so no lane carries it twice.
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ALERTING = ("urgent", "high")
 BACKOFF_S = 30  # 30 s, 1 min, 2 min, … up to PINGAN_ALERT_RETRY_MAX between tries
+UNSURE = "possibly sent: "  # the error of a row whose request may have been delivered
 STUCK_AFTER_S = 300
 SMS_LANE, CHAT_LANE = "sms", "chat"
 MAX_REMINDERS = 3
@@ -323,13 +326,30 @@ def mark_sent(row: Notification, provider_id: str | None, now: dt.datetime) -> N
 
 
 def mark_failed(
-    row: Notification, exc: NotifyError, now: dt.datetime, settings: Settings
+    row: Notification,
+    exc: NotifyError,
+    now: dt.datetime,
+    settings: Settings,
+    resends_unsure: bool = True,
 ) -> bool:
-    """Try again later with a capped exponential backoff, or give up if the refusal is permanent.
+    """Try again later with a capped exponential backoff; give up if the refusal is permanent;
+    stop at ``maybe_sent`` when the request may have arrived and the target cannot deduplicate.
 
     Returns whether the alert is now due on the other lane (this try was the last straw)."""
-    row.error = str(exc)[:500]
+    # Once a try may have arrived, every later one must first check (the mark stays).
+    unsure = exc.unsure or (row.error or "").startswith(UNSURE)
+    row.error = ((UNSURE if unsure else "") + str(exc))[:500]
     row.claimed_by = None
+    if unsure and not resends_unsure:
+        row.status = "maybe_sent"
+        log.warning(
+            "notification %s (%s): no answer to try %d, possibly sent; not repeated (the target"
+            " cannot deduplicate a second post)",
+            row.id,
+            row.channel,
+            row.tries,
+        )
+        return True
     if exc.permanent:
         row.status = "failed"
         log.error(
@@ -440,8 +460,9 @@ class AlertSender:
                 log.warning("notification %s: no longer ours, not sent again", notification_id)
                 return 0
             channel, recipient, body = row.channel, row.recipient, row.body
+            unsure, queued_at = (row.error or "").startswith(UNSURE), row.created_at
         try:
-            provider_id = self._notifier(channel).send(recipient, body)
+            provider_id = self._send(notification_id, channel, recipient, body, unsure, queued_at)
         except NotifyError as exc:
             error: NotifyError | None = exc
         except Exception as exc:  # a bug in a notifier must not leave the row "sending"
@@ -455,9 +476,36 @@ class AlertSender:
             now = self.clock.now()
             if error is None:
                 mark_sent(row, provider_id, now)
-            elif mark_failed(row, error, now, self.settings):
+            elif mark_failed(row, error, now, self.settings, self._resends_unsure(channel)):
                 fall_back(session, row, self.settings, now)
         return 1 if error is None else 0
+
+    def _send(
+        self,
+        notification_id: int,
+        channel: str,
+        recipient: str,
+        body: str,
+        unsure: bool,
+        queued_at: dt.datetime,
+    ) -> str | None:
+        """Send, unless an earlier try whose answer was lost turns out to have been delivered."""
+        notifier = self._notifier(channel)
+        if unsure:
+            found = notifier.already_sent(recipient, body, queued_at)
+            if found is not None:
+                log.warning(
+                    "notification %s (%s) was delivered by an earlier try (%s): not sent again",
+                    notification_id,
+                    channel,
+                    found,
+                )
+                return found
+        return notifier.send(recipient, body, f"pingan-notification-{notification_id}")
+
+    def _resends_unsure(self, channel: str) -> bool:
+        notifier = self.notifiers.get(channel)
+        return notifier is not None and notifier.resends_unsure
 
     def _notifier(self, channel: str) -> Notifier:
         notifier = self.notifiers.get(channel)

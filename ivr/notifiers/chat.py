@@ -12,6 +12,7 @@ meaning to is replaced by its full-width twin, which reads the same to a person.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ivr.ambiguity import may_have_arrived
 from ivr.notifiers.base import Alert, NotifyError, render
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ class ChatNotifier:
             raise ValueError(f"unknown chat format {channel!r}")
         self.channel = channel
         self.timeout_s = timeout_s
+        # WeCom and DingTalk group robots take no message id to deduplicate a repeated post;
+        # a JSON receiver gets the same Idempotency-Key on every try of one notification.
+        self.resends_unsure = channel == "json"
 
     def compose(self, alert: Alert) -> str:
         return json.dumps(self.payload(alert), ensure_ascii=False)
@@ -83,18 +88,25 @@ class ChatNotifier:
     def _escaped(self, value: Any) -> Any:
         return escape_markup(self.channel, value) if isinstance(value, str) else value
 
-    def send(self, recipient: str, body: str) -> str | None:
+    def send(self, recipient: str, body: str, reference: str) -> str | None:
         host = webhook_host(recipient)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.channel == "json":
+            headers["Idempotency-Key"] = reference
         try:
             reply = requests.post(
-                recipient,
-                data=body.encode("utf-8"),
-                headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=self.timeout_s,
+                recipient, data=body.encode("utf-8"), headers=headers, timeout=self.timeout_s
             )
         except requests.RequestException as exc:
-            log.warning("%s webhook %s unreachable: %s", self.channel, host, exc)
-            raise NotifyError(f"unreachable: {exc.__class__.__name__}") from exc
+            unsure = may_have_arrived(exc)
+            log.warning(
+                "%s webhook %s %s: %s",
+                self.channel,
+                host,
+                "did not answer (the post may have arrived)" if unsure else "unreachable",
+                exc,
+            )
+            raise NotifyError(f"unreachable: {exc.__class__.__name__}", unsure=unsure) from exc
         if reply.status_code >= 300:
             # 4xx means the URL or the message is wrong, except when we are only going too fast.
             permanent = 400 <= reply.status_code < 500 and reply.status_code != 429
@@ -104,6 +116,9 @@ class ChatNotifier:
             self._check_errcode(reply, host)
         log.info("%s webhook %s accepted the post", self.channel, host)
         return None
+
+    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+        return None  # a robot cannot be asked; the JSON receiver deduplicates by key
 
     def _check_errcode(self, reply: requests.Response, host: str) -> None:
         try:

@@ -8,6 +8,7 @@ HTTP. What each number does is scripted with ``script()``; REST refusals are rai
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -206,6 +207,12 @@ class SimulatedCarrier:
             self._messages.append(SentMessage(sid, to, body, {"from": from_}))
         return sid
 
+    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
+        wanted = (to, body, from_)
+        with self._lock:
+            sent = [m for m in self._messages if (m.to, m.body, m.extra.get("from")) == wanted]
+        return sent[0].sid if sent else None
+
     # --- people calling and texting the app -----------------------------------------------
 
     def incoming_call(
@@ -295,6 +302,10 @@ class SimulatedCarrier:
     def messages(self) -> list[SentMessage]:
         with self._lock:
             return list(self._messages)
+
+    def messages_to(self, phone: str) -> list[SentMessage]:
+        """Every text sent to ``phone``, oldest first."""
+        return [m for m in self.messages if m.to == phone]
 
     @property
     def create_times(self) -> list[float]:
