@@ -239,12 +239,14 @@ def _staff_phones(
     session: Session, escalation: Escalation, kind: str, settings: Settings, now: dt.datetime
 ) -> list[str]:
     """Who is texted an alert of ``kind``: reminders go to the supervisors as well."""
-    first = alert_targets(session, escalation.community, now, settings.tz, settings.duty_phone)
-    if not kind.startswith("reminder-"):
-        return first.phones
-    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
-    phones += [s.phone for s in supervisors(session, escalation.community_id)]
-    return phones or first.phones
+    if kind.startswith("reminder-"):
+        phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
+        phones += [s.phone for s in supervisors(session, escalation.community_id)]
+        if phones:
+            return phones
+    return alert_targets(
+        session, escalation.community, now, settings.tz, settings.duty_phone
+    ).phones
 
 
 def _staff_alert() -> ColumnElement[bool]:
@@ -415,6 +417,7 @@ def failing(
         select(Notification.channel, func.count())
         .join(Escalation, Escalation.id == Notification.escalation_id)
         .where(
+            Escalation.status == "open",  # the others' rows are about to be cancelled
             Notification.status == "pending",
             Notification.error.is_not(None),
             Notification.created_at <= now - dt.timedelta(seconds=after_s),
