@@ -275,12 +275,18 @@ def cancel_closed(session: Session, now: dt.datetime, lane: str) -> int:
 
 
 def requeue_stuck(session: Session, now: dt.datetime) -> int:
-    """Rows a dead worker left ``sending`` go back to the queue (they may go out twice)."""
+    """Rows a dead worker left ``sending`` go back to the queue, as possibly sent: the worker
+    may have died after the send, so the next try checks first where the target allows it."""
     cutoff = now - dt.timedelta(seconds=STUCK_AFTER_S)
     result = session.execute(
         update(Notification)
         .where(Notification.status == "sending", Notification.claimed_at < cutoff)
-        .values(status="pending", claimed_by=None, next_try_at=now)
+        .values(
+            status="pending",
+            claimed_by=None,
+            next_try_at=now,
+            error=UNSURE + "its worker stopped while sending",
+        )
     )
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
