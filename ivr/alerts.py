@@ -348,7 +348,7 @@ def mark_failed(
     unsure = exc.unsure or (row.error or "").startswith(UNSURE)
     row.error = ((UNSURE if unsure else "") + str(exc))[:500]
     row.claimed_by = None
-    if unsure and not resends_unsure:
+    if exc.unsure and not resends_unsure:
         row.status = "maybe_sent"
         log.warning(
             "notification %s (%s): no answer to try %d, possibly sent; not repeated (the target"
