@@ -8,8 +8,18 @@
    chat), and its next deadline. Acknowledging clears the deadline.
 3. ``AlertSender.run_once`` (a job): due rows are claimed ``pending`` → ``sending`` with a
    conditional UPDATE in their own transaction (so two workers never send one twice), sent
-   outside any transaction, then marked ``sent`` or retried with backoff until ``failed``.
+   outside any transaction, then marked ``sent`` or tried again with a backoff capped at
+   ``PINGAN_ALERT_RETRY_MAX``: an outage delays an alert, it never drops it. Only a permanent
+   refusal (a bad number) ends a row as ``failed``. A staff alert whose escalation is no longer
+   ``open`` is ``cancelled`` instead of sent: nobody gets a text about something already handled.
    A row left ``sending`` by a worker that died is put back after ``STUCK_AFTER_S``.
+   A try that reached the target but got no answer is ``UNSURE``: it is repeated only where
+   that makes no duplicate (see ``ivr.notifiers.base``), else the row ends ``maybe_sent``.
+4. The other lane: a row that failed ``PINGAN_ALERT_FALLBACK_AFTER`` times (or was refused for
+   good) has its alert queued on the other lane too (SMS → the group chat, chat → the staff's
+   SMS), for recipients that have no row for that alert yet, so no lane carries it twice.
+5. ``failing``: rows still undelivered ``PINGAN_ALERTS_FAILING_AFTER`` after they were queued;
+   ``pingan health`` and the escalation page show them as "alerts failing".
 Each row is independent, so a failing group chat never holds up an SMS, nor the other way round.
 """
 
@@ -19,22 +29,23 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from ivr import audit
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
 from ivr.phones import display_phone, mask_phones_in
-from ivr.staff import on_duty, supervisors
+from ivr.staff import alert_targets, on_duty, supervisors
 from storage import Escalation, Notification
 
 log = logging.getLogger(__name__)
 
 ALERTING = ("urgent", "high")
-MAX_TRIES = 5
-BACKOFF_S = 30  # 30 s, 1 min, 2 min, 4 min between tries
+BACKOFF_S = 30  # 30 s, 1 min, 2 min, … up to PINGAN_ALERT_RETRY_MAX between tries
+UNSURE = "possibly sent: "  # the error of a row whose request may have been delivered
 STUCK_AFTER_S = 300
 SMS_LANE, CHAT_LANE = "sms", "chat"
 MAX_REMINDERS = 3
@@ -53,14 +64,22 @@ def queue_opened(
         return 0
     _set_deadline(escalation, settings, now)
     resident = escalation.resident
-    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
-    if not phones:
-        log.warning(
-            "escalation %s: community %s has no staff to text",
+    targets = alert_targets(session, escalation.community, now, settings.tz, settings.duty_phone)
+    if targets.via == "nobody":
+        log.error(
+            "escalation %s: community %s has no one on duty, no supervisor and no duty phone:"
+            " no one can be texted",
             escalation.id,
             escalation.community_id,
         )
-    queued = _queue(session, escalation, "opened", phones, settings, now)
+    elif targets.via != "duty":
+        log.warning(
+            "escalation %s: community %s has no one on duty; texting the %s instead",
+            escalation.id,
+            escalation.community_id,
+            targets.via.replace("_", " "),
+        )
+    queued = _queue(session, escalation, "opened", targets.phones, settings, now)
     if escalation.reason == "unreachable" and resident.notify_family and resident.emergency_contact:
         queued += _queue(session, escalation, "family", [], settings, now, family=True)
     log.info("escalation %s: %d notifications queued", escalation.id, queued)
@@ -124,13 +143,30 @@ def _queue(
     family: bool = False,
 ) -> int:
     """Rows for ``phones`` plus the community chat; or only the family SMS."""
-    alert = alert_for(escalation, kind, settings)
-    targets: list[tuple[str, str]] = [("sms", p) for p in dict.fromkeys(phones)]
-    community = escalation.community
+    targets: list[tuple[str, str]] = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
     if family:
-        targets = [("sms", escalation.resident.emergency_contact or "")]
-    elif community.chat_webhook_url:
-        targets.append((community.chat_format or "json", community.chat_webhook_url))
+        targets = [(SMS_LANE, escalation.resident.emergency_contact or "")]
+    else:
+        targets += _chat_target(escalation)
+    return _add_rows(session, escalation, kind, targets, settings, now)
+
+
+def _chat_target(escalation: Escalation) -> list[tuple[str, str]]:
+    community = escalation.community
+    if not community.chat_webhook_url:
+        return []
+    return [(community.chat_format or "json", community.chat_webhook_url)]
+
+
+def _add_rows(
+    session: Session,
+    escalation: Escalation,
+    kind: str,
+    targets: list[tuple[str, str]],
+    settings: Settings,
+    now: dt.datetime,
+) -> int:
+    alert = alert_for(escalation, kind, settings)
     for channel, recipient in targets:
         session.add(
             Notification(
@@ -179,9 +215,8 @@ def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.da
     limit = sla_s(escalation.severity, settings) or settings.ack_high_s
     more = escalation.reminders < MAX_REMINDERS
     escalation.remind_at = now + dt.timedelta(seconds=limit) if more else None
-    phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
-    phones += [s.phone for s in supervisors(session, escalation.community_id)]
     kind = f"reminder-{escalation.reminders}"
+    phones = _staff_phones(session, escalation, kind, settings, now)
     count = _queue(session, escalation, kind, phones, settings, now)
     audit.record(
         session,
@@ -201,13 +236,58 @@ def _remind(session: Session, escalation_id: int, settings: Settings, now: dt.da
     )
 
 
+def _staff_phones(
+    session: Session, escalation: Escalation, kind: str, settings: Settings, now: dt.datetime
+) -> list[str]:
+    """Who is texted an alert of ``kind``: reminders go to the supervisors as well."""
+    if kind.startswith("reminder-"):
+        phones = [s.phone for s in on_duty(session, escalation.community_id, now, settings.tz)]
+        phones += [s.phone for s in supervisors(session, escalation.community_id)]
+        if phones:
+            return phones
+    return alert_targets(
+        session, escalation.community, now, settings.tz, settings.duty_phone
+    ).phones
+
+
+def _staff_alert() -> ColumnElement[bool]:
+    """Rows about an escalation for staff (not the family's text, nor any later kind)."""
+    return or_(Notification.kind == "opened", Notification.kind.startswith("reminder-"))
+
+
+def cancel_closed(session: Session, now: dt.datetime, lane: str) -> int:
+    """Due staff alerts of escalations acknowledged or resolved meanwhile are not sent."""
+    closed = select(Escalation.id).where(Escalation.status != "open")
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.status == "pending",
+            Notification.next_try_at <= now,
+            _in_lane(lane),
+            _staff_alert(),
+            Notification.escalation_id.in_(closed),
+        )
+        .values(status="cancelled", claimed_by=None)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        log.info("%d %s alerts cancelled: their escalations are no longer open", count, lane)
+    return count
+
+
 def requeue_stuck(session: Session, now: dt.datetime) -> int:
-    """Rows a dead worker left ``sending`` go back to the queue (they may go out twice)."""
+    """Rows a dead worker left ``sending`` go back to the queue, as possibly sent: the worker
+    may have died after the send, so the next try checks first where the target allows it."""
     cutoff = now - dt.timedelta(seconds=STUCK_AFTER_S)
     result = session.execute(
         update(Notification)
         .where(Notification.status == "sending", Notification.claimed_at < cutoff)
-        .values(status="pending", claimed_by=None, next_try_at=now)
+        .values(
+            status="pending",
+            claimed_by=None,
+            next_try_at=now,
+            error=UNSURE + "its worker stopped while sending",
+        )
     )
     count = int(result.rowcount)  # type: ignore[attr-defined]
     if count:
@@ -219,10 +299,11 @@ def claim_due(
     session: Session, now: dt.datetime, worker: str, limit: int, lane: str
 ) -> list[int]:
     """Claim up to ``limit`` due rows of ``lane`` for this worker (each row by one worker)."""
-    in_lane = Notification.channel == "sms" if lane == SMS_LANE else Notification.channel != "sms"
     query = (
         select(Notification.id)
-        .where(Notification.status == "pending", Notification.next_try_at <= now, in_lane)
+        .where(
+            Notification.status == "pending", Notification.next_try_at <= now, _in_lane(lane)
+        )
         .order_by(Notification.next_try_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -244,26 +325,53 @@ def claim_due(
     return claimed
 
 
+def _in_lane(lane: str) -> ColumnElement[bool]:
+    sms = Notification.channel == SMS_LANE
+    return sms if lane == SMS_LANE else ~sms
+
+
 def mark_sent(row: Notification, provider_id: str | None, now: dt.datetime) -> None:
     row.status, row.sent_at, row.provider_id, row.error = "sent", now, provider_id, None
 
 
-def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
-    """Try again later with exponential backoff, or give up (permanent, or out of tries)."""
-    row.error = str(exc)[:500]
+def mark_failed(
+    row: Notification,
+    exc: NotifyError,
+    now: dt.datetime,
+    settings: Settings,
+    resends_unsure: bool = True,
+) -> bool:
+    """Try again later with a capped exponential backoff; give up if the refusal is permanent;
+    stop at ``maybe_sent`` when the request may have arrived and the target cannot deduplicate.
+
+    Returns whether the alert is now due on the other lane (this try was the last straw)."""
+    # Once a try may have arrived, every later one must first check (the mark stays).
+    unsure = exc.unsure or (row.error or "").startswith(UNSURE)
+    row.error = ((UNSURE if unsure else "") + str(exc))[:500]
     row.claimed_by = None
-    if exc.permanent or row.tries >= MAX_TRIES:
+    if exc.unsure and not resends_unsure:
+        row.status = "maybe_sent"
+        log.warning(
+            "notification %s (%s): no answer to try %d, possibly sent; not repeated (the target"
+            " cannot deduplicate a second post)",
+            row.id,
+            row.channel,
+            row.tries,
+        )
+        return True
+    if exc.permanent:
         row.status = "failed"
         log.error(
-            "notification %s (%s) failed for good after %d tries: %s",
+            "notification %s (%s) refused for good after %d tries: %s",
             row.id,
             row.channel,
             row.tries,
             mask_phones_in(str(exc)),
         )
-        return
+        return True
     row.status = "pending"
-    row.next_try_at = now + dt.timedelta(seconds=BACKOFF_S * 2 ** (row.tries - 1))
+    wait = min(BACKOFF_S * 2 ** min(row.tries - 1, 16), settings.alert_retry_max_s)
+    row.next_try_at = now + dt.timedelta(seconds=wait)
     log.warning(
         "notification %s (%s) try %d failed, retry at %s: %s",
         row.id,
@@ -272,6 +380,63 @@ def mark_failed(row: Notification, exc: NotifyError, now: dt.datetime) -> None:
         row.next_try_at.isoformat(),
         mask_phones_in(str(exc)),
     )
+    return row.tries == settings.alert_fallback_after
+
+
+def fall_back(session: Session, row: Notification, settings: Settings, now: dt.datetime) -> int:
+    """Queue ``row``'s alert on the other lane, for recipients with no row for it yet."""
+    escalation = session.get(Escalation, row.escalation_id) if row.escalation_id else None
+    if escalation is None or escalation.status != "open" or not _is_staff_kind(row.kind):
+        return 0
+    if row.channel == SMS_LANE:
+        targets = _chat_target(escalation)
+    else:
+        phones = _staff_phones(session, escalation, row.kind, settings, now)
+        targets = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
+    existing = set(
+        session.execute(
+            select(Notification.channel, Notification.recipient).where(
+                Notification.escalation_id == escalation.id, Notification.kind == row.kind
+            )
+        ).all()
+    )
+    new = [t for t in targets if t not in existing]
+    count = _add_rows(session, escalation, row.kind, new, settings, now)
+    log.warning(
+        "notification %s (%s) keeps failing: %s by the other lane (%d new recipients)",
+        row.id,
+        row.channel,
+        "also sent" if count else "no other lane to send it",
+        count,
+    )
+    return count
+
+
+def _is_staff_kind(kind: str) -> bool:
+    return kind == "opened" or kind.startswith("reminder-")
+
+
+def failing(
+    session: Session, now: dt.datetime, after_s: int, community_id: int | None = None
+) -> dict[str, int]:
+    """Per lane, the alerts that failed and are still undelivered ``after_s`` after queueing."""
+    query = (
+        select(Notification.channel, func.count())
+        .join(Escalation, Escalation.id == Notification.escalation_id)
+        .where(
+            Escalation.status == "open",  # the others' rows are about to be cancelled
+            Notification.status == "pending",
+            Notification.error.is_not(None),
+            Notification.created_at <= now - dt.timedelta(seconds=after_s),
+        )
+        .group_by(Notification.channel)
+    )
+    if community_id is not None:
+        query = query.where(Escalation.community_id == community_id)
+    counts = {SMS_LANE: 0, CHAT_LANE: 0}
+    for channel, count in session.execute(query).all():
+        counts[SMS_LANE if channel == SMS_LANE else CHAT_LANE] += int(count)
+    return counts
 
 
 @dataclass
@@ -284,6 +449,7 @@ class AlertSender:
     notifiers: dict[str, Notifier]
     clock: Clock
     worker: str
+    settings: Settings
     lane: str = SMS_LANE
     batch: int = 50
 
@@ -291,6 +457,7 @@ class AlertSender:
         with self.sessions.begin() as session:
             now = self.clock.now()
             requeue_stuck(session, now)
+            cancel_closed(session, now, self.lane)
             claimed = claim_due(session, now, self.worker, self.batch, self.lane)
         return sum(self._deliver(notification_id) for notification_id in claimed)
 
@@ -303,8 +470,9 @@ class AlertSender:
                 log.warning("notification %s: no longer ours, not sent again", notification_id)
                 return 0
             channel, recipient, body = row.channel, row.recipient, row.body
+            unsure, queued_at = (row.error or "").startswith(UNSURE), row.created_at
         try:
-            provider_id = self._notifier(channel).send(recipient, body)
+            provider_id = self._send(notification_id, channel, recipient, body, unsure, queued_at)
         except NotifyError as exc:
             error: NotifyError | None = exc
         except Exception as exc:  # a bug in a notifier must not leave the row "sending"
@@ -318,9 +486,36 @@ class AlertSender:
             now = self.clock.now()
             if error is None:
                 mark_sent(row, provider_id, now)
-            else:
-                mark_failed(row, error, now)
+            elif mark_failed(row, error, now, self.settings, self._resends_unsure(channel)):
+                fall_back(session, row, self.settings, now)
         return 1 if error is None else 0
+
+    def _send(
+        self,
+        notification_id: int,
+        channel: str,
+        recipient: str,
+        body: str,
+        unsure: bool,
+        queued_at: dt.datetime,
+    ) -> str | None:
+        """Send, unless an earlier try whose answer was lost turns out to have been delivered."""
+        notifier = self._notifier(channel)
+        if unsure:
+            found = notifier.already_sent(recipient, body, queued_at)
+            if found is not None:
+                log.warning(
+                    "notification %s (%s) was delivered by an earlier try (%s): not sent again",
+                    notification_id,
+                    channel,
+                    found,
+                )
+                return found
+        return notifier.send(recipient, body, f"pingan-notification-{notification_id}")
+
+    def _resends_unsure(self, channel: str) -> bool:
+        notifier = self.notifiers.get(channel)
+        return notifier is not None and notifier.resends_unsure
 
     def _notifier(self, channel: str) -> Notifier:
         notifier = self.notifiers.get(channel)

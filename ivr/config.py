@@ -273,6 +273,30 @@ SETTINGS: tuple[Setting, ...] = (
         "the same for a high escalation",
     ),
     Setting(
+        "PINGAN_ALERT_RETRY_MAX",
+        "alert_retry_max_s",
+        parse_duration,
+        "5m",
+        "longest wait between two tries of an undelivered alert (tried until it is delivered or"
+        " its escalation is acknowledged or resolved)",
+    ),
+    Setting(
+        "PINGAN_ALERT_FALLBACK_AFTER",
+        "alert_fallback_after",
+        _positive_int,
+        "3",
+        "failed tries of one alert after which it is also sent by the other lane (SMS ↔ group"
+        " chat) where that lane has nothing about it yet",
+    ),
+    Setting(
+        "PINGAN_ALERTS_FAILING_AFTER",
+        "alerts_failing_after_s",
+        parse_duration,
+        "5m",
+        "an alert still undelivered this long after it was queued shows as alerts failing in"
+        " `pingan health` and on the escalation page",
+    ),
+    Setting(
         "PINGAN_SMS_FROM",
         "sms_from",
         str,
@@ -419,6 +443,9 @@ class Settings:
     rising_from_c: Decimal
     ack_urgent_s: int
     ack_high_s: int
+    alert_retry_max_s: int
+    alert_fallback_after: int
+    alerts_failing_after_s: int
     sms_from: str | None
     duty_phone: str | None
     recordings_dir: str | None

@@ -2,9 +2,12 @@
 
 ``status`` is ``error`` when nothing can work (database unreachable, dialing halted),
 ``warning`` when the web side works but no calls will be made (no worker running, or a job has
-not completed for a long time), else ``ok``. ``/healthz`` answers 503 only on ``error``: a load
-balancer must not take the webhooks away because the worker is down. ``pingan health`` prints
-the same report and exits 1 unless the status is ``ok`` (for monitoring).
+not completed for a long time), when a community under watch has no one on duty (its alerts
+go to the supervisors or a duty phone, see ``ivr.staff.alert_targets``), or when alerts are
+failing (undelivered ``PINGAN_ALERTS_FAILING_AFTER`` after they were queued), else ``ok``.
+``/healthz`` answers 503 only on ``error``: a load balancer must not take the webhooks away
+because the worker is down. ``pingan health`` prints the same report and exits 1 unless the
+status is ``ok`` (for monitoring).
 """
 
 from __future__ import annotations
@@ -16,10 +19,12 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ivr import carrier_of, clock_of
+from ivr import carrier_of, clock_of, settings_of
+from ivr.alerts import failing
 from ivr.db import engine, sessions
 from ivr.halt import halt_reason
 from ivr.scheduler import INTERVALS_S, JOBS
+from ivr.staff import uncovered
 from ivr.workers import WorkerState, worker_states
 
 bp = Blueprint("health", __name__)
@@ -38,6 +43,9 @@ def health_report(app: Flask) -> dict[str, Any]:
             now: dt.datetime = clock_of(app).now()
             halted = halt_reason(session)
             workers = worker_states(session, now)
+            settings = settings_of(app)
+            nobody = uncovered(session, now, settings.tz)
+            undelivered = failing(session, now, settings.alerts_failing_after_s)
     except SQLAlchemyError as exc:
         report.update(status="error", database=f"unreachable ({exc.__class__.__name__})")
         return report
@@ -48,8 +56,13 @@ def health_report(app: Flask) -> dict[str, Any]:
         scheduler=scheduler,
         workers=[w.worker for w in workers],
         jobs=jobs,
+        on_duty=f"no one on duty: {', '.join(nobody)}" if nobody else "ok",
+        no_one_on_duty=nobody,
+        alerts=_alerts_line(undelivered, settings.alerts_failing_after_s),
+        alerts_failing=undelivered,
     )
-    report["status"] = "error" if halted else ("ok" if scheduler_ok else "warning")
+    healthy = scheduler_ok and not nobody and not any(undelivered.values())
+    report["status"] = "error" if halted else ("ok" if healthy else "warning")
     return report
 
 
@@ -78,6 +91,13 @@ def scheduler_state(
         )
         return False, f"stale ({count}): {shown}", jobs
     return True, f"ok ({count}; last dial {_ago(jobs['dial'])})", jobs
+
+
+def _alerts_line(undelivered: dict[str, int], after_s: int) -> str:
+    if not any(undelivered.values()):
+        return "ok"
+    parts = [f"{n} {'SMS' if lane == 'sms' else lane}" for lane, n in undelivered.items() if n]
+    return f"failing: {', '.join(parts)} not delivered after {after_s // 60} min (retrying)"
 
 
 def _ago(seconds: float | None) -> str:

@@ -39,7 +39,9 @@ class Jobs:
         )
         notifiers = notifiers_for(app)
         self.senders = {
-            lane: AlertSender(self.sessions, notifiers, self.clock, self.worker, lane)
+            lane: AlertSender(
+                self.sessions, notifiers, self.clock, self.worker, self.settings, lane
+            )
             for lane in (SMS_LANE, CHAT_LANE)
         }
         self.last_ok: dict[str, dt.datetime] = {}  # job name → when its last run completed

@@ -3,19 +3,24 @@
 A community with no ``DutyShift`` rows has all its active staff on duty all the time. With a
 roster, the staff whose shift covers the current local time are on duty; if the roster leaves a
 gap, every active staff member of the community is told rather than nobody.
+
+A community with no active staff at all has no one on duty: its alerts go to the supervisors,
+else to the community's duty phone, else to the deployment's (``alert_targets``), and
+``uncovered`` names it for ``pingan health`` and the dashboard.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from ivr import audit
 from ivr.phones import PhoneError, mask_phone, normalize_phone
-from storage import Community, DutyShift, Staff
+from storage import Community, DutyShift, Resident, Staff
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +170,71 @@ def supervisors(session: Session, community_id: int) -> list[Staff]:
         .order_by(Staff.id)
     )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class AlertTargets:
+    phones: list[str]
+    via: str  # duty | supervisors | duty_phone | nobody
+
+
+def alert_targets(
+    session: Session,
+    community: Community,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    fallback_phone: str | None,
+) -> AlertTargets:
+    """Who is texted first about an escalation: the staff on duty, or else, at once rather than
+    at the first SLA reminder, the supervisors, the community's duty phone, ``fallback_phone``."""
+    staff = [s.phone for s in on_duty(session, community.id, now, tz)]
+    if staff:
+        return AlertTargets(staff, "duty")
+    bosses = [s.phone for s in supervisors(session, community.id)]
+    if bosses:
+        return AlertTargets(bosses, "supervisors")
+    phone = community.duty_phone or fallback_phone
+    return AlertTargets([phone], "duty_phone") if phone else AlertTargets([], "nobody")
+
+
+def uncovered(
+    session: Session, now: dt.datetime, tz: dt.tzinfo, community_id: int | None = None
+) -> list[str]:
+    """Names of the communities with residents under watch and no one on duty at ``now``."""
+    watched = exists().where(Resident.community_id == Community.id, Resident.released_at.is_(None))
+    query = select(Community).where(watched).order_by(Community.name)
+    if community_id is not None:
+        query = query.where(Community.id == community_id)
+    return [c.name for c in session.scalars(query) if not on_duty(session, c.id, now, tz)]
+
+
+def roster_gaps(session: Session, community_id: int) -> str | None:
+    """The weekly hours a community's roster leaves to nobody, in one line (None: no gap).
+
+    ``"00:00-08:00, 20:00-24:00 every day"``, or per weekday where the days differ."""
+    shifts = [
+        s
+        for s in session.scalars(select(DutyShift).where(DutyShift.community_id == community_id))
+        if s.staff.active
+    ]
+    if not shifts:
+        return None
+    by_day = [
+        _gaps([(s.start, s.end) for s in shifts if s.weekday in (None, day)]) for day in range(7)
+    ]
+    if not any(by_day):
+        return None
+    if len(set(by_day)) == 1:
+        return f"{by_day[0]} every day"
+    return "; ".join(f"{WEEKDAYS[d]} {gap}" for d, gap in enumerate(by_day) if gap)
+
+
+def _gaps(intervals: list[tuple[str, str]]) -> str:
+    gaps, covered_to = [], "00:00"
+    for start, end in sorted(intervals):
+        if start > covered_to:
+            gaps.append(f"{covered_to}-{start}")
+        covered_to = max(covered_to, end)
+    if covered_to < "24:00":
+        gaps.append(f"{covered_to}-24:00")
+    return ", ".join(gaps)

@@ -7,6 +7,7 @@ SDK; the simulator (``ivr.simulator``) implements the same protocol locally. Eve
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,6 +17,8 @@ from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+
+from ivr.ambiguity import may_have_arrived
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +40,19 @@ TRANSIENT_CODES = frozenset({20429, 20500, 20503})
 
 class CarrierError(Exception):
     def __init__(
-        self, message: str, kind: ErrorKind, code: int | None = None, status: int | None = None
+        self,
+        message: str,
+        kind: ErrorKind,
+        code: int | None = None,
+        status: int | None = None,
+        *,
+        unsure: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.code = code
         self.status = status
+        self.unsure = unsure  # the request may have been carried out (its answer was lost)
 
     @classmethod
     def from_twilio(cls, exc: TwilioRestException) -> CarrierError:
@@ -111,6 +121,11 @@ class Carrier(Protocol):
     def send_sms(self, to: str, from_: str, body: str) -> str:
         """Send a text message and return its sid; raises ``CarrierError``."""
 
+    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
+        """The sid of a text with this body sent to ``to`` since ``since``, if there is one:
+        the check before resending a text whose request timed out (Twilio's Messages API has
+        no idempotency key). Raises ``CarrierError``."""
+
 
 class TwilioCarrier:
     """Twilio through the official SDK, pointed at ``api_base`` (any Twilio-compatible server)."""
@@ -172,5 +187,19 @@ class TwilioCarrier:
         except TwilioRestException as exc:
             raise CarrierError.from_twilio(exc) from exc
         except (TwilioException, OSError) as exc:
-            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+            raise CarrierError(
+                f"carrier unreachable: {exc}", ErrorKind.TRANSIENT, unsure=may_have_arrived(exc)
+            ) from exc
         return str(message.sid)
+
+    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
+        # DateSent filters by day: a day before ``since`` is enough, the body decides.
+        try:
+            sent = self._client.messages.list(
+                to=to, from_=from_, date_sent_after=since - dt.timedelta(days=1), limit=50
+            )
+        except TwilioRestException as exc:
+            raise CarrierError.from_twilio(exc) from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        return next((str(m.sid) for m in sent if m.body == body), None)

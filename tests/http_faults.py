@@ -1,6 +1,8 @@
-"""An HTTP gateway in front of the simulated carrier's REST API that misbehaves on request.
+"""HTTP servers that misbehave on request: a gateway in front of the simulated carrier's REST
+API, and a group-chat webhook that hangs.
 
-Each create-call request (``POST …/Calls.json``) takes the next fault of a plan:
+Each create request of the gateway (``POST …/Calls.json``, or of the paths it is given, such as
+``/Messages.json``) takes the next fault of a plan:
 
 * ``pass``: forwarded;
 * ``503``, ``500``, ``429``: answered with Twilio's error body, not forwarded;
@@ -10,11 +12,15 @@ Each create-call request (``POST …/Calls.json``) takes the next fault of a pla
 * ``lost-reply``: forwarded at once, but the answer is held until the client gave up (the call
   exists and its webhooks arrive while the client still waits).
 
-Every other request (fetching a call, SMS) is forwarded untouched.
+Every other request (fetching a call, listing texts) is forwarded untouched.
+
+``HangingWebhook`` records every post it receives, and holds its answer to the first ``hangs``
+of them longer than the client waits: the post arrived, the client saw a timeout.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterable
@@ -33,8 +39,15 @@ TWILIO_ERRORS = {
 
 
 class FaultyGateway:
-    def __init__(self, upstream: str, plan: Iterable[str], hold_s: float) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        plan: Iterable[str],
+        hold_s: float,
+        faulted: tuple[str, ...] = ("/Calls.json",),
+    ) -> None:
         self.upstream = upstream.rstrip("/")
+        self.faulted = faulted
         self.hold_s = hold_s
         self.seen: list[str] = []  # the fault each create request met, in order
         self._plan = list(plan)
@@ -67,7 +80,7 @@ class FaultyGateway:
 
     def _handle(self, path: str) -> Any:
         fault = "pass"
-        if request.method == "POST" and path.endswith("/Calls.json"):
+        if request.method == "POST" and path.endswith(self.faulted):
             with self._lock:
                 fault = self._plan.pop(0) if self._plan else "pass"
                 self.seen.append(fault)
@@ -101,3 +114,31 @@ class FaultyGateway:
         return Response(
             reply.content, reply.status_code, content_type=reply.headers.get("Content-Type")
         )
+
+
+class HangingWebhook:
+    """A chat webhook that receives every post and answers ``{"errcode": 0}``, after holding
+    the answers to its first ``hangs`` posts for ``hold_s`` (longer than the client waits)."""
+
+    def __init__(self, hangs: int, hold_s: float) -> None:
+        self.hangs = hangs
+        self.hold_s = hold_s
+        self.posts: list[dict[str, Any]] = []
+        self.keys: list[str | None] = []  # each post's Idempotency-Key header
+        self._lock = threading.Lock()
+        app = Flask(__name__)
+        app.add_url_rule("/<path:path>", "hook", self._hook, methods=["POST"])
+        self._server = WsgiServer(app)
+        self.url = f"{self._server.base_url}/cgi-bin/webhook/send?key=robot-key"
+
+    def close(self) -> None:
+        self._server.stop()
+
+    def _hook(self, path: str) -> Any:
+        with self._lock:
+            self.posts.append(json.loads(request.get_data()))
+            self.keys.append(request.headers.get("Idempotency-Key"))
+            hang = len(self.posts) <= self.hangs
+        if hang:
+            time.sleep(self.hold_s)
+        return jsonify({"errcode": 0, "errmsg": "ok"})

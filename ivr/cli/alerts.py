@@ -15,7 +15,7 @@ from ivr.phones import display_phone
 from ivr.tables import format_table
 from storage import Community, Notification
 
-STATUSES = ("pending", "sending", "sent", "failed", "cancelled")
+STATUSES = ("pending", "sending", "sent", "maybe_sent", "failed", "cancelled")
 
 
 @cli.command("notifications")

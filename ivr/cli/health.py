@@ -9,6 +9,8 @@ import click
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.health import health_report
 
+LINES = ("status", "database", "carrier", "dialing", "scheduler", "workers", "on_duty", "alerts")
+
 
 @cli.command("health")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -19,10 +21,10 @@ def health(pingan: Pingan, as_json: bool) -> None:
     if as_json:
         emit_json(report)
     else:
-        for key in ("status", "database", "carrier", "dialing", "scheduler", "workers"):
+        for key in LINES:
             if key in report:
                 value = report[key]
                 shown = ", ".join(value) or "none running" if isinstance(value, list) else value
-                click.echo(f"{key:9} {shown}")
+                click.echo(f"{key.replace('_', ' '):9} {shown}")
     if report["status"] != "ok":
         sys.exit(1)

@@ -20,6 +20,8 @@ from ivr.staff import (
     find_staff,
     may_act_for,
     remove_staff,
+    roster_gaps,
+    uncovered,
 )
 from ivr.tables import format_table
 from storage import Community, DutyShift, Staff
@@ -46,6 +48,26 @@ def staff_ref(session: Session, ref: str, region: str, *, acting_for: int | None
             f"{staff.name} does not act for {community.name if community else acting_for}"
         )
     return staff
+
+
+def warn_uncovered(session: Session, pingan: Pingan) -> None:
+    """On stderr: each watched community with no one on duty now, and roster hours nobody has."""
+    app = pingan.app
+    session.flush()
+    for name in uncovered(session, clock_of(app).now(), settings_of(app).tz):
+        click.echo(
+            f"warning: {name} has no one on duty: its alerts go to the supervisors,"
+            " else to the duty phone",
+            err=True,
+        )
+    for community in session.scalars(select(Community).order_by(Community.name)):
+        gaps = roster_gaps(session, community.id)
+        if gaps:
+            click.echo(
+                f"warning: {community.name}: no shift covers {gaps}"
+                " (all its staff are alerted then)",
+                err=True,
+            )
 
 
 @cli.group("staff")
@@ -136,6 +158,7 @@ def remove(pingan: Pingan, staff: str) -> None:
         found = staff_ref(session, staff, settings_of(app).phone_region)
         remove_staff(session, found, clock_of(app).now(), "cli")
         click.echo(f"staff {found.id} ({found.name}) removed")
+        warn_uncovered(session, pingan)
 
 
 @staff_group.group("duty", invoke_without_command=True)
@@ -154,7 +177,8 @@ def duty(ctx: click.Context, community: str | None) -> None:
             [s.id, c.name, s.staff.name, _day_name(s.weekday), f"{s.start}-{s.end}"]
             for s, c in session.execute(query)
         ]
-    click.echo(format_table(["id", "community", "staff", "day", "hours"], rows))
+        click.echo(format_table(["id", "community", "staff", "day", "hours"], rows))
+        warn_uncovered(session, pingan)
 
 
 def _day_name(weekday: int | None) -> str:
@@ -188,6 +212,7 @@ def duty_add(
             session, clock_of(app).now(), "cli", "shift_added", "duty_shift", shift.id, detail
         )
         click.echo(f"shift {shift.id}: {detail}")
+        warn_uncovered(session, pingan)
 
 
 @duty.command("remove")
@@ -203,6 +228,7 @@ def duty_remove(pingan: Pingan, shift_id: int) -> None:
         session.delete(shift)
         audit.record(session, clock_of(app).now(), "cli", "shift_removed", "duty_shift", shift_id)
         click.echo(f"shift {shift_id} removed")
+        warn_uncovered(session, pingan)
 
 
 @staff_group.command("passwd")

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from ivr import settings_of
+from ivr.alerts import failing
 from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
 from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
 from ivr.escalations import OUTCOMES, acknowledge, history, resolve
+from ivr.staff import uncovered
 from storage import Escalation
 
 
@@ -25,7 +28,29 @@ def _page(resolved: bool) -> queries.Page:
 @login_required
 def escalations() -> str:
     resolved = request.args.get("tab") == "resolved"
-    return render("escalations.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES)
+    return render(
+        "escalations.html",
+        page=_page(resolved),
+        resolved=resolved,
+        outcomes=OUTCOMES,
+        no_one_on_duty=_no_one_on_duty(),
+        alerts_failing=_alerts_failing(),
+        failing_after_min=settings_of(current_app).alerts_failing_after_s // 60,
+    )
+
+
+def _alerts_failing() -> int:
+    """How many alerts of the viewer's communities are undelivered for a while (retrying)."""
+    after_s = settings_of(current_app).alerts_failing_after_s
+    with session_scope() as db:
+        return sum(failing(db, now(), after_s, scope()).values())
+
+
+def _no_one_on_duty() -> list[str]:
+    """The viewer's communities whose alerts reach no staff member right now."""
+    tz = settings_of(current_app).tz
+    with session_scope() as db:
+        return uncovered(db, now(), tz, scope())
 
 
 @bp.get("/escalations/list")

@@ -3,6 +3,12 @@
 A notifier does two things. ``compose`` turns an ``Alert`` into the exact body to send; that body
 is stored on the ``Notification`` row when the escalation opens, so what was sent can be read
 back later. ``send`` delivers a stored body to one recipient and returns the provider's id.
+
+A request that reached the target but got no answer (it hung, or the connection dropped) fails
+as ``unsure``: it may have been delivered. A notifier whose target can tell (``resends_unsure``)
+is tried again: the SMS notifier first asks the carrier whether the text exists
+(``already_sent``), the JSON webhook gets the same ``Idempotency-Key`` every time. A WeCom or
+DingTalk robot offers neither, so such a post is recorded as possibly sent and not repeated.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import jinja2
 
 
 class NotifyError(Exception):
-    """A delivery that did not happen. ``permanent`` ones are not retried."""
+    """A delivery that did not happen (or, ``unsure``, may have). ``permanent`` ones are not
+    retried."""
 
-    def __init__(self, message: str, permanent: bool = False) -> None:
+    def __init__(self, message: str, permanent: bool = False, *, unsure: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unsure = unsure
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,18 @@ class Alert:
 
 class Notifier(Protocol):
     channel: str
+    resends_unsure: bool  # an unsure delivery may be tried again without a duplicate
 
     def compose(self, alert: Alert) -> str:
         """The body to store and later send."""
 
-    def send(self, recipient: str, body: str) -> str | None:
-        """Deliver ``body``; the provider's message id if it gives one. Raises ``NotifyError``."""
+    def send(self, recipient: str, body: str, reference: str) -> str | None:
+        """Deliver ``body``; the provider's message id if it gives one. ``reference`` is the
+        same on every try of one notification. Raises ``NotifyError``."""
+
+    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+        """Before resending after an unsure try: the provider's id if it was delivered after
+        all. Raises ``NotifyError`` when that cannot be told now."""
 
 
 @functools.cache

@@ -3,10 +3,16 @@
 WeCom and DingTalk group robots take a markdown message and answer HTTP 200 with
 ``{"errcode": 0}`` on success; any other ``errcode`` is a failure even though the status is 200.
 The generic format posts structured fields for other systems to consume.
+
+Every field of a markdown post is escaped for that robot's markup (``escape_markup``): a
+resident named ``[点此登记](http://evil.example)`` must reach the staff group as that text, not as
+a link. Neither robot documents a backslash escape, so each character that its markdown gives a
+meaning to is replaced by its full-width twin, which reads the same to a person.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -14,12 +20,19 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ivr.ambiguity import may_have_arrived
 from ivr.notifiers.base import Alert, NotifyError, render
 
 log = logging.getLogger(__name__)
 
 FORMATS = ("wecom", "dingtalk", "json")
 TIMEOUT_S = 10
+
+# WeCom "markdown": headings, bold/italic, links, inline code, quotes, <font color> and
+# <@userid> mentions. DingTalk adds images (![..](..)), lists, tables and more inline HTML.
+_MARKDOWN = "[]()*_`~#>&<"
+MARKUP_CHARS = {"wecom": _MARKDOWN, "dingtalk": _MARKDOWN + "!|"}
+_FULL_WIDTH = {c: chr(ord(c) + 0xFEE0) for c in _MARKDOWN + "!|:"}
 
 
 def webhook_host(url: str) -> str:
@@ -33,14 +46,20 @@ class ChatNotifier:
             raise ValueError(f"unknown chat format {channel!r}")
         self.channel = channel
         self.timeout_s = timeout_s
+        # WeCom and DingTalk group robots take no message id to deduplicate a repeated post;
+        # a JSON receiver gets the same Idempotency-Key on every try of one notification.
+        self.resends_unsure = channel == "json"
 
     def compose(self, alert: Alert) -> str:
         return json.dumps(self.payload(alert), ensure_ascii=False)
 
     def payload(self, alert: Alert) -> dict[str, Any]:
         context = alert.context()
-        title = render("chat_title.txt", **context)
         detail_last = (alert.detail.splitlines() or [""])[-1]
+        if self.channel in MARKUP_CHARS:
+            context = {k: self._escaped(v) for k, v in context.items()}
+            detail_last = escape_markup(self.channel, detail_last)
+        title = render("chat_title.txt", **context)
         text = render("chat.md", title=title, detail_last=detail_last, **context)
         if self.channel == "wecom":
             return {"msgtype": "markdown", "markdown": {"content": text}}
@@ -67,18 +86,28 @@ class ChatNotifier:
             "text": title,
         }
 
-    def send(self, recipient: str, body: str) -> str | None:
+    def _escaped(self, value: Any) -> Any:
+        return escape_markup(self.channel, value) if isinstance(value, str) else value
+
+    def send(self, recipient: str, body: str, reference: str) -> str | None:
         host = webhook_host(recipient)
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        if self.channel == "json":
+            headers["Idempotency-Key"] = reference
         try:
             reply = requests.post(
-                recipient,
-                data=body.encode("utf-8"),
-                headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=self.timeout_s,
+                recipient, data=body.encode("utf-8"), headers=headers, timeout=self.timeout_s
             )
         except requests.RequestException as exc:
-            log.warning("%s webhook %s unreachable: %s", self.channel, host, exc)
-            raise NotifyError(f"unreachable: {exc.__class__.__name__}") from exc
+            unsure = may_have_arrived(exc)
+            log.warning(
+                "%s webhook %s %s: %s",
+                self.channel,
+                host,
+                "did not answer (the post may have arrived)" if unsure else "unreachable",
+                exc,
+            )
+            raise NotifyError(f"unreachable: {exc.__class__.__name__}", unsure=unsure) from exc
         if reply.status_code >= 300:
             # 4xx means the URL or the message is wrong, except when we are only going too fast.
             permanent = 400 <= reply.status_code < 500 and reply.status_code != 429
@@ -89,6 +118,9 @@ class ChatNotifier:
         log.info("%s webhook %s accepted the post", self.channel, host)
         return None
 
+    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+        return None  # a robot cannot be asked; the JSON receiver deduplicates by key
+
     def _check_errcode(self, reply: requests.Response, host: str) -> None:
         try:
             answer = reply.json()
@@ -97,3 +129,11 @@ class ChatNotifier:
         if not isinstance(answer, dict) or answer.get("errcode") != 0:
             log.warning("%s webhook %s refused the post: %s", self.channel, host, reply.text[:200])
             raise NotifyError(f"refused: {reply.text[:200]}")
+
+
+def escape_markup(channel: str, value: str) -> str:
+    """``value`` as plain text inside ``channel``'s markdown: one line, no markup, no autolink."""
+    one_line = " ".join(value.split("\n")).replace("\r", " ")
+    table = {ord(c): _FULL_WIDTH[c] for c in MARKUP_CHARS[channel]}
+    plain = one_line.translate(table)
+    return plain.replace("://", _FULL_WIDTH[":"] + "//")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from ivr.notifiers.base import Alert, NotifyError, render
@@ -15,6 +16,7 @@ TEMPLATES = {"opened": "sms.txt", "reminder": "sms.txt", "family": "family_sms.t
 
 class SmsNotifier:
     channel = "sms"
+    resends_unsure = True  # after looking the text up on the carrier
 
     def __init__(self, carrier: Carrier, from_: str) -> None:
         self.carrier = carrier
@@ -24,7 +26,7 @@ class SmsNotifier:
     def compose(alert: Alert) -> str:
         return render(TEMPLATES[alert.kind], **alert.context())
 
-    def send(self, recipient: str, body: str) -> str | None:
+    def send(self, recipient: str, body: str, reference: str) -> str | None:
         try:
             sid = self.carrier.send_sms(recipient, self.from_, body)
         except CarrierError as exc:
@@ -37,6 +39,14 @@ class SmsNotifier:
                 exc.code,
                 mask_phones_in(str(exc)),
             )
-            raise NotifyError(f"{exc.code or exc.kind}: {exc}", permanent) from exc
+            raise NotifyError(
+                f"{exc.code or exc.kind}: {exc}", permanent, unsure=exc.unsure
+            ) from exc
         log.info("SMS to %s sent: %s", mask_phone(recipient), sid)
         return sid
+
+    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+        try:
+            return self.carrier.find_sms(recipient, self.from_, body, since)
+        except CarrierError as exc:
+            raise NotifyError(f"cannot look the text up: {exc}") from exc

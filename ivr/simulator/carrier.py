@@ -8,6 +8,7 @@ HTTP. What each number does is scripted with ``script()``; REST refusals are rai
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import threading
@@ -117,6 +118,8 @@ class SimulatedCarrier:
         self._runners: dict[str, CallRunner] = {}
         self._scripts: dict[str, list[Behaviour]] = {}
         self._sms_failures: dict[str, int] = {}
+        # While set, every text is refused with this Twilio error code: an SMS outage.
+        self.sms_outage: int | None = None
         self._messages: list[SentMessage] = []
         self._create_times: list[float] = []
 
@@ -196,13 +199,19 @@ class SimulatedCarrier:
         if not E164.fullmatch(to):
             raise refusal(21211, to)
         with self._lock:
-            failure = self._sms_failures.pop(to, None)
+            failure = self._sms_failures.pop(to, None) or self.sms_outage
         if failure is not None:
             raise refusal(failure, to)
         sid = new_sid("SM")
         with self._lock:
             self._messages.append(SentMessage(sid, to, body, {"from": from_}))
         return sid
+
+    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
+        wanted = (to, body, from_)
+        with self._lock:
+            sent = [m for m in self._messages if (m.to, m.body, m.extra.get("from")) == wanted]
+        return sent[0].sid if sent else None
 
     # --- people calling and texting the app -----------------------------------------------
 
@@ -293,6 +302,10 @@ class SimulatedCarrier:
     def messages(self) -> list[SentMessage]:
         with self._lock:
             return list(self._messages)
+
+    def messages_to(self, phone: str) -> list[SentMessage]:
+        """Every text sent to ``phone``, oldest first."""
+        return [m for m in self.messages if m.to == phone]
 
     @property
     def create_times(self) -> list[float]:

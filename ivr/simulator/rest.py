@@ -45,7 +45,7 @@ def create_rest_app(carrier: SimulatedCarrier) -> Flask:
     prefix = "/2010-04-01/Accounts/<account_sid>"
     app.add_url_rule(f"{prefix}/Calls.json", "calls", api.calls, methods=["GET", "POST"])
     app.add_url_rule(f"{prefix}/Calls/<sid>.json", "call", api.call, methods=["GET", "POST"])
-    app.add_url_rule(f"{prefix}/Messages.json", "messages", api.messages, methods=["POST"])
+    app.add_url_rule(f"{prefix}/Messages.json", "messages", api.messages, methods=["GET", "POST"])
     # Not Twilio: how fast calls were created, for the pacing benchmark (same credentials).
     app.add_url_rule(f"{prefix}/SimulatorStats.json", "stats", api.stats, methods=["GET"])
     app.before_request(api.authenticate)
@@ -157,10 +157,47 @@ class _Api:
         return jsonify(_call_json(account_sid, self._carrier.record(sid))), 200
 
     def messages(self, account_sid: str) -> tuple[Response, int]:
+        if request.method == "GET":
+            return jsonify(self._message_page(account_sid)), 200
         form = request.form
         sender = form.get("From") or form.get("MessagingServiceSid", "")
         sid = self._carrier.send_sms(form.get("To", ""), sender, form.get("Body", ""))
         return jsonify(_message_json(account_sid, sid, form, sender)), 201
+
+    def _message_page(self, account_sid: str) -> dict[str, Any]:
+        """Sent texts, newest first, filtered by ``To`` and ``From`` (``DateSent`` is accepted
+        and ignored: the simulator keeps one run's texts)."""
+        args = request.args
+        wanted = {"to": args.get("To"), "from": args.get("From")}
+        size = min(_integer(args, "PageSize", 50), MAX_PAGE_SIZE)
+        found = [
+            m
+            for m in reversed(self._carrier.messages)
+            if all(
+                v is None or v == (m.to if k == "to" else m.extra.get("from"))
+                for k, v in wanted.items()
+            )
+        ][:size]
+        uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        return {
+            "messages": [
+                _message_json(
+                    account_sid,
+                    m.sid,
+                    MultiDict({"To": m.to, "Body": m.body}),
+                    m.extra.get("from", ""),
+                )
+                for m in found
+            ],
+            "start": 0,
+            "end": max(len(found) - 1, 0),
+            "page": 0,
+            "page_size": size,
+            "uri": uri,
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+        }
 
     def _call_page(self, account_sid: str) -> dict[str, Any]:
         args = request.args

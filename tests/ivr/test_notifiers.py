@@ -136,22 +136,22 @@ def test_a_robot_answering_200_with_an_errcode_is_a_failure(chat_server: ChatSer
     chat_server.failures, chat_server.fail_errcode = 1, 93000
     notifier = ChatNotifier("wecom")
     with pytest.raises(NotifyError) as refused:
-        notifier.send(chat_server.url, notifier.compose(alert()))
+        notifier.send(chat_server.url, notifier.compose(alert()), "ref-1")
     assert not refused.value.permanent
-    assert notifier.send(chat_server.url, notifier.compose(alert())) is None
+    assert notifier.send(chat_server.url, notifier.compose(alert()), "ref-1") is None
 
 
 def test_an_unreachable_chat_server_is_tried_again() -> None:
     notifier = ChatNotifier("json", timeout_s=2)
     with pytest.raises(NotifyError) as unreachable:
-        notifier.send("http://127.0.0.1:9/hook", "{}")
+        notifier.send("http://127.0.0.1:9/hook", "{}", "ref-1")
     assert not unreachable.value.permanent
 
 
 def test_a_client_error_is_not_retried(chat_server: ChatServer) -> None:
     chat_server.failures, chat_server.fail_status = 1, 404
     with pytest.raises(NotifyError) as refused:
-        ChatNotifier("json").send(chat_server.url, "{}")
+        ChatNotifier("json").send(chat_server.url, "{}", "ref-1")
     assert refused.value.permanent
 
 
@@ -180,7 +180,7 @@ def test_the_chat_post_is_retried_until_it_goes_through(
     assert chat_server.received[-1] == json.loads(chat.body)
 
 
-def test_a_chat_that_keeps_failing_gives_up_and_never_blocks_the_sms(
+def test_a_chat_that_keeps_failing_is_still_retried_and_never_blocks_the_sms(
     app, carrier, clock, chat_server: ChatServer
 ) -> None:
     chat_server.failures = 99
@@ -192,7 +192,7 @@ def test_a_chat_that_keeps_failing_gives_up_and_never_blocks_the_sms(
         jobs.send_alerts()
         clock.advance(minutes=10)
     (chat,) = notifications(app, channel="wecom")
-    assert chat.status == "failed" and chat.tries == 5 and "HTTP 500" in (chat.error or "")
+    assert chat.status == "pending" and chat.tries == 6 and "HTTP 500" in (chat.error or "")
     assert [n.status for n in notifications(app, channel="sms")] == ["sent"]
 
 
@@ -216,7 +216,9 @@ def test_a_chat_server_that_hangs_never_holds_up_the_sms(app, carrier, clock) ->
     finally:
         chats.join(60)
         hanging.close()
-    assert all(n.status == "pending" and n.tries == 1 for n in notifications(app, channel="wecom"))
+    # It hung after the post was sent: possibly posted, so not posted again (test_hung_alerts).
+    (chat,) = notifications(app, channel="wecom")
+    assert chat.status == "maybe_sent" and chat.tries == 1
 
 
 def test_a_row_taken_over_by_another_worker_is_not_sent_twice(app, carrier, clock) -> None:
