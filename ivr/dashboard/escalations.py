@@ -14,28 +14,29 @@ from ivr.escalations import OUTCOMES, acknowledge, history, resolve
 from storage import Escalation
 
 
-def _page(resolved: bool) -> queries.Page:
+def _list(template: str) -> str:
+    resolved = request.args.get("tab") == "resolved"
     with session_scope() as db:
-        return queries.paginate(
+        page = queries.paginate(
             db, queries.escalations(scope(), resolved), forms.page_number(request.args), PAGE_SIZE
         )
+        readings = queries.later_readings(db, [row[0] for row in page.rows])
+    return render(
+        template, page=page, readings=readings, resolved=resolved, outcomes=OUTCOMES
+    )
 
 
 @bp.get("/escalations")
 @login_required
 def escalations() -> str:
-    resolved = request.args.get("tab") == "resolved"
-    return render("escalations.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES)
+    return _list("escalations.html")
 
 
 @bp.get("/escalations/list")
 @login_required
 def escalations_fragment() -> str:
     """Just the list, for ``refresh.js`` to swap in every few seconds."""
-    resolved = request.args.get("tab") == "resolved"
-    return render(
-        "_escalation_list.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES
-    )
+    return _list("_escalation_list.html")
 
 
 @bp.get("/escalations/<int:escalation_id>")
@@ -48,6 +49,7 @@ def escalation(escalation_id: int) -> str:
             e=found,
             resident=found.resident,
             trail=history(db, found.id),
+            readings=queries.later_readings(db, [found]),
             outcomes=OUTCOMES,
         )
 

@@ -46,7 +46,7 @@ class ChatNotifier:
             return {"msgtype": "markdown", "markdown": {"content": text}}
         if self.channel == "dingtalk":
             return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
-        return {
+        payload: dict[str, Any] = {
             "event": f"escalation.{alert.kind}",
             "id": alert.escalation_id,
             "reason": alert.reason,
@@ -65,6 +65,9 @@ class ChatNotifier:
             "reminder": alert.reminder,
             "text": title,
         }
+        if alert.kind == "recovered":
+            payload["reading_c"] = float(alert.reading_c) if alert.reading_c is not None else None
+        return payload
 
     def send(self, recipient: str, body: str) -> str | None:
         host = webhook_host(recipient)
