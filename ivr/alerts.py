@@ -6,7 +6,10 @@
 2. ``check_sla`` (a job): an escalation still ``open`` past ``remind_at`` is claimed with a
    conditional UPDATE, gets ``reminder-N`` rows for on-duty staff *and* supervisors (and the
    chat), and its next deadline. Acknowledging clears the deadline.
-3. ``AlertSender.run_once`` (a job): due rows are claimed ``pending`` → ``sending`` with a
+3. ``queue_recovered`` runs when the resident of an ``unreachable``/``no_response`` escalation
+   checks in after all: every staff phone and chat that was alerted gets a short "已恢复"; alerts
+   and reminders not yet sent are cancelled instead (nobody needs to hear of it any more).
+4. ``AlertSender.run_once`` (a job): due rows are claimed ``pending`` → ``sending`` with a
    conditional UPDATE in their own transaction (so two workers never send one twice), sent
    outside any transaction, then marked ``sent`` or tried again with a backoff capped at
    ``PINGAN_ALERT_RETRY_MAX``: an outage delays an alert, it never drops it. Only a permanent
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,7 +42,7 @@ from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
 from ivr.phones import display_phone, mask_phones_in
 from ivr.staff import alert_targets, on_duty, supervisors
-from storage import Escalation, Notification
+from storage import CheckIn, Escalation, Notification
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +135,54 @@ def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
     )
 
 
+def queue_recovered(
+    session: Session,
+    escalation: Escalation,
+    checkin: CheckIn,
+    settings: Settings,
+    now: dt.datetime,
+) -> int:
+    """Tell the staff phones and chats that were alerted that the resident checked in."""
+    earlier = list(
+        session.scalars(
+            select(Notification).where(
+                Notification.escalation_id == escalation.id, Notification.kind != "family"
+            )
+        )
+    )
+    for row in earlier:
+        if row.status == "pending":
+            row.status = "cancelled"
+    alerted = dict.fromkeys(
+        (row.channel, row.recipient) for row in earlier if row.status in ("sending", "sent")
+    )
+    alert = replace(
+        alert_for(escalation, "recovered", settings),
+        reading_c=checkin.temperature_c,
+        reading_local=now.astimezone(settings.tz).strftime("%H:%M"),
+    )
+    for channel, recipient in alerted:
+        session.add(_row(escalation, channel, recipient, "recovered", compose(channel, alert), now))
+    log.info("escalation %s: %d recovery notifications queued", escalation.id, len(alerted))
+    return len(alerted)
+
+
+def _row(
+    escalation: Escalation, channel: str, recipient: str, kind: str, body: str, now: dt.datetime
+) -> Notification:
+    return Notification(
+        escalation_id=escalation.id,
+        channel=channel,
+        recipient=recipient,
+        kind=kind,
+        body=body,
+        status="pending",
+        tries=0,
+        next_try_at=now,
+        created_at=now,
+    )
+
+
 def _queue(
     session: Session,
     escalation: Escalation,
@@ -168,19 +219,7 @@ def _add_rows(
 ) -> int:
     alert = alert_for(escalation, kind, settings)
     for channel, recipient in targets:
-        session.add(
-            Notification(
-                escalation_id=escalation.id,
-                channel=channel,
-                recipient=recipient,
-                kind=kind,
-                body=compose(channel, alert),
-                status="pending",
-                tries=0,
-                next_try_at=now,
-                created_at=now,
-            )
-        )
+        session.add(_row(escalation, channel, recipient, kind, compose(channel, alert), now))
     return len(targets)
 
 

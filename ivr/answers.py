@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from callflows import AnswerValue, Flow
 from callflows.rules import Thresholds, findings
 from ivr.config import Settings
-from ivr.escalations import raise_escalation
+from ivr.escalations import raise_escalation, recover
 from ivr.orders import open_orders
 from storage import Answer, CallAttempt, CheckIn, Resident
 
@@ -69,7 +69,8 @@ def apply_answers(
 ) -> None:
     """What answers lead to, however they arrived (a call, or staff on the resident's behalf):
     the check-in's columns, escalations by the rules, and a service order per need.
-    ``unconfirmed`` names answers keyed but never confirmed: they count all the same."""
+    ``unconfirmed`` names answers keyed but never confirmed: they count all the same. A
+    temperature means the resident was heard from: an open "unreachable" clears (``recover``)."""
     previous = _previous_temperature(session, checkin) if checkin else None
     if checkin is not None:
         for key, value in pairs:
@@ -88,6 +89,8 @@ def apply_answers(
             temperature=checkin.temperature_c if checkin else None,
             settings=settings,
         )
+    if checkin is not None and checkin.temperature_c is not None:
+        recover(session, checkin, settings, now)
     needs = [str(v) for key, value in pairs if key == "needs" for v in _listed(value)]
     if needs:
         open_orders(session, checkin or resident, needs, now, settings.tz)

@@ -30,6 +30,7 @@ from callflows import (
     Transition,
     advance,
 )
+from ivr import transfer
 from ivr.answers import store_answers
 from ivr.config import Settings
 from ivr.settle import settle_attempt
@@ -72,6 +73,7 @@ class Turn:
 
     transition: Transition
     turn: int
+    leg: int = 0  # which number a transfer in ``transition`` rings (``ivr.transfer``)
 
 
 def load_attempt(session: Session, code: str) -> CallAttempt | None:
@@ -158,6 +160,29 @@ def _whole_entry(event: Event, before: Mapping[str, Any], turn: Turn) -> Event |
     return event
 
 
+def on_leg_ended(
+    session: Session,
+    attempt: CallAttempt,
+    leg: int,
+    status: str,
+    turn: str | None,
+    env: CallEnv,
+) -> Turn:
+    """A transfer leg's Dial action: ring the next number, or tell the flow how it went."""
+    state = attempt.flow_state or {}
+    live = attempt.status not in FINAL_STATUSES and not state.get("outcome")
+    if not live or turn != str(state.get("turns", 0)):
+        return on_input(session, attempt, DialEnded(status), turn, env)  # late or replayed
+    result = transfer.leg_ended(session, attempt, leg, status, env.settings, env.now)
+    if isinstance(result, str):
+        return on_input(session, attempt, DialEnded(result), turn, env)
+    number = transfer.number_of_leg(session, attempt, result, env.settings, env.now)
+    assert number is not None  # leg_ended only names a leg that exists
+    transfer.ringing(session, attempt, result, number, env.now)
+    again = Transition(state, (Transfer("duty_phone"),))
+    return Turn(again, int(state.get("turns", 0)), leg=result)
+
+
 def _log_input(
     session: Session, attempt: CallAttempt, event: Event | None, step: str, now: dt.datetime
 ) -> None:
@@ -175,11 +200,13 @@ def _apply(session: Session, attempt: CallAttempt, event: Event, env: CallEnv) -
     if transition.verify is not None:
         ok = env.verify is not None and env.verify(session, attempt, transition.verify)
         transition = _merge(transition, advance(flow, transition.state, Checked(ok)))
-    if any(isinstance(a, Transfer) for a in transition.actions) and not duty_phone_for(
-        attempt, env.settings
-    ):
-        # Nobody to connect to: behave exactly as if the duty phone did not answer.
-        transition = _merge(transition, advance(flow, transition.state, DialEnded("failed")))
+    if any(isinstance(a, Transfer) for a in transition.actions):
+        legs = transfer.numbers(session, attempt, env.settings, env.now)
+        if legs:
+            transfer.ringing(session, attempt, 0, legs[0], env.now)
+        else:  # nobody to connect to: exactly as if nobody had accepted
+            _event(session, attempt, env.now, "dial", "no_one_to_call")
+            transition = _merge(transition, advance(flow, transition.state, DialEnded("failed")))
     attempt.flow_state = dict(transition.state)
     store_answers(session, attempt, transition.answers, flow, env.settings, env.now)
     if transition.outcome is not None:
@@ -190,15 +217,6 @@ def _apply(session: Session, attempt: CallAttempt, event: Event, env: CallEnv) -
 def _merge(first: Transition, second: Transition) -> Transition:
     actions = tuple(a for a in first.actions if not isinstance(a, Transfer)) + second.actions
     return Transition(second.state, actions, first.answers + second.answers, second.outcome)
-
-
-def duty_phone_for(attempt: CallAttempt, settings: Settings) -> str | None:
-    """Where a transfer goes: the resident's community, or for a caller we could not identify
-    the deployment's duty phone (``PINGAN_DUTY_PHONE``)."""
-    resident = attempt.resident
-    if resident is not None:
-        return resident.community.duty_phone
-    return settings.duty_phone
 
 
 def on_status(

@@ -21,7 +21,12 @@ bad_phone              high      the carrier refuses the number (``dialer.py``)
 The temperature rules live in ``callflows/rules.py``, the answer rules in the flow file.
 
 Lifecycle: ``open`` → ``acknowledged`` (by whom, when) → ``resolved`` (by whom, when, outcome,
-note). At most one unresolved escalation per resident and reason: a new event is added to it (the
+note). Recovery: a resident who was ``unreachable`` or ``no_response`` and then gives a
+temperature (any channel: a later call, a call-back, staff on their behalf) has those escalations
+resolved by ``system`` with outcome ``checked_in`` (``recover``); temperature escalations always
+wait for a person.
+
+At most one unresolved escalation per resident and reason: a new event is added to it (the
 database enforces this with a partial unique index, so racing webhooks cannot both insert); after
 it is resolved, the next event opens a new one. Every change is written to the audit trail.
 Urgent and high escalations are announced to staff in the same transaction (``alerts.py``).
@@ -60,6 +65,8 @@ REASONS: dict[str, str] = {  # reason -> usual severity (see the table above)
 }
 STATUSES = ("open", "acknowledged", "resolved")
 OUTCOMES = ("visited", "called_back", "hospital", "false_alarm", "other")
+CHECKED_IN = "checked_in"  # the system's outcome when the resident was heard from (``recover``)
+RECOVERABLE = ("unreachable", "no_response")
 ACK_CODE_DIGITS = 4
 
 
@@ -261,6 +268,49 @@ def resolve(
     audit.record(session, now, actor, "resolved", "escalation", escalation.id, f"{outcome}: {note}")
     log.info("escalation %s resolved: %s", escalation.id, outcome)
     return escalation
+
+
+def recover(
+    session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime
+) -> list[Escalation]:
+    """The resident gave a temperature on ``checkin``: they are no longer unreachable.
+
+    Their open ``unreachable``/``no_response`` escalations are resolved by the system, naming
+    the check-in; the staff who were alerted are told, and the reminders stop.
+    """
+    query = select(Escalation).where(
+        Escalation.resident_id == checkin.resident_id,
+        Escalation.reason.in_(RECOVERABLE),
+        Escalation.status != "resolved",
+    )
+    recovered = list(session.scalars(query.with_for_update()))
+    for escalation in recovered:
+        note = _checked_in_note(checkin, settings.tz, now)
+        escalation.status = "resolved"
+        escalation.resolved_by, escalation.resolved_at = audit.SYSTEM, now
+        escalation.outcome, escalation.note = CHECKED_IN, note
+        _stop_reminders(session, escalation)
+        audit.record(
+            session, now, audit.SYSTEM, "resolved", "escalation", escalation.id,
+            f"{CHECKED_IN}: {note}",
+        )
+        alerts.queue_recovered(session, escalation, checkin, settings, now)
+        log.info(
+            "escalation %s (%s) resolved: resident %s checked in (check-in %s)",
+            escalation.id,
+            escalation.reason,
+            escalation.resident_id,
+            checkin.id,
+        )
+    return recovered
+
+
+def _checked_in_note(checkin: CheckIn, tz: dt.tzinfo, now: dt.datetime) -> str:
+    how = {"inbound": "call-back", "staff": "recorded by staff"}.get(checkin.source, "call")
+    return (
+        f"check-in {checkin.id} ({how}) at {now.astimezone(tz):%H:%M}: "
+        f"{checkin.temperature_c} °C"
+    )
 
 
 def history(session: Session, escalation_id: int) -> list[AuditEntry]:

@@ -111,6 +111,7 @@ class ResidentRow:
     notify_family: bool = False  # text the emergency contact when the resident is unreachable
     notes: str | None = None
     preferred_times: str | None = None  # "10:30,17:00": this resident's own round times
+    language_given: bool = False  # without it a new resident speaks their community's language
 
 
 @dataclass(frozen=True)
@@ -486,7 +487,10 @@ def _clean_cells(
         "notes": _notes,
         "preferred_times": _times,
     }
-    cleaned: dict[str, object] = {"language": default_language}
+    cleaned: dict[str, object] = {
+        "language": default_language,
+        "language_given": bool(values.get("language", "").strip()),
+    }
     errors: list[str] = []
     for column, raw in values.items():
         try:
@@ -809,7 +813,7 @@ def _new_resident(row: ResidentRow, community: Community, now: dt.datetime) -> R
         phone=row.phone,
         community=community,
         address=row.address,
-        language=row.language,
+        language=row.language if row.language_given else community.language or row.language,
         isolation_start=row.isolation_start,
         isolation_days=row.isolation_days,
         lives_alone=row.lives_alone,

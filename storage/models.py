@@ -47,6 +47,8 @@ class Community(Base):
     window_end: Mapped[str | None] = mapped_column(String(5))
     chat_webhook_url: Mapped[str | None] = mapped_column(String(500))
     chat_format: Mapped[str | None] = mapped_column(String(16))  # wecom | dingtalk | json
+    # Prompt language of residents imported without one of their own; None = PINGAN_LANGUAGE.
+    language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[dt.datetime]
 
     residents: Mapped[list[Resident]] = relationship(back_populates="community")

@@ -82,6 +82,7 @@ def main() -> None:
 from ivr.cli import (  # noqa: E402,F401
     alerts,
     calls,
+    communities,
     database,
     demo,
     flows,

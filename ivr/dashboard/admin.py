@@ -3,7 +3,6 @@ windows, and a read-only view of the settings the processes run with."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
@@ -12,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from ivr import audit, settings_of
-from ivr.config import SETTINGS, parse_times, parse_window
+from ivr import audit, communities, settings_of
+from ivr.config import SETTINGS
 from ivr.dashboard import bp, forms
 from ivr.dashboard.accounts import AccountError, check_new_password, set_password
 from ivr.dashboard.auth import actor, admin_required, viewer
@@ -172,51 +171,49 @@ def admin_community_save(community_id: int) -> Response:
         )
         if clash is not None:
             raise forms.FormError(_("已有同名社区。"), 409)
-        changed = [k for k, v in values.items() if getattr(community, k) != v]
-        for key in changed:
-            setattr(community, key, values[key])
-        if changed:
-            audit.record(
-                db, now(), actor(), "edited", "community", community.id, ", ".join(changed)
-            )
+        communities.apply(db, community, values, actor(), now(), "dashboard")
         flash(_("已保存：%(name)s", name=community.name))
     return redirect(url_for("dashboard.admin_communities"))
 
 
 def _community_values(form: Any) -> dict[str, Any]:
+    """The form's fields, by the same rules as ``pingan communities set``."""
     region = settings_of(current_app).phone_region
-    times = forms.text(form, "round_times", _("呼叫轮次时间"), limit=100)
-    start = _clock_time(forms.text(form, "window_start", _("呼叫时段开始"), limit=5))
-    end = _clock_time(forms.text(form, "window_end", _("呼叫时段结束"), limit=5))
+    field = forms.text
     try:
-        parsed = (
-            parse_times(",".join(_clock_time(t) or "" for t in times.split(","))) if times else ()
+        start, end = communities.window(
+            field(form, "window_start", _("呼叫时段开始"), limit=5),
+            field(form, "window_end", _("呼叫时段结束"), limit=5),
         )
-    except ValueError:
-        raise forms.FormError(_("呼叫轮次时间格式应为 09:00,16:00。")) from None
-    if (start is None) != (end is None):
-        raise forms.FormError(_("呼叫时段需要同时填写开始和结束时间。"))
-    if start and end:
-        try:
-            parse_window(f"{start}-{end}")
-        except ValueError:
-            raise forms.FormError(_("呼叫时段格式应为 08:00 至 20:00，且结束晚于开始。")) from None
-    return {
-        "name": forms.required_text(form, "name", _("社区名称"), limit=100),
-        "hotline": forms.phone(form, "hotline", _("社区热线"), region),
-        "duty_phone": forms.phone(form, "duty_phone", _("值班电话"), region),
-        "round_times": ",".join(t.strftime("%H:%M") for t in parsed) or None,
-        "window_start": start,
-        "window_end": end,
+        values = {
+            "hotline": communities.phone(
+                field(form, "hotline", _("社区热线"), limit=40), "hotline", region
+            ),
+            "duty_phone": communities.phone(
+                field(form, "duty_phone", _("值班电话"), limit=40), "duty_phone", region
+            ),
+            "round_times": communities.round_times(
+                field(form, "round_times", _("呼叫轮次时间"), limit=100)
+            ),
+            "window_start": start,
+            "window_end": end,
+        }
+        if "language" in form:
+            values["language"] = communities.language(field(form, "language", _("语言"), limit=10))
+    except communities.CommunityError as exc:
+        raise forms.FormError(_form_message(exc.field)) from None
+    return {"name": forms.required_text(form, "name", _("社区名称"), limit=100), **values}
+
+
+def _form_message(field: str) -> str:
+    messages: dict[str, str] = {
+        "hotline": _("%(field)s不是有效的电话号码。", field=_("社区热线")),
+        "duty_phone": _("%(field)s不是有效的电话号码。", field=_("值班电话")),
+        "round_times": _("呼叫轮次时间格式应为 09:00,16:00。"),
+        "window_half": _("呼叫时段需要同时填写开始和结束时间。"),
+        "window": _("呼叫时段格式应为 08:00 至 20:00，且结束晚于开始。"),
     }
-
-
-def _clock_time(raw: str | None) -> str | None:
-    """ "9:30" or "９：３０" as "09:30" (what ``datetime.time.fromisoformat`` reads)."""
-    if raw is None:
-        return None
-    value = unicodedata.normalize("NFKC", raw).strip()
-    return "0" + value if len(value) == 4 and value[1] == ":" else value
+    return messages.get(field) or _("请选择有效的%(field)s。", field=_("语言"))
 
 
 @bp.get("/admin/settings")

@@ -17,22 +17,28 @@ from ivr.staff import uncovered
 from storage import Escalation
 
 
-def _page(resolved: bool) -> queries.Page:
+def _list(template: str, **banners: object) -> str:
+    resolved = request.args.get("tab") == "resolved"
     with session_scope() as db:
-        return queries.paginate(
+        page = queries.paginate(
             db, queries.escalations(scope(), resolved), forms.page_number(request.args), PAGE_SIZE
         )
+        readings = queries.later_readings(db, [row[0] for row in page.rows])
+    return render(
+        template,
+        page=page,
+        readings=readings,
+        resolved=resolved,
+        outcomes=OUTCOMES,
+        **banners,
+    )
 
 
 @bp.get("/escalations")
 @login_required
 def escalations() -> str:
-    resolved = request.args.get("tab") == "resolved"
-    return render(
+    return _list(
         "escalations.html",
-        page=_page(resolved),
-        resolved=resolved,
-        outcomes=OUTCOMES,
         no_one_on_duty=_no_one_on_duty(),
         alerts_failing=_alerts_failing(),
         failing_after_min=settings_of(current_app).alerts_failing_after_s // 60,
@@ -57,10 +63,7 @@ def _no_one_on_duty() -> list[str]:
 @login_required
 def escalations_fragment() -> str:
     """Just the list, for ``refresh.js`` to swap in every few seconds."""
-    resolved = request.args.get("tab") == "resolved"
-    return render(
-        "_escalation_list.html", page=_page(resolved), resolved=resolved, outcomes=OUTCOMES
-    )
+    return _list("_escalation_list.html")
 
 
 @bp.get("/escalations/<int:escalation_id>")
@@ -73,6 +76,7 @@ def escalation(escalation_id: int) -> str:
             e=found,
             resident=found.resident,
             trail=history(db, found.id),
+            readings=queries.later_readings(db, [found]),
             outcomes=OUTCOMES,
         )
 

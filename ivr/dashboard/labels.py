@@ -27,6 +27,7 @@ OUTCOMES = {
     "hospital": _l("已送医"),
     "false_alarm": _l("误报"),
     "other": _l("其他"),
+    "checked_in": _l("已报平安"),  # by the system, when the resident checked in after all
 }
 ANSWER_KEYS = {  # the built-in flow's answers; a custom flow's own keys show as they are
     "temperature_c": _l("体温 (°C)"),

@@ -15,12 +15,13 @@ from typing import Any, TypeAlias, TypeVar
 from sqlalchemy import Select, case, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
-from storage import CallAttempt, Community, Escalation, Resident, ServiceOrder
+from storage import CallAttempt, CheckIn, Community, Escalation, Resident, ServiceOrder
 
 T = TypeVar("T", Resident, Escalation, ServiceOrder)
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 S = TypeVar("S", bound=AnySelect)
 
+TEMPERATURE_REASONS = frozenset({"fever", "high_fever", "low_temperature", "rising_temperature"})
 SEVERITY_ORDER = case(
     (Escalation.severity == "urgent", 0), (Escalation.severity == "high", 1), else_=2
 )
@@ -91,6 +92,38 @@ def escalations(community_id: int | None, resolved: bool = False) -> AnySelect:
         Escalation.opened_at,
         Escalation.id,
     )
+
+
+@dataclass(frozen=True)
+class Reading:
+    temperature_c: Any  # Decimal
+    at: dt.datetime
+
+
+def later_readings(session: Session, shown: Sequence[Escalation]) -> dict[int, Reading]:
+    """For each unresolved temperature escalation, the resident's latest reading when it is
+    newer than the one that raised it: a person decides, but sees how the resident is now."""
+    wanted = {
+        e.resident_id: e
+        for e in shown
+        if e.reason in TEMPERATURE_REASONS and e.status != "resolved"
+    }
+    if not wanted:
+        return {}
+    query = (
+        select(CheckIn.resident_id, CheckIn.id, CheckIn.temperature_c, CheckIn.updated_at)
+        .where(CheckIn.resident_id.in_(wanted), CheckIn.temperature_c.is_not(None))
+        .order_by(CheckIn.resident_id, CheckIn.updated_at.desc(), CheckIn.id.desc())
+    )
+    latest: dict[int, Reading] = {}
+    seen: set[int] = set()
+    for resident_id, checkin_id, temperature, at in session.execute(query):
+        if resident_id in seen:
+            continue
+        seen.add(resident_id)
+        if checkin_id != wanted[resident_id].checkin_id:
+            latest[wanted[resident_id].id] = Reading(temperature, at)
+    return latest
 
 
 def orders(community_id: int | None, done: bool = False) -> AnySelect:

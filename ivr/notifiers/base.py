@@ -37,7 +37,7 @@ class Alert:
     """Everything a message about one escalation may show, already in display form."""
 
     escalation_id: int
-    kind: str  # opened | reminder | family
+    kind: str  # opened | reminder | family | recovered
     reason: str
     severity: str
     resident: str
@@ -54,6 +54,8 @@ class Alert:
     reminder: int = 0  # which reminder this is (kind "reminder")
     waited_min: int = 0  # minutes without acknowledgement (kind "reminder")
     temperature_confirmed: bool = True  # false: keyed, never confirmed at the read-back
+    reading_c: Decimal | None = None  # the temperature the resident checked in with ("recovered")
+    reading_local: str = ""  # when, "16:05" ("recovered")
 
     def context(self) -> dict[str, Any]:
         """The template variables: the fields plus the reason and severity in words."""
@@ -63,6 +65,7 @@ class Alert:
             "reason_words": str(words.reason(self.reason)).strip(),
             "severity_words": str(words.severity(self.severity)).strip(),
             "temperature": f"{self.temperature_c:.1f}" if self.temperature_c is not None else "",
+            "reading": f"{self.reading_c:.1f}" if self.reading_c is not None else "",
         }
 
 

@@ -65,7 +65,7 @@ class ChatNotifier:
             return {"msgtype": "markdown", "markdown": {"content": text}}
         if self.channel == "dingtalk":
             return {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
-        return {
+        payload: dict[str, Any] = {
             "event": f"escalation.{alert.kind}",
             "id": alert.escalation_id,
             "reason": alert.reason,
@@ -85,6 +85,9 @@ class ChatNotifier:
             "reminder": alert.reminder,
             "text": title,
         }
+        if alert.kind == "recovered":
+            payload["reading_c"] = float(alert.reading_c) if alert.reading_c is not None else None
+        return payload
 
     def _escaped(self, value: Any) -> Any:
         return escape_markup(self.channel, value) if isinstance(value, str) else value

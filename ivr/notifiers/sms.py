@@ -11,7 +11,12 @@ from ivr.telephony import Carrier, CarrierError, ErrorKind
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = {"opened": "sms.txt", "reminder": "sms.txt", "family": "family_sms.txt"}
+TEMPLATES = {
+    "opened": "sms.txt",
+    "reminder": "sms.txt",
+    "family": "family_sms.txt",
+    "recovered": "recovered_sms.txt",
+}
 
 
 class SmsNotifier:

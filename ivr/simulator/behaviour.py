@@ -44,6 +44,11 @@ class Behaviour:
     ``keys`` holds one entry per ``<Gather>`` the person meets, in order: a key string such as
     ``"1"`` or ``"365#"``, ``"-"`` to stay silent until the gather times out, or ``"hangup"``.
     When the entries run out the person hangs up at the next gather.
+
+    A number the call ``<Dial>``s that has a script of its own (a staff phone) is rung as a
+    child leg and behaves as scripted: ``"answer 1"`` picks up and presses 1 on the
+    ``<Number url>`` screen, ``"machine"`` is a voicemail that only listens, ``"no-answer"``
+    rings out. Otherwise ``dial`` decides: ``completed`` is someone who takes the call.
     """
 
     outcome: str = "answer"

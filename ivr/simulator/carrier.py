@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from ivr.clock import Clock
 from ivr.simulator.behaviour import Behaviour
-from ivr.simulator.engine import API_VERSION, MAX_REQUESTS, CallRunner, new_sid
+from ivr.simulator.engine import API_VERSION, MAX_REQUESTS, CallRunner, Phones, new_sid
 from ivr.simulator.records import CallError, CallRecord, CallRequest
 from ivr.simulator.webhook import WebhookClient
 from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall, SentMessage
@@ -160,6 +160,7 @@ class SimulatedCarrier:
             session=session,
             clock=self._clock,
             max_requests=self._max_requests,
+            phones=self._phones(),
         )
         with self._lock:
             if self._closed:
@@ -250,6 +251,7 @@ class SimulatedCarrier:
                 session=session,
                 clock=self._clock,
                 max_requests=self._max_requests,
+                phones=self._phones(),
             )
             with self._lock:
                 self._runners[sid] = runner
@@ -330,6 +332,20 @@ class SimulatedCarrier:
         self.close()
 
     # --- internals ------------------------------------------------------------------------
+
+    def _phones(self) -> Phones:
+        """Staff phones a call's <Dial> rings: scripted ones answer (or not) as scripted."""
+        return Phones(self._scripted_behaviour, self._register_leg)
+
+    def _scripted_behaviour(self, phone: str) -> Behaviour | None:
+        with self._lock:
+            if not self._scripts.get(phone):
+                return None
+        return self._next_behaviour(phone)
+
+    def _register_leg(self, runner: CallRunner) -> None:
+        with self._lock:
+            self._runners[runner.record.sid] = runner
 
     def _next_behaviour(self, phone: str) -> Behaviour:
         with self._lock:

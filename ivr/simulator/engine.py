@@ -17,15 +17,15 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from email.utils import format_datetime
 from types import MappingProxyType
 from typing import NoReturn
 
 import requests
 
-from ivr.clock import Clock, SystemClock
+from ivr.clock import Clock, FixedClock, SystemClock
 from ivr.simulator.behaviour import HANG_UP, SILENCE, Behaviour
 from ivr.simulator.callbacks import StatusReporter
 from ivr.simulator.records import (
@@ -77,6 +77,10 @@ VOICEMAIL_MAX_S = 120  # a voicemail box stops recording and hangs up after this
 LOOP_FOREVER = 1000  # loop="0" means "until hang-up", which Twilio caps at 1000 plays
 CJK_CHARS_PER_S = 4.0
 OTHER_CHARS_PER_S = 14.0
+
+# An unscripted number dialed with ``dial=completed``: a person who takes the call, pressing 1
+# if a screen asks them to (as Pingan's transfer does).
+WILLING_CALLEE = Behaviour.parse("answer 1")
 
 SIP_RESPONSE_CODES = MappingProxyType(
     {"completed": 200, "busy": 486, "no-answer": 487, "canceled": 487, "failed": 404}
@@ -144,6 +148,16 @@ def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
+@dataclass(frozen=True)
+class Phones:
+    """The people a call's ``<Dial>`` reaches: ``behaviour_for`` the scripted phone at a number
+    (None: nobody scripted, the dialing call's own ``dial=`` option decides), and ``register``
+    to keep each leg's record with the carrier's calls."""
+
+    behaviour_for: Callable[[str], Behaviour | None]
+    register: Callable[[CallRunner], None]
+
+
 class CallRunner:
     """Runs one call; create it, then call ``run()`` (once) in any thread."""
 
@@ -158,10 +172,14 @@ class CallRunner:
         session: requests.Session,
         clock: Clock | None = None,
         max_requests: int = MAX_REQUESTS,
+        phones: Phones | None = None,
     ) -> None:
         self.request = request
         self.behaviour = behaviour
         self._account_sid = account_sid
+        self._auth_token = auth_token
+        self._session = session
+        self._phones = phones
         self._clock = clock or SystemClock()
         self._max_requests = max_requests
         self.record = CallRecord(
@@ -219,6 +237,9 @@ class CallRunner:
     # --- the phases of a call -----------------------------------------------------------------
 
     def _call(self) -> None:
+        if self.request.direction == "outbound-dial" and not self.request.url:
+            self._call_unscreened()
+            return
         outcome = self.behaviour.outcome
         if self.outbound:
             self._progress("initiated", "initiated")
@@ -233,6 +254,18 @@ class CallRunner:
             if self.outbound:
                 self._answer()
             self._finish(self._converse())
+
+    def _call_unscreened(self) -> None:
+        """A ``<Dial>`` leg without a ``url``: rings, and is connected as soon as it answers."""
+        self._progress("initiated", "initiated")
+        self._progress("ringing", "ringing")
+        self._elapsed += _ring_seconds(self.behaviour.outcome, self.request.timeout_s)
+        if self.behaviour.answers:
+            self._answer()
+            self.record.ended_by = "end of document"
+            self._finish("completed")
+        else:
+            self._finish(self.behaviour.outcome)
 
     def _answer(self) -> None:
         self._answered_at = self._elapsed
@@ -398,10 +431,22 @@ class CallRunner:
         return next(self._entries, HANG_UP)
 
     def _dial(self, verb: Dial) -> _Step | None:
-        status = self.behaviour.dial
-        talked = min(self.behaviour.dial_duration_s, verb.time_limit_s)
-        talked = talked if status == "completed" else 0
-        self._elapsed += _dial_ring_seconds(status, verb.timeout_s) + talked
+        person = self._phones.behaviour_for(verb.number) if self._phones else None
+        if (
+            person is None
+            and self._phones
+            and verb.number_url
+            and self.behaviour.dial == "completed"
+        ):
+            person = replace(WILLING_CALLEE, dial_duration_s=self.behaviour.dial_duration_s)
+        if person is None:
+            status, bridged, leg_sid = self.behaviour.dial, self.behaviour.dial == "completed", ""
+            talked = min(self.behaviour.dial_duration_s, verb.time_limit_s) if bridged else 0
+            self._elapsed += _dial_ring_seconds(status, verb.timeout_s)
+        else:
+            status, bridged, leg_sid = self._ring_leg(verb, person)
+            talked = min(person.dial_duration_s, verb.time_limit_s) if bridged else 0
+        self._elapsed += talked
         self.record.dials.append(Dialed(verb.number, status, talked))
         if verb.action is None:
             return None  # without an action Twilio carries on with the next verb
@@ -410,11 +455,44 @@ class CallRunner:
             verb.method,
             {
                 "DialCallStatus": status,
-                "DialCallSid": new_sid("CA"),
+                "DialCallSid": leg_sid or new_sid("CA"),
                 "DialCallDuration": str(talked),
-                "DialBridged": "true" if status == "completed" else "false",
+                "DialBridged": "true" if bridged else "false",
             },
         )
+
+    def _ring_leg(self, verb: Dial, person: Behaviour) -> tuple[str, bool, str]:
+        """Ring a scripted phone as a child leg; with ``<Number url>`` the person who picks up
+        (or their voicemail) first hears that TwiML, and is connected only if it runs to its
+        end: a ``<Hangup>`` there ends the leg unbridged. Returns (DialCallStatus, bridged,
+        the leg's CallSid)."""
+        assert self._phones is not None
+        request = CallRequest(
+            to=verb.number,
+            from_=verb.caller_id or self.request.from_,
+            url=verb.number_url or "",
+            method=verb.number_method,
+            timeout_s=verb.timeout_s,
+            direction="outbound-dial",
+            parent_call_sid=self.record.sid,
+        )
+        leg = CallRunner(
+            request,
+            person,
+            sid=new_sid("CA"),
+            account_sid=self._account_sid,
+            auth_token=self._auth_token,
+            session=self._session,
+            clock=FixedClock(self._now()),  # the leg starts when this call reaches its <Dial>
+            max_requests=self._max_requests,
+        )
+        self._phones.register(leg)
+        leg.run()
+        self._elapsed += leg._elapsed
+        if not person.answers:
+            return leg.record.status, False, leg.record.sid
+        bridged = verb.number_url is None or leg.record.ended_by == "end of document"
+        return "completed", bridged, leg.record.sid
 
     def _hang_up(self, verb: Hangup | Reject) -> NoReturn:
         if isinstance(verb, Reject):
@@ -466,7 +544,7 @@ class CallRunner:
     def _params(self, status: str) -> dict[str, str]:
         """The parameters of every voice request (contract §4.2)."""
         request = self.request
-        return {
+        params = {
             "CallSid": self.record.sid,
             "AccountSid": self._account_sid,
             "From": request.from_,
@@ -477,6 +555,9 @@ class CallRunner:
             "ApiVersion": API_VERSION,
             "Direction": request.direction,
         }
+        if request.parent_call_sid:
+            params["ParentCallSid"] = request.parent_call_sid
+        return params
 
     def _callback_params(self, status: str) -> dict[str, str]:
         return {**self._params(status), "Timestamp": format_datetime(self._now())}

@@ -33,6 +33,7 @@ class CallRequest:
     fallback_url: str | None = None
     fallback_method: str = "POST"
     direction: str = "outbound-api"
+    parent_call_sid: str | None = None  # a <Dial> leg's: the call that dialed it
 
     @classmethod
     def from_outbound(cls, call: OutboundCall) -> CallRequest:

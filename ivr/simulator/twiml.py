@@ -119,6 +119,8 @@ class Dial:
     timeout_s: int = 30
     caller_id: str | None = None
     time_limit_s: int = 14400
+    number_url: str | None = None  # <Number url>: TwiML the dialed person hears before bridging
+    number_method: str = "POST"
 
 
 @dataclass(frozen=True)
@@ -302,9 +304,13 @@ class _Reader:
             ("action", "method", "timeout", "callerId", "timeLimit", *_DIAL_EXTRA_ATTRIBUTES),
         )
         action = element.get("action")
+        noun = next(iter(element), None)
+        screen = noun.get("url") if noun is not None and noun.tag == "Number" else None
         return Dial(
             number=self.dial_target(element),
             action=self.resolve(action) if action else None,
+            number_url=self.resolve(screen) if screen else None,
+            number_method=self.method(noun) if screen and noun is not None else "POST",
             method=self.method(element),
             timeout_s=self.integer(element, "timeout", 30, minimum=1),
             caller_id=element.get("callerId"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, url_for
+from sqlalchemy.orm import object_session
 
 from callflows import IDENTIFY_FLOW, Flow, load_flow
-from ivr import clock_of, flow_of, settings_of
-from ivr.calls import CallEnv, duty_phone_for
+from ivr import clock_of, flow_of, settings_of, transfer
+from ivr.calls import CallEnv
 from ivr.config import Settings
 from ivr.inbound import Flows, env_for
 from ivr.recordings import recordings_of
@@ -66,19 +67,42 @@ def call_env(attempt: CallAttempt) -> CallEnv:
     return env_for(attempt, base_env(), flows_of(_app()))
 
 
-def render_for(attempt: CallAttempt, turn: int) -> Render:
+def render_for(attempt: CallAttempt, turn: int, leg: int = 0) -> Render:
+    """How this call's reply sounds; a transfer in it rings number ``leg`` (``ivr.transfer``)."""
     app = _app()
     settings, flow = settings_of(app), flow_of(app)
     base = public_url(app)
     voice = voice_for(flow, attempt.language, settings)
+
+    def transfer_to() -> str | None:
+        session = object_session(attempt)
+        assert session is not None  # replies are rendered inside the request's session
+        return transfer.number_of_leg(session, attempt, leg, settings, clock_of(app).now())
+
     return Render(
         catalogue=flow.catalogue,
         voice=voice,
         args=prompt_args(attempt, settings),
         gather_url=lambda: base + url_for("voice.gather", code=attempt.code, t=turn),
-        dial_url=lambda: base + url_for("voice.dial", code=attempt.code, t=turn),
-        transfer_to=duty_phone_for(attempt, settings),
+        dial_url=lambda: base + url_for("voice.dial", code=attempt.code, t=turn, leg=leg),
+        screen_url=lambda: base + url_for("voice.screen", code=attempt.code, leg=leg),
+        transfer_to=transfer_to,
         caller_id=settings.caller_id,
+        recorded=media_urls(app, voice.lang),
+    )
+
+
+def staff_render(attempt: CallAttempt, leg: int) -> Render:
+    """The screen a transfer's staff member hears, in the deployment's language."""
+    app = _app()
+    settings, flow = settings_of(app), flow_of(app)
+    voice = voice_for(flow, None, settings)
+    name = attempt.resident.name if attempt.resident else ""
+    return Render(
+        catalogue=flow.catalogue,
+        voice=voice,
+        args={**prompt_args(attempt, settings), "name": name},
+        gather_url=lambda: public_url(app) + url_for("voice.screened", code=attempt.code, leg=leg),
         recorded=media_urls(app, voice.lang),
     )
 

@@ -38,7 +38,8 @@ class Render:
     args: Mapping[str, str] = field(default_factory=dict)  # {community}, {hotline}, …
     gather_url: Callable[[], str] = lambda: ""
     dial_url: Callable[[], str] = lambda: ""
-    transfer_to: str | None = None
+    screen_url: Callable[[], str] = lambda: ""  # what a transfer's callee hears first
+    transfer_to: Callable[[], str | None] = lambda: None
     caller_id: str | None = None
     recorded: MediaUrl = lambda stem: None  # the media URL of a recorded prompt part, if any
 
@@ -99,8 +100,37 @@ def _dial(action: Transfer, how: Render) -> Dial:
     dial = Dial(
         action=how.dial_url(), method="POST", timeout=action.timeout_s, caller_id=how.caller_id
     )
-    dial.number(how.transfer_to or "")
+    dial.number(how.transfer_to() or "", url=how.screen_url(), method="POST")
     return dial
+
+
+def screen(how: Render, timeout_s: int) -> str:
+    """The staff side of a transfer: press 1 to take the call; anything else hangs up."""
+    response = VoiceResponse()
+    gather = Gather(
+        action=how.gather_url(),
+        method="POST",
+        input="dtmf",
+        timeout=timeout_s,
+        num_digits=1,
+        action_on_empty_result=True,
+    )
+    for verb in _prompt(SayAction("screen_staff"), how):
+        gather.append(verb)
+    response.append(gather)
+    response.hangup()
+    return str(response)
+
+
+def connect() -> str:
+    """An empty reply to the screen: the callee is connected to the caller."""
+    return str(VoiceResponse())
+
+
+def hangup() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)
 
 
 def apology(catalogue: Catalogue, voice: Voice) -> str:

@@ -12,11 +12,18 @@ from collections.abc import Callable
 from flask import Response, current_app, request
 from sqlalchemy.orm import Session
 
-from callflows import DialEnded, Keys, Silence
-from ivr import calls, clock_of, inbound
+from callflows import Keys, Silence
+from ivr import calls, clock_of, inbound, transfer
 from ivr.db import session_scope
-from ivr.voice import bp
-from ivr.voice.context import base_env, call_env, flows_of, plain_render, render_for
+from ivr.voice import bp, twiml
+from ivr.voice.context import (
+    base_env,
+    call_env,
+    flows_of,
+    plain_render,
+    render_for,
+    staff_render,
+)
 from ivr.voice.keys import event_from_digits
 from ivr.voice.params import names_a_call
 from ivr.voice.signature import twilio_signed
@@ -48,9 +55,47 @@ def gather(code: str) -> Response:
 @twilio_signed
 @names_a_call
 def dial(code: str) -> Response:
-    event = DialEnded(request.form.get("DialCallStatus", "failed"))
-    turn = request.args.get("t")
-    return _turn(code, lambda s, a: calls.on_input(s, a, event, turn, call_env(a)))
+    status = request.form.get("DialCallStatus", "failed")
+    turn, leg = request.args.get("t"), _leg()
+    return _turn(code, lambda s, a: calls.on_leg_ended(s, a, leg, status, turn, call_env(a)))
+
+
+@bp.post("/<code>/screen")
+@twilio_signed
+@names_a_call
+def screen(code: str) -> Response:
+    """A transfer's callee picked up (a person or their voicemail): ask them to press 1."""
+    with session_scope() as session:
+        attempt = _leg_attempt(session, code)
+        if attempt is None:
+            return _twiml(twiml.hangup())
+        return _twiml(twiml.screen(staff_render(attempt, _leg()), transfer.SCREEN_TIMEOUT_S))
+
+
+@bp.post("/<code>/screened")
+@twilio_signed
+@names_a_call
+def screened(code: str) -> Response:
+    with session_scope() as session:
+        attempt = _leg_attempt(session, code)
+        digits = request.form.get("Digits", "")
+        now = clock_of(current_app).now()
+        if attempt is None or not transfer.screened(session, attempt, _leg(), digits, now):
+            return _twiml(twiml.hangup())
+        return _twiml(twiml.connect())
+
+
+def _leg() -> int:
+    raw = request.args.get("leg", "0")
+    return int(raw) if raw.isdigit() and len(raw) < 4 else 0
+
+
+def _leg_attempt(session: Session, code: str) -> CallAttempt | None:
+    attempt = calls.load_attempt(session, code)
+    if attempt is None or not transfer.is_leg_of(attempt, request.form):
+        log.warning("screen %s for no transfer of ours (%s); hanging up", request.path, code)
+        return None
+    return attempt
 
 
 @bp.post("/<code>/status")
@@ -91,7 +136,8 @@ def _turn(code: str, handler: Handler) -> Response:
             return _twiml(render(calls.hangup_only().transition.actions, plain_render()))
         calls.attach_call_sid(attempt, request.form, clock_of(current_app).now())
         turn = handler(session, attempt)
-        return _twiml(render(turn.transition.actions, render_for(attempt, turn.turn)))
+        how = render_for(attempt, turn.turn, turn.leg)
+        return _twiml(render(turn.transition.actions, how))
 
 
 def _twiml(xml: str) -> Response:

@@ -111,6 +111,18 @@ def test_bad_community_settings_are_refused(app, people, change) -> None:
         assert found.name == "中原社区" and found.round_times is None
 
 
+def test_an_admin_sets_a_communitys_language_and_full_width_round_times(app, people) -> None:
+    form = {"name": "中原社区", "round_times": "9:00，16:00", "language": "yue"}
+    client = signed_in(app, people.admin)
+    assert post(client, f"/admin/communities/{people.community_a}", form).status_code == 302
+    with session_scope(app) as session:
+        found = session.get(Community, people.community_a)
+        assert (found.round_times, found.language) == ("09:00,16:00", "yue")
+    assert 'value="yue" selected' in text(client.get("/admin/communities"))
+    form["language"] = "klingon"
+    assert post(client, f"/admin/communities/{people.community_a}", form).status_code == 400
+
+
 def test_the_settings_page_hides_secrets(app, people) -> None:
     page = text(signed_in(app, people.admin).get("/admin/settings"))
     assert "PINGAN_FEVER_C" in page and "37.3" in page

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from ivr import flow_of, settings_of
+from ivr.checkins import record_on_behalf
 from ivr.db import session_scope
-from storage import AuditEntry, Escalation
+from storage import AuditEntry, Escalation, Resident
 from tests.dashboard.pages import post, signed_in, text
 from tests.helpers import add_resident
 from tests.ivr.alerting import escalation, open_escalation
@@ -139,3 +142,30 @@ def test_long_lists_are_paged(app, people) -> None:
     assert len(listed_ids(second)) == 5 and 'rel="prev"' in second
     with session_scope(app) as session:
         assert len(session.scalars(select(Escalation.id)).all()) == 55
+
+
+def test_a_fever_stays_open_but_shows_how_the_resident_is_now(app, people, clock) -> None:
+    def reading(celsius: str) -> None:
+        with session_scope(app) as session:
+            resident = session.get(Resident, people.resident_a)
+            assert resident is not None
+            settings, flow = settings_of(app), flow_of(app)
+            record_on_behalf(
+                session, resident, Decimal(celsius), False, [], "staff", clock.now(), settings, flow
+            )
+
+    reading("38.2")
+    clock.advance(hours=7, minutes=5)
+    reading("36.8")
+
+    (fever,) = session_rows(app)
+    assert (fever.reason, fever.status) == ("fever", "open")  # a person decides, not the system
+    client = signed_in(app, people.staff_a)
+    assert "现 36.8 °C（16:05）" in text(client.get("/escalations"))
+    assert "now 36.8 °C at 16:05" in text(client.get("/escalations?lang=en"))
+    assert "现 36.8 °C（16:05）" in text(client.get(f"/escalations/{fever.id}?lang=zh_CN"))
+
+
+def session_rows(app) -> list[Escalation]:
+    with session_scope(app) as session:
+        return list(session.scalars(select(Escalation)))
