@@ -11,6 +11,22 @@ def width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` display columns, cut after a whole word (or, in Chinese
+    text without spaces, after a whole character) and marked with "…"."""
+    if width(text) <= limit:
+        return text
+    kept = ""
+    for ch in text:
+        if width(kept + ch) > limit - 1:
+            break
+        kept += ch
+    space = kept.rfind(" ")
+    if space > len(kept) // 2:
+        kept = kept[:space]
+    return kept.rstrip(" ,;:，；：") + "…"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

@@ -18,7 +18,7 @@ from ivr.db import session_scope
 from ivr.escalations import OUTCOMES, LifecycleError, acknowledge, history, resolve
 from ivr.orders import NEEDS
 from ivr.reports import call_rows, checkin_rows, escalation_rows
-from ivr.tables import format_table
+from ivr.tables import format_table, shorten
 from storage import Community, Escalation
 
 date_option = click.option(
@@ -179,7 +179,7 @@ def escalations(
                     r["severity"],
                     r["status"],
                     r["temperature_c"],
-                    (r["detail"] or "").splitlines()[-1][:60] if r["detail"] else "",
+                    shorten(r["detail"].splitlines()[-1], 60) if r["detail"] else "",
                 ]
                 for r in rows
             ],

@@ -122,32 +122,37 @@ def stacked_bar(segments: Sequence[Segment], title: str) -> Markup:
 
 
 def columns(
-    points: Sequence[tuple[str, float]], title: str, unit: str = "", ceiling: float | None = None
+    points: Sequence[tuple[str, float | None]],
+    title: str,
+    unit: str = "",
+    ceiling: float | None = None,
 ) -> Markup:
-    """A vertical bar per label (a day), with its value written above it."""
+    """A vertical bar per label (a day), with its value written above it; a day without a
+    value (no calls, so no answer rate) is "—" rather than a bar at 0."""
     height, margin = 200, 24  # room above the tallest bar for its value
     plot_w, plot_h = WIDTH - LEFT - RIGHT, height - margin - BOTTOM
-    peak = ceiling if ceiling is not None else max([1.0, *(v for _, v in points)])
+    known = [v for _, v in points if v is not None]
+    peak = ceiling if ceiling is not None else max([1.0, *known])
     base = margin + plot_h
     body = [f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{base}" y2="{base}" class="grid"/>']
     slot = plot_w / max(len(points), 1)
     step = max(1, (len(points) + 6) // 7)
     for index, (label, value) in enumerate(points):
-        bar_h = plot_h * min(value / peak, 1.0) if peak else 0
+        bar_h = plot_h * min(value / peak, 1.0) if peak and value is not None else 0
+        shown = NO_VALUE if value is None else _number(value) + unit
         left = LEFT + slot * index + slot * 0.15
         body.append(
             f'<rect x="{left:.1f}" y="{margin + plot_h - bar_h:.1f}" width="{slot * 0.7:.1f}" '
             f'height="{bar_h:.1f}" class="column"><title>{escape(label)}: '
-            f"{escape(_number(value))}{escape(unit)}</title></rect>"
+            f"{escape(shown)}</title></rect>"
         )
         if index % step == 0:
             body.append(_text(left + slot * 0.35, height - 12, label, "axis"))
-            body.append(
-                _text(
-                    left + slot * 0.35, margin + plot_h - bar_h - 4, _number(value) + unit, "value"
-                )
-            )
+            body.append(_text(left + slot * 0.35, margin + plot_h - bar_h - 4, shown, "value"))
     return _svg(body, title, "columns", height)
+
+
+NO_VALUE = "—"
 
 
 def _number(value: float) -> str:

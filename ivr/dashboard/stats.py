@@ -65,7 +65,7 @@ def stats() -> str:
         communities=communities,
         community=community,
         answer_chart=charts.columns(
-            [(d, t.answer_rate or 0.0) for d, t in chart_rows], _("每日接听率"), "%", 100.0
+            [(d, t.answer_rate) for d, t in chart_rows], _("每日接听率"), "%", 100.0
         ),
         fever_chart=charts.columns(
             [(d, float(t.fevers)) for d, t in chart_rows], _("每日发热人数")

@@ -79,3 +79,10 @@ def test_the_statistics_page_counts_the_round(app, people, round_done) -> None:
 )
 def test_bad_statistics_ranges_are_refused(app, people, query) -> None:
     assert signed_in(app, people.supervisor).get(f"/stats?{query}").status_code == 400
+
+
+def test_a_day_without_calls_shows_no_answer_rate_rather_than_zero(app, people, round_done) -> None:
+    page = text(signed_in(app, people.supervisor).get("/stats?from=2026-11-27&to=2026-11-28"))
+    chart = page[page.index("<svg") : page.index("</svg>")]  # the answer-rate chart comes first
+    assert "11-27: —</title>" in chart and "11-27: 0%" not in chart
+    assert "11-28: 66.7%</title>" in chart

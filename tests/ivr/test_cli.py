@@ -226,3 +226,14 @@ def test_import_help_lists_every_column_and_chinese_headers_work(app, tmp_path) 
     )
     imported = run(app, "residents", "import", str(csv_file))
     assert "1 created" in imported.output, imported.output
+
+
+def test_a_long_escalation_detail_is_cut_after_a_whole_word() -> None:
+    from ivr.tables import shorten, width
+
+    english = "temperature 39.1 keyed at 16:05, never confirmed at the read-back, resident hung up"
+    cut = shorten(english, 40)
+    assert cut == "temperature 39.1 keyed at 16:05, never…"
+    chinese = shorten("体温三十九点一度，未在复述时确认，居民已挂断电话，请尽快上门查看", 20)
+    assert width(chinese) <= 20 and chinese.endswith("…")
+    assert shorten("short", 40) == "short"
