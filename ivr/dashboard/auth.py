@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -30,6 +31,12 @@ from storage import Community, Escalation, Resident, ServiceOrder, Staff
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_NEXT = 500
+# Characters a path or query keeps as they are (RFC 3986 pchar and sub-delims, "%" of an
+# escape already made); everything else, controls and spaces included, is percent-encoded.
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,16 @@ def home() -> Response:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: "//evil.example" and "https://…" would leave it."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only a path on this site. The target is parsed as a browser parses it (tab, CR and LF
+    dropped, a backslash read as a slash) and rebuilt from its path and query alone, quoted, so
+    neither another host nor a header break can come out of it."""
+    if not target or len(target) > MAX_NEXT:
         return None
-    return target[:500]
+    parts = urlsplit(target.replace("\\", "/"))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    if parts.path.startswith("//"):  # "///host": an empty authority a browser would skip
+        return None
+    return urlunsplit(
+        ("", "", quote(parts.path, safe=PATH_SAFE), quote(parts.query, safe=QUERY_SAFE), "")
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 from sqlalchemy import select
 
@@ -175,3 +179,59 @@ def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, people
     for n in range(throttle.PER_ADDRESS):
         login(client_at(app, f"203.0.113.{n}"), f"1390371{n:04d}", "guess")
     assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 429
+
+
+NASTY_NEXT = [
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r\n/evil.example",
+    "/x\r\nSet-Cookie: stolen=1",
+    "\t//evil.example",
+    " //evil.example",
+    "//evil.example",
+    "///evil.example",
+    "////evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    "https://evil.example",
+    "HTTPS:evil.example",
+    "http:/evil.example",
+    "javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "evil.example",
+    "/x\x00y",
+    "/\u3000/evil.example",
+]
+
+
+def _lands_on_this_site(location: str) -> bool:
+    """Where a browser goes: it drops tab/CR/LF and reads a backslash as a slash."""
+    for dropped in "\t\r\n":
+        location = location.replace(dropped, "")
+    landed = urlsplit(urljoin("http://localhost/login", location.replace("\\", "/")))
+    return landed.netloc == "localhost" and landed.scheme == "http"
+
+
+@pytest.mark.parametrize("target", NASTY_NEXT)
+def test_no_next_address_sends_a_signed_in_person_to_another_site(app, people, target) -> None:
+    client = app.test_client()
+    assert client.get("/login", query_string={"next": target}).status_code == 200
+    token = csrf_token(client)
+    form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
+    response = client.post("/login", data=form)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/") and _lands_on_this_site(location), location
+    assert not any(ord(c) < 0x20 or c in " \\" for c in location), location
+
+
+def test_the_tab_trick_of_the_attack_report_lands_on_this_site(app, people) -> None:
+    client = app.test_client()
+    page = text(client.get("/login?next=/%09/evil.example"))
+    kept = re.search(r'name="next" value="([^"]*)"', page)
+    token = csrf_token(client)
+    target = html.unescape(kept.group(1)) if kept else ""
+    form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
+    location = client.post("/login", data=form).headers["Location"]
+    assert _lands_on_this_site(location) and not location.startswith("//"), location
