@@ -18,7 +18,7 @@ from ivr.db import session_scope
 from ivr.voice import bp
 from ivr.voice.context import base_env, call_env, flows_of, plain_render, render_for
 from ivr.voice.keys import event_from_digits
-from ivr.voice.params import names_a_call
+from ivr.voice.params import CALL, DIAL, GATHER, STATUS, expects, names_a_call
 from ivr.voice.signature import twilio_signed
 from ivr.voice.twiml import render
 from storage import CallAttempt
@@ -30,6 +30,7 @@ Handler = Callable[[Session, CallAttempt], calls.Turn]
 
 @bp.post("/<code>/answer")
 @twilio_signed
+@expects(CALL)
 @names_a_call
 def answer(code: str) -> Response:
     return _turn(code, lambda s, a: calls.on_answer(s, a, request.form, call_env(a)))
@@ -37,6 +38,7 @@ def answer(code: str) -> Response:
 
 @bp.post("/<code>/gather")
 @twilio_signed
+@expects(GATHER)
 @names_a_call
 def gather(code: str) -> Response:
     event = event_from_digits(request.form.get("Digits", ""))
@@ -46,6 +48,7 @@ def gather(code: str) -> Response:
 
 @bp.post("/<code>/dial")
 @twilio_signed
+@expects(DIAL)
 @names_a_call
 def dial(code: str) -> Response:
     event = DialEnded(request.form.get("DialCallStatus", "failed"))
@@ -55,6 +58,7 @@ def dial(code: str) -> Response:
 
 @bp.post("/<code>/status")
 @twilio_signed
+@expects(STATUS)
 @names_a_call
 def status(code: str) -> Response:
     with session_scope() as session:
