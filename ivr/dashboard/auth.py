@@ -170,20 +170,22 @@ def login_post() -> tuple[str, int] | Response:
         phone = raw_phone.strip()[:32]
     ip = request.remote_addr or "-"
     now = clock_of(current_app).now()
+    with session_scope() as db:  # committed before the password check: see throttle
+        wait = throttle.reserve(db, phone, ip, now)
+    if wait is not None:
+        log.warning("dashboard login for %s from %s refused: throttled", mask_phone(phone), ip)
+        minutes = max(1, int(wait.total_seconds() + 59) // 60)
+        message = _("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes)
+        return render("login.html", error=message, phone=raw_phone, next=target), 429
     with session_scope() as db:
-        wait = throttle.blocked_for(db, phone, ip, now)
-        if wait is not None:
-            minutes = max(1, int(wait.total_seconds() + 59) // 60)
-            message = _("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes)
-            return render("login.html", error=message, phone=raw_phone, next=target), 429
         staff = db.scalars(
             select(Staff).where(Staff.phone == phone, Staff.active.is_(True))
         ).first()
         if not password or not password_matches(staff, password):
-            throttle.failed(db, phone, ip, now)
             audit.record(
                 db, now, mask_phone(phone), "login_failed", "staff", staff.id if staff else None, ip
             )
+            throttle.prune(db, now)
             log.warning("dashboard login failed for %s from %s", mask_phone(phone), ip)
             message = _("手机号或密码不正确。")
             return render("login.html", error=message, phone=raw_phone, next=target), 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -14,7 +15,7 @@ from ivr.dashboard import throttle
 from ivr.dashboard.accounts import set_password
 from ivr.db import engine, session_scope
 from storage import AuditEntry, Staff
-from storage.models import LoginAttempt
+from storage.models import LoginCounter
 from tests.dashboard.pages import PASSWORD, csrf_token, login, post, signed_in, staff_row, text
 
 
@@ -171,8 +172,8 @@ def test_behind_nginx_one_clients_guessing_locks_out_that_client_not_everyone(
     assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
     assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
     with session_scope(app) as session:
-        addresses = set(session.scalars(select(LoginAttempt.ip)))
-    assert addresses <= {"203.0.113.7", "198.51.100.9"}
+        addresses = set(session.scalars(select(LoginCounter.ip)))
+    assert addresses <= {"", "203.0.113.7", "198.51.100.9"}
 
 
 def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, people) -> None:
@@ -235,3 +236,75 @@ def test_the_tab_trick_of_the_attack_report_lands_on_this_site(app, people) -> N
     form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
     location = client.post("/login", data=form).headers["Location"]
     assert _lands_on_this_site(location) and not location.startswith("//"), location
+
+
+@pytest.fixture
+def password_checks(monkeypatch) -> list[str]:
+    """Every password check the login page makes (the slow scrypt comparison guessing needs)."""
+    from ivr.dashboard import auth
+
+    checked: list[str] = []
+    lock = threading.Lock()
+    real = auth.password_matches
+
+    def counting(staff, password):
+        with lock:
+            checked.append(password)
+        return real(staff, password)
+
+    monkeypatch.setattr(auth, "password_matches", counting)
+    return checked
+
+
+def test_forty_simultaneous_wrong_passwords_get_five_password_checks(
+    app, people, password_checks
+) -> None:
+    guessers = 40
+    clients = [app.test_client() for _ in range(guessers)]
+    tokens = [csrf_token(client) for client in clients]
+    start = threading.Barrier(guessers)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        form = {"phone": people.staff_a, "password": f"guess-{n}", "csrf_token": tokens[n]}
+        start.wait()
+        response = clients[n].post("/login", data=form)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guessers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(password_checks) == throttle.PER_PHONE
+    assert sorted(statuses) == [401] * throttle.PER_PHONE + [429] * (guessers - throttle.PER_PHONE)
+    assert login(app.test_client(), people.staff_a).status_code == 429
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
+def test_guessing_one_account_from_many_addresses_is_slowed_down_more_and_more(
+    app, people, clock, password_checks
+) -> None:
+    for n in range(10):  # ten addresses, five guesses each: the attack of the report
+        for _ in range(throttle.PER_PHONE):
+            login(client_at(app, f"203.0.113.{n}"), people.staff_a, "guess")
+    assert len(password_checks) == throttle.ACCOUNT_FREE
+    # Even the right password waits: the guesses could have been the owner's typing.
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 429
+    first = throttle.account_delay(throttle.ACCOUNT_FREE)
+    clock.advance(seconds=first.total_seconds())
+    assert login(client_at(app, "203.0.113.50"), people.staff_a, "guess").status_code == 401
+    clock.advance(seconds=first.total_seconds())  # the next wait is longer
+    assert login(client_at(app, "203.0.113.51"), people.staff_a, "guess").status_code == 429
+    assert throttle.account_delay(throttle.ACCOUNT_FREE + 1) > first
+    clock.advance(seconds=throttle.account_delay(throttle.ACCOUNT_FREE + 1).total_seconds())
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
+    assert len(password_checks) == throttle.ACCOUNT_FREE + 2
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
+def test_one_address_guessing_does_not_keep_the_owner_out(app, people) -> None:
+    for _ in range(3 * throttle.PER_PHONE):
+        login(client_at(app, "203.0.113.7"), people.staff_a, "guess")
+    assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
