@@ -296,6 +296,8 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Carried in every dashboard session; raising it ends every session begun before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime]
 
     community: Mapped[Community | None] = relationship()

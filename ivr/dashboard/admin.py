@@ -25,7 +25,7 @@ from ivr.dashboard.accounts import AccountError, check_new_password, set_passwor
 from ivr.dashboard.auth import actor, admin_required, scope, viewer
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
-from ivr.staff import ROLES, StaffError, add_staff, remove_staff
+from ivr.staff import ROLES, StaffError, add_staff, end_sessions, remove_staff
 from storage import Community, Staff
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,8 @@ def admin_staff_role(staff_id: int) -> Response:
             raise forms.FormError(_("社区工作人员必须属于一个社区。"))
         assert role is not None
         _may_grant(role, community_id)
+        if (role, community_id) != (staff.role, staff.community_id):
+            end_sessions(staff)  # the next login sees the new role; no session keeps the old
         staff.role, staff.community_id = str(role), community_id
         audit.record(
             db, now(), actor(), "staff_changed", "staff", staff.id, f"{role} {community_id}"

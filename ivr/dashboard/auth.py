@@ -21,11 +21,11 @@ from werkzeug.wrappers import Response
 
 from ivr import audit, clock_of, settings_of
 from ivr.dashboard import bp, queries, throttle
-from ivr.dashboard.accounts import password_matches, session_stamp
+from ivr.dashboard.accounts import password_matches
 from ivr.dashboard.templating import render
 from ivr.db import session_scope
 from ivr.phones import PhoneError, mask_phone, normalize_phone
-from ivr.staff import SUPERVISING
+from ivr.staff import SUPERVISING, end_sessions
 from storage import Community, Escalation, Resident, ServiceOrder, Staff
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ def _load_viewer() -> None:
             session.clear()
             return
         staff, community = found
-        if not staff.active or session.get("stamp") != session_stamp(staff):
-            session.clear()  # removed, or the password changed since this session began
+        if not staff.active or session.get("generation") != staff.session_generation:
+            session.clear()  # removed, or signed out everywhere since this session began
             return
         g.viewer = viewer_of(staff, community)
 
@@ -194,7 +194,7 @@ def login_post() -> tuple[str, int] | Response:
         audit.record(db, now, staff.name, "login", "staff", staff.id, ip)
         language = session.get("lang")
         session.clear()  # a fresh session: nothing from before the login carries over
-        session.update(staff_id=staff.id, stamp=session_stamp(staff))
+        session.update(staff_id=staff.id, generation=staff.session_generation)
         if language:
             session["lang"] = language
         session.permanent = True
@@ -203,17 +203,41 @@ def login_post() -> tuple[str, int] | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Ends the session on the server too: a copy of the cookie saved before (a shared
+    computer, a stolen backup) no longer signs anyone in. The count of sessions is one per
+    person, so this signs the person out on their other devices as well."""
+    _end_sessions("logout")
+    flash(_("已退出登录。"))
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    return render("account.html")
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    _end_sessions("sessions_ended")
+    flash(_("已在所有设备上退出登录。"))
+    return redirect(url_for("dashboard.login"))
+
+
+def _end_sessions(action: str) -> None:
     found: Viewer | None = g.get("viewer")
     if found is not None:
         with session_scope() as db:
+            staff = db.get(Staff, found.id)
+            if staff is not None:
+                end_sessions(staff)
             now = clock_of(current_app).now()
-            audit.record(db, now, found.name, "logout", "staff", found.id)
+            audit.record(db, now, found.name, action, "staff", found.id)
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
-    flash(_("已退出登录。"))
-    return redirect(url_for("dashboard.login"))
 
 
 @bp.get("/")

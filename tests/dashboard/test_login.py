@@ -308,3 +308,57 @@ def test_one_address_guessing_does_not_keep_the_owner_out(app, people) -> None:
         login(client_at(app, "203.0.113.7"), people.staff_a, "guess")
     assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
     assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
+
+
+def saved_cookie(app, client) -> str:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return cookie.value
+
+
+def replayed(app, value: str):
+    """Another browser holding a copy of a saved session cookie."""
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return thief
+
+
+def test_a_cookie_saved_before_logging_out_no_longer_signs_anyone_in(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    saved = saved_cookie(app, client)
+    assert replayed(app, saved).get("/escalations").status_code == 200
+    assert post(client, "/logout").status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302
+
+
+def test_log_out_everywhere_ends_the_sessions_of_every_device(app, people) -> None:
+    phone, desk = signed_in(app, people.staff_a), signed_in(app, people.staff_a)
+    saved = saved_cookie(app, desk)
+    page = text(phone.get("/account"))
+    assert "赵红梅" in page and "在所有设备上退出" in page
+    assert post(phone, "/account/logout-everywhere").headers["Location"] == "/login"
+    for client in (phone, desk, replayed(app, saved)):
+        assert client.get("/escalations").status_code == 302
+    assert len(audit_actions(app, "sessions_ended")) == 1
+    assert signed_in(app, people.staff_a).get("/escalations").status_code == 200
+
+
+def test_a_role_change_ends_the_sessions_of_that_person(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    saved = saved_cookie(app, client)
+    admin = signed_in(app, people.admin)
+    staff_id = staff_row(app, people.staff_a).id
+    form = {"role": "staff", "community": str(people.community_b)}
+    assert post(admin, f"/admin/staff/{staff_id}/role", form).status_code == 302
+    assert client.get("/escalations").status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302
+    assert admin.get("/admin/staff").status_code == 200  # the admin's own session goes on
+
+
+def test_a_password_set_by_an_admin_ends_a_saved_session(app, people) -> None:
+    saved = saved_cookie(app, signed_in(app, people.staff_a))
+    admin = signed_in(app, people.admin)
+    staff_id = staff_row(app, people.staff_a).id
+    form = {"password": "brand-new-pass"}
+    assert post(admin, f"/admin/staff/{staff_id}/password", form).status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302
