@@ -26,6 +26,7 @@ from ivr.escalations import acknowledge
 from ivr.notifiers.base import reason_words, render
 from ivr.phones import mask_phone
 from ivr.staff import may_act_for, staff_by_phone
+from ivr.voice.params import SMS, expects
 from ivr.voice.signature import twilio_signed
 from storage import Escalation
 
@@ -40,9 +41,7 @@ _ACK = re.compile(r"(?:ack|ok|确认|收到)?\s*[:：#]?\s*([0-9]{4,6})\s*[。.!
 class SmsAck:
     """What a text did: ``result`` names the reply (see ``templates/alerts/ack_reply.txt``)."""
 
-    result: (
-        str  # acknowledged | already | other_community | unknown_code | no_code | unknown_sender
-    )
+    result: str  # acknowledged | already | unknown_code | no_code | unknown_sender
     code: str | None = None
     escalation: Escalation | None = None
 
@@ -76,8 +75,10 @@ def acknowledge_by_sms(session: Session, sender: str, body: str, now: dt.datetim
         return SmsAck("unknown_code", code)
     mine = [e for e in matches if may_act_for(staff, e.community_id)]
     if not mine:
+        # Answered as an unknown code, so that a reply never confirms that a code is live in
+        # another community; the log keeps the difference.
         log.warning("SMS from staff %s: code %s belongs to another community", staff.id, code)
-        return SmsAck("other_community", code)
+        return SmsAck("unknown_code", code)
     escalation = mine[0]
     if escalation.status != "open":
         log.info(
@@ -104,6 +105,7 @@ def reply_text(ack: SmsAck) -> str:
 
 @bp.post("/incoming")
 @twilio_signed
+@expects(SMS)
 def incoming() -> Response:
     now = clock_of(current_app).now()
     with session_scope() as session:

@@ -66,9 +66,17 @@ def add_staff(
     return staff
 
 
+def end_sessions(staff: Staff) -> None:
+    """Sign ``staff`` out of the dashboard on every device: the sessions carry the generation
+    they began in, and one older than the staff member's is refused (``ivr.dashboard.auth``).
+    The session cookie itself lives in the browser and cannot be taken back."""
+    staff.session_generation = (staff.session_generation or 0) + 1
+
+
 def remove_staff(session: Session, staff: Staff, now: dt.datetime, actor: str) -> None:
     """Deactivate (rows stay, since escalations name who acknowledged them)."""
     staff.active = False
+    end_sessions(staff)  # a staff member added back later does not get the old sessions back
     audit.record(session, now, actor, "staff_removed", "staff", staff.id, staff.name)
     log.info("staff %s removed", staff.id)
 

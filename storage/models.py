@@ -307,6 +307,8 @@ class Staff(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Carried in every dashboard session; raising it ends every session begun before.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime]
 
     community: Mapped[Community | None] = relationship()
@@ -399,20 +401,20 @@ class AuditEntry(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
-class LoginAttempt(Base):
-    """A failed dashboard login. Kept in the database, not in memory, so that the limit on
-    password guessing holds across every web process; old rows are pruned as new ones come."""
+class LoginCounter(Base):
+    """Failed dashboard logins of one phone-and-address pair, one address or one account
+    (``ivr.dashboard.throttle``). In the database, not in memory, so the limit on password
+    guessing holds across every web process; a login locks its rows while it counts."""
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (
-        Index("ix_login_attempt_phone_ip_at", "phone", "ip", "at"),
-        Index("ix_login_attempt_ip_at", "ip", "at"),
-    )
+    __tablename__ = "login_counter"
+    __table_args__ = (Index("ix_login_counter_last_at", "last_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime]
-    phone: Mapped[str] = mapped_column(String(32))  # as typed (normalised when possible)
-    ip: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # pair | address | account
+    phone: Mapped[str] = mapped_column(String(32), primary_key=True)  # "" for an address
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" for an account
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime]
+    last_at: Mapped[dt.datetime]
 
 
 class SystemState(Base):

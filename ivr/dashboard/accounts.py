@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr import audit
+from ivr.staff import end_sessions
 from storage import Staff
 
 MIN_PASSWORD = 8
@@ -42,6 +43,7 @@ def set_password(
 ) -> None:
     check_new_password(password)
     staff.password_hash = generate_password_hash(password, method="scrypt")
+    end_sessions(staff)
     audit.record(session, now, actor, "password_set", "staff", staff.id)
 
 
@@ -56,11 +58,6 @@ def password_matches(staff: Staff | None, password: str) -> bool:
 @functools.cache
 def _dummy_hash() -> str:
     return generate_password_hash(secrets.token_hex(16), method="scrypt")
-
-
-def session_stamp(staff: Staff) -> str:
-    """Changes whenever the password does: a new password signs out every other session."""
-    return hashlib.sha256((staff.password_hash or "").encode()).hexdigest()[:16]
 
 
 def token_hash(token: str) -> str:

@@ -1,11 +1,17 @@
 """Administration (admins only): staff accounts, communities with their round times and calling
-windows, and a read-only view of the settings the processes run with."""
+windows, and a read-only view of the settings the processes run with.
+
+An admin limited to a community administers that community only: its staff and its settings.
+Everyone else's accounts answer 404, like missing ones. Adding communities and the deployment's
+settings are for admins of all communities. No one changes their own role or community, and no
+one grants a role above their own or a wider community than their own."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,26 +21,59 @@ from ivr import audit, communities, settings_of
 from ivr.config import SETTINGS
 from ivr.dashboard import bp, forms
 from ivr.dashboard.accounts import AccountError, check_new_password, set_password
-from ivr.dashboard.auth import actor, admin_required, viewer
+from ivr.dashboard.auth import actor, admin_required, scope, viewer
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
-from ivr.staff import ROLES, StaffError, add_staff, remove_staff
+from ivr.staff import ROLES, StaffError, add_staff, end_sessions, remove_staff
 from storage import Community, Staff
 
+log = logging.getLogger(__name__)
+
 SECRET_FIELDS = ("twilio_auth_token", "secret_key", "database_url", "twilio_account_sid")
+
+
+RANK = {role: rank for rank, role in enumerate(ROLES)}
+
+
+def deployment_admin() -> None:
+    """Refuse (403) an admin limited to one community."""
+    if scope() is not None:
+        abort(403)
+
+
+def _grantable_roles() -> tuple[str, ...]:
+    return tuple(r for r in ROLES if RANK[r] <= RANK[viewer().role])
+
+
+def _may_grant(role: str, community_id: int | None) -> None:
+    """Refuse (403) a role above the viewer's own, or a community outside the viewer's."""
+    limit = scope()
+    if role not in _grantable_roles() or (limit is not None and community_id != limit):
+        raise forms.FormError(_("不能授予超出自己权限的角色或社区。"), 403)
+
+
+def _communities_in_scope(db: Session) -> list[Community]:
+    query = select(Community).order_by(Community.name)
+    limit = scope()
+    return list(db.scalars(query if limit is None else query.where(Community.id == limit)))
 
 
 @bp.get("/admin/staff")
 @admin_required
 def admin_staff() -> str:
+    limit = scope()
+    query = select(Staff, Community.name).outerjoin(Community)
+    if limit is not None:
+        query = query.where(Staff.community_id == limit)
     with session_scope() as db:
-        people = db.execute(
-            select(Staff, Community.name)
-            .outerjoin(Community)
-            .order_by(Staff.active.desc(), Staff.name)
-        ).all()
-        communities = list(db.scalars(select(Community).order_by(Community.name)))
-        return render("admin_staff.html", people=people, communities=communities, roles=ROLES)
+        people = db.execute(query.order_by(Staff.active.desc(), Staff.name)).all()
+        return render(
+            "admin_staff.html",
+            people=people,
+            communities=_communities_in_scope(db),
+            roles=_grantable_roles(),
+            all_communities=limit is None,
+        )
 
 
 def _community(form: Any, db: Session) -> int | None:
@@ -60,6 +99,7 @@ def admin_staff_add() -> Response:
         community_id = _community(form, db)
         if role == "staff" and community_id is None:
             raise forms.FormError(_("社区工作人员必须属于一个社区。"))
+        _may_grant(role, community_id)
         taken = select(Staff.id).where(Staff.phone == phone, Staff.active.is_(True))
         if db.scalar(taken) is not None:
             raise forms.FormError(_("这个手机号已经注册。"), 409)
@@ -82,8 +122,11 @@ def _check_password(password: str) -> None:
 
 
 def _staff(db: Session, staff_id: int) -> Staff:
+    """A staff member the viewer administers; anyone else is as missing as an unknown id."""
     found = db.get(Staff, staff_id)
-    if found is None:
+    limit = scope()
+    if found is None or (limit is not None and found.community_id != limit):
+        log.warning("admin %s asked for staff %s outside their scope", viewer().id, staff_id)
         raise forms.FormError(_("找不到该工作人员。"), 404)
     return found
 
@@ -95,10 +138,14 @@ def admin_staff_role(staff_id: int) -> Response:
     with session_scope() as db:
         staff = _staff(db, staff_id)
         community_id = _community(request.form, db)
-        if staff.id == viewer().id and role != "admin":
-            raise forms.FormError(_("不能取消自己的管理员权限。"), 409)
+        if staff.id == viewer().id and (role, community_id) != (staff.role, staff.community_id):
+            raise forms.FormError(_("不能修改自己的角色或社区。"), 409)
         if role == "staff" and community_id is None:
             raise forms.FormError(_("社区工作人员必须属于一个社区。"))
+        assert role is not None
+        _may_grant(role, community_id)
+        if (role, community_id) != (staff.role, staff.community_id):
+            end_sessions(staff)  # the next login sees the new role; no session keeps the old
         staff.role, staff.community_id = str(role), community_id
         audit.record(
             db, now(), actor(), "staff_changed", "staff", staff.id, f"{role} {community_id}"
@@ -135,15 +182,18 @@ def admin_staff_remove(staff_id: int) -> Response:
 @admin_required
 def admin_communities() -> str:
     with session_scope() as db:
-        found = list(db.scalars(select(Community).order_by(Community.name)))
         return render(
-            "admin_communities.html", communities=found, settings=settings_of(current_app)
+            "admin_communities.html",
+            communities=_communities_in_scope(db),
+            settings=settings_of(current_app),
+            all_communities=scope() is None,
         )
 
 
 @bp.post("/admin/communities")
 @admin_required
 def admin_community_add() -> Response:
+    deployment_admin()
     name = forms.required_text(request.form, "name", _("社区名称"), limit=100)
     with session_scope() as db:
         if db.scalar(select(Community.id).where(Community.name == name)) is not None:
@@ -162,7 +212,7 @@ def admin_community_save(community_id: int) -> Response:
     values = _community_values(request.form)
     with session_scope() as db:
         community = db.get(Community, community_id)
-        if community is None:
+        if community is None or scope() not in (None, community_id):
             raise forms.FormError(_("找不到该社区。"), 404)
         clash = db.scalar(
             select(Community.id).where(
@@ -219,6 +269,7 @@ def _form_message(field: str) -> str:
 @bp.get("/admin/settings")
 @admin_required
 def admin_settings() -> str:
+    deployment_admin()
     settings = settings_of(current_app)
     rows = [
         (

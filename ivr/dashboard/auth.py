@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -20,16 +21,22 @@ from werkzeug.wrappers import Response
 
 from ivr import audit, clock_of, settings_of
 from ivr.dashboard import bp, queries, throttle
-from ivr.dashboard.accounts import password_matches, session_stamp
+from ivr.dashboard.accounts import password_matches
 from ivr.dashboard.templating import render
 from ivr.db import session_scope
 from ivr.phones import PhoneError, mask_phone, normalize_phone
-from ivr.staff import SUPERVISING
+from ivr.staff import SUPERVISING, end_sessions
 from storage import Community, Escalation, Resident, ServiceOrder, Staff
 
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+MAX_NEXT = 500
+# Characters a path or query keeps as they are (RFC 3986 pchar and sub-delims, "%" of an
+# escape already made); everything else, controls and spaces included, is percent-encoded.
+PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?"
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,8 @@ def _load_viewer() -> None:
             session.clear()
             return
         staff, community = found
-        if not staff.active or session.get("stamp") != session_stamp(staff):
-            session.clear()  # removed, or the password changed since this session began
+        if not staff.active or session.get("generation") != staff.session_generation:
+            session.clear()  # removed, or signed out everywhere since this session began
             return
         g.viewer = viewer_of(staff, community)
 
@@ -163,20 +170,22 @@ def login_post() -> tuple[str, int] | Response:
         phone = raw_phone.strip()[:32]
     ip = request.remote_addr or "-"
     now = clock_of(current_app).now()
+    with session_scope() as db:  # committed before the password check: see throttle
+        wait = throttle.reserve(db, phone, ip, now)
+    if wait is not None:
+        log.warning("dashboard login for %s from %s refused: throttled", mask_phone(phone), ip)
+        minutes = max(1, int(wait.total_seconds() + 59) // 60)
+        message = _("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes)
+        return render("login.html", error=message, phone=raw_phone, next=target), 429
     with session_scope() as db:
-        wait = throttle.blocked_for(db, phone, ip, now)
-        if wait is not None:
-            minutes = max(1, int(wait.total_seconds() + 59) // 60)
-            message = _("登录失败次数过多，请 %(minutes)s 分钟后再试。", minutes=minutes)
-            return render("login.html", error=message, phone=raw_phone, next=target), 429
         staff = db.scalars(
             select(Staff).where(Staff.phone == phone, Staff.active.is_(True))
         ).first()
         if not password or not password_matches(staff, password):
-            throttle.failed(db, phone, ip, now)
             audit.record(
                 db, now, mask_phone(phone), "login_failed", "staff", staff.id if staff else None, ip
             )
+            throttle.prune(db, now)
             log.warning("dashboard login failed for %s from %s", mask_phone(phone), ip)
             message = _("手机号或密码不正确。")
             return render("login.html", error=message, phone=raw_phone, next=target), 401
@@ -185,7 +194,7 @@ def login_post() -> tuple[str, int] | Response:
         audit.record(db, now, staff.name, "login", "staff", staff.id, ip)
         language = session.get("lang")
         session.clear()  # a fresh session: nothing from before the login carries over
-        session.update(staff_id=staff.id, stamp=session_stamp(staff))
+        session.update(staff_id=staff.id, generation=staff.session_generation)
         if language:
             session["lang"] = language
         session.permanent = True
@@ -194,17 +203,41 @@ def login_post() -> tuple[str, int] | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    """Ends the session on the server too: a copy of the cookie saved before (a shared
+    computer, a stolen backup) no longer signs anyone in. The count of sessions is one per
+    person, so this signs the person out on their other devices as well."""
+    _end_sessions("logout")
+    flash(_("已退出登录。"))
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    return render("account.html")
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    _end_sessions("sessions_ended")
+    flash(_("已在所有设备上退出登录。"))
+    return redirect(url_for("dashboard.login"))
+
+
+def _end_sessions(action: str) -> None:
     found: Viewer | None = g.get("viewer")
     if found is not None:
         with session_scope() as db:
+            staff = db.get(Staff, found.id)
+            if staff is not None:
+                end_sessions(staff)
             now = clock_of(current_app).now()
-            audit.record(db, now, found.name, "logout", "staff", found.id)
+            audit.record(db, now, found.name, action, "staff", found.id)
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
-    flash(_("已退出登录。"))
-    return redirect(url_for("dashboard.login"))
 
 
 @bp.get("/")
@@ -214,7 +247,16 @@ def home() -> Response:
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only a path on this site: "//evil.example" and "https://…" would leave it."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """Only a path on this site. The target is parsed as a browser parses it (tab, CR and LF
+    dropped, a backslash read as a slash) and rebuilt from its path and query alone, quoted, so
+    neither another host nor a header break can come out of it."""
+    if not target or len(target) > MAX_NEXT:
         return None
-    return target[:500]
+    parts = urlsplit(target.replace("\\", "/"))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return None
+    if parts.path.startswith("//"):  # "///host": an empty authority a browser would skip
+        return None
+    return urlunsplit(
+        ("", "", quote(parts.path, safe=PATH_SAFE), quote(parts.query, safe=QUERY_SAFE), "")
+    )

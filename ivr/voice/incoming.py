@@ -12,7 +12,7 @@ from ivr import calls, inbound
 from ivr.db import session_scope
 from ivr.voice import bp
 from ivr.voice.context import base_env, call_env, flows_of, render_for
-from ivr.voice.params import names_a_call
+from ivr.voice.params import CALL, STATUS, expects, names_a_call
 from ivr.voice.signature import twilio_signed
 from ivr.voice.twiml import render
 from storage import CallAttempt
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 @bp.post("/incoming")
 @twilio_signed
+@expects(CALL)
 @names_a_call
 def incoming() -> Response:
     with session_scope() as session:
@@ -34,6 +35,7 @@ def incoming() -> Response:
 
 @bp.post("/incoming/status")
 @twilio_signed
+@expects(STATUS)
 @names_a_call
 def incoming_status() -> Response:
     sid = request.form.get("CallSid", "")

@@ -8,6 +8,7 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from flask import Flask, abort, current_app, request
 from twilio.request_validator import RequestValidator
@@ -24,10 +25,22 @@ def public_url(app: Flask) -> str:
     return configured.rstrip("/") if configured else request.host_url.rstrip("/")
 
 
+def request_uri() -> str:
+    """The path and query exactly as the client sent them. Twilio signs the URI it requests;
+    the decoded path would let "/%61nswer" verify with the signature of "/answer"."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if not raw:  # a server that keeps no raw URI: the path as the client must have spelt it
+        query = request.query_string.decode("latin-1")
+        return quote(request.path) + (f"?{query}" if query else "")
+    if not raw.startswith("/"):  # the absolute form, "http://host/path?query"
+        parts = urlsplit(raw)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return str(raw)
+
+
 def signed_url() -> str:
-    """The exact URL the carrier signed: public base + path + the query string as sent."""
-    query = request.query_string.decode("latin-1")
-    return public_url(current_app) + request.path + (f"?{query}" if query else "")
+    """The exact URL the carrier signed: public base + the request URI as sent."""
+    return public_url(current_app) + request_uri()
 
 
 def twilio_signed(view: F) -> F:

@@ -25,7 +25,7 @@ from ivr.voice.context import (
     staff_render,
 )
 from ivr.voice.keys import event_from_digits
-from ivr.voice.params import names_a_call
+from ivr.voice.params import CALL, DIAL, GATHER, STATUS, expects, names_a_call
 from ivr.voice.signature import twilio_signed
 from ivr.voice.twiml import render
 from storage import CallAttempt
@@ -37,6 +37,7 @@ Handler = Callable[[Session, CallAttempt], calls.Turn]
 
 @bp.post("/<code>/answer")
 @twilio_signed
+@expects(CALL)
 @names_a_call
 def answer(code: str) -> Response:
     return _turn(code, lambda s, a: calls.on_answer(s, a, request.form, call_env(a)))
@@ -44,6 +45,7 @@ def answer(code: str) -> Response:
 
 @bp.post("/<code>/gather")
 @twilio_signed
+@expects(GATHER)
 @names_a_call
 def gather(code: str) -> Response:
     event = event_from_digits(request.form.get("Digits", ""))
@@ -53,6 +55,7 @@ def gather(code: str) -> Response:
 
 @bp.post("/<code>/dial")
 @twilio_signed
+@expects(DIAL)
 @names_a_call
 def dial(code: str) -> Response:
     status = request.form.get("DialCallStatus", "failed")
@@ -100,6 +103,7 @@ def _leg_attempt(session: Session, code: str) -> CallAttempt | None:
 
 @bp.post("/<code>/status")
 @twilio_signed
+@expects(STATUS)
 @names_a_call
 def status(code: str) -> Response:
     with session_scope() as session:

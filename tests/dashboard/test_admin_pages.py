@@ -127,3 +127,91 @@ def test_the_settings_page_hides_secrets(app, people) -> None:
     page = text(signed_in(app, people.admin).get("/admin/settings"))
     assert "PINGAN_FEVER_C" in page and "37.3" in page
     assert "test-secret" not in page and "test-auth-token" not in page
+
+
+@pytest.fixture
+def local_admin(app, people) -> str:
+    """An admin limited to 中原社区 (community A)."""
+    from tests.dashboard.pages import person
+
+    person(app, "社区管理员", "+8613903710097", people.community_a, "admin")
+    return "13903710097"
+
+
+def test_a_community_admin_sees_and_manages_only_their_communitys_staff(
+    app, people, local_admin
+) -> None:
+    client = signed_in(app, local_admin)
+    page = text(client.get("/admin/staff"))
+    assert "赵红梅" in page  # A's staff member
+    assert "钱建军" not in page and "周主任" not in page and "<strong>管理员</strong>" not in page
+    assert "全部社区（督导、管理员）" not in page and "祥和社区" not in page
+    for phone in (people.staff_b, people.supervisor, people.admin):
+        other = staff_row(app, phone).id
+        assert (
+            post(client, f"/admin/staff/{other}/password", {"password": "taken-over-1"}).status_code
+            == 404
+        )
+        assert post(client, f"/admin/staff/{other}/remove").status_code == 404
+        form = {"role": "staff", "community": str(people.community_a)}
+        assert post(client, f"/admin/staff/{other}/role", form).status_code == 404
+    assert login(app.test_client(), people.admin, "taken-over-1").status_code == 401
+    assert staff_row(app, people.staff_b).community_id == people.community_b
+    mine = staff_row(app, people.staff_a).id
+    assert (
+        post(client, f"/admin/staff/{mine}/password", {"password": "reset-pass-22"}).status_code
+        == 302
+    )
+
+
+def test_a_community_admin_cannot_lift_their_own_limit_or_grant_more_than_they_have(
+    app, people, local_admin
+) -> None:
+    client = signed_in(app, local_admin)
+    me = staff_row(app, local_admin).id
+    for form in (
+        {"role": "admin", "community": ""},
+        {"role": "admin", "community": str(people.community_b)},
+    ):
+        assert post(client, f"/admin/staff/{me}/role", form).status_code in (403, 409)
+    assert staff_row(app, local_admin).community_id == people.community_a
+    staff_a = staff_row(app, people.staff_a).id
+    for form in ({"role": "supervisor", "community": ""}, {"role": "admin", "community": ""},
+                 {"role": "staff", "community": str(people.community_b)}):  # fmt: skip
+        assert post(client, f"/admin/staff/{staff_a}/role", form).status_code == 403
+    assert staff_row(app, people.staff_a).community_id == people.community_a
+    # Within their community they may give what they have.
+    form = {"role": "supervisor", "community": str(people.community_a)}
+    assert post(client, f"/admin/staff/{staff_a}/role", form).status_code == 302
+    for extra in (
+        {"role": "admin", "community": ""},
+        {"role": "staff", "community": str(people.community_b)},
+    ):
+        response = post(client, "/admin/staff", {**NEW, **extra})
+        assert response.status_code == 403
+    with session_scope(app) as session:
+        assert session.scalar(select(Staff).where(Staff.name == "孙丽")) is None
+    assert (
+        post(client, "/admin/staff", {**NEW, "community": str(people.community_a)}).status_code
+        == 302
+    )
+
+
+def test_a_community_admin_edits_only_their_own_community(app, people, local_admin) -> None:
+    client = signed_in(app, local_admin)
+    page = text(client.get("/admin/communities"))
+    assert "中原社区" in page and "祥和社区" not in page
+    form = {"name": "被改名", "round_times": "", "window_start": "", "window_end": ""}
+    assert post(client, f"/admin/communities/{people.community_b}", form).status_code == 404
+    assert post(client, "/admin/communities", {"name": "新社区"}).status_code == 403
+    assert client.get("/admin/settings").status_code == 403
+    with session_scope(app) as session:
+        assert set(session.scalars(select(Community.name))) == {"中原社区", "祥和社区"}
+
+
+def test_no_admin_changes_their_own_role_or_community(app, people) -> None:
+    client = signed_in(app, people.admin)
+    me = staff_row(app, people.admin).id
+    form = {"role": "admin", "community": str(people.community_a)}
+    assert post(client, f"/admin/staff/{me}/role", form).status_code == 409
+    assert staff_row(app, people.admin).community_id is None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import html
+import re
+import threading
+from urllib.parse import urljoin, urlsplit
+
 import pytest
 from sqlalchemy import select
 
@@ -10,7 +15,7 @@ from ivr.dashboard import throttle
 from ivr.dashboard.accounts import set_password
 from ivr.db import engine, session_scope
 from storage import AuditEntry, Staff
-from storage.models import LoginAttempt
+from storage.models import LoginCounter
 from tests.dashboard.pages import PASSWORD, csrf_token, login, post, signed_in, staff_row, text
 
 
@@ -167,11 +172,193 @@ def test_behind_nginx_one_clients_guessing_locks_out_that_client_not_everyone(
     assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
     assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
     with session_scope(app) as session:
-        addresses = set(session.scalars(select(LoginAttempt.ip)))
-    assert addresses <= {"203.0.113.7", "198.51.100.9"}
+        addresses = set(session.scalars(select(LoginCounter.ip)))
+    assert addresses <= {"", "203.0.113.7", "198.51.100.9"}
 
 
 def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(app, people) -> None:
     for n in range(throttle.PER_ADDRESS):
         login(client_at(app, f"203.0.113.{n}"), f"1390371{n:04d}", "guess")
     assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 429
+
+
+NASTY_NEXT = [
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r\n/evil.example",
+    "/x\r\nSet-Cookie: stolen=1",
+    "\t//evil.example",
+    " //evil.example",
+    "//evil.example",
+    "///evil.example",
+    "////evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "/\\/evil.example",
+    "https://evil.example",
+    "HTTPS:evil.example",
+    "http:/evil.example",
+    "javascript:alert(1)",
+    "java\tscript:alert(1)",
+    "evil.example",
+    "/x\x00y",
+    "/\u3000/evil.example",
+]
+
+
+def _lands_on_this_site(location: str) -> bool:
+    """Where a browser goes: it drops tab/CR/LF and reads a backslash as a slash."""
+    for dropped in "\t\r\n":
+        location = location.replace(dropped, "")
+    landed = urlsplit(urljoin("http://localhost/login", location.replace("\\", "/")))
+    return landed.netloc == "localhost" and landed.scheme == "http"
+
+
+@pytest.mark.parametrize("target", NASTY_NEXT)
+def test_no_next_address_sends_a_signed_in_person_to_another_site(app, people, target) -> None:
+    client = app.test_client()
+    assert client.get("/login", query_string={"next": target}).status_code == 200
+    token = csrf_token(client)
+    form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
+    response = client.post("/login", data=form)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("/") and _lands_on_this_site(location), location
+    assert not any(ord(c) < 0x20 or c in " \\" for c in location), location
+
+
+def test_the_tab_trick_of_the_attack_report_lands_on_this_site(app, people) -> None:
+    client = app.test_client()
+    page = text(client.get("/login?next=/%09/evil.example"))
+    kept = re.search(r'name="next" value="([^"]*)"', page)
+    token = csrf_token(client)
+    target = html.unescape(kept.group(1)) if kept else ""
+    form = {"phone": people.staff_a, "password": PASSWORD, "next": target, "csrf_token": token}
+    location = client.post("/login", data=form).headers["Location"]
+    assert _lands_on_this_site(location) and not location.startswith("//"), location
+
+
+@pytest.fixture
+def password_checks(monkeypatch) -> list[str]:
+    """Every password check the login page makes (the slow scrypt comparison guessing needs)."""
+    from ivr.dashboard import auth
+
+    checked: list[str] = []
+    lock = threading.Lock()
+    real = auth.password_matches
+
+    def counting(staff, password):
+        with lock:
+            checked.append(password)
+        return real(staff, password)
+
+    monkeypatch.setattr(auth, "password_matches", counting)
+    return checked
+
+
+def test_forty_simultaneous_wrong_passwords_get_five_password_checks(
+    app, people, password_checks
+) -> None:
+    guessers = 40
+    clients = [app.test_client() for _ in range(guessers)]
+    tokens = [csrf_token(client) for client in clients]
+    start = threading.Barrier(guessers)
+    statuses: list[int] = []
+
+    def guess(n: int) -> None:
+        form = {"phone": people.staff_a, "password": f"guess-{n}", "csrf_token": tokens[n]}
+        start.wait()
+        response = clients[n].post("/login", data=form)
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(guessers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(password_checks) == throttle.PER_PHONE
+    assert sorted(statuses) == [401] * throttle.PER_PHONE + [429] * (guessers - throttle.PER_PHONE)
+    assert login(app.test_client(), people.staff_a).status_code == 429
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
+def test_guessing_one_account_from_many_addresses_is_slowed_down_more_and_more(
+    app, people, clock, password_checks
+) -> None:
+    for n in range(10):  # ten addresses, five guesses each: the attack of the report
+        for _ in range(throttle.PER_PHONE):
+            login(client_at(app, f"203.0.113.{n}"), people.staff_a, "guess")
+    assert len(password_checks) == throttle.ACCOUNT_FREE
+    # Even the right password waits: the guesses could have been the owner's typing.
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 429
+    first = throttle.account_delay(throttle.ACCOUNT_FREE)
+    clock.advance(seconds=first.total_seconds())
+    assert login(client_at(app, "203.0.113.50"), people.staff_a, "guess").status_code == 401
+    clock.advance(seconds=first.total_seconds())  # the next wait is longer
+    assert login(client_at(app, "203.0.113.51"), people.staff_a, "guess").status_code == 429
+    assert throttle.account_delay(throttle.ACCOUNT_FREE + 1) > first
+    clock.advance(seconds=throttle.account_delay(throttle.ACCOUNT_FREE + 1).total_seconds())
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
+    assert len(password_checks) == throttle.ACCOUNT_FREE + 2
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
+def test_one_address_guessing_does_not_keep_the_owner_out(app, people) -> None:
+    for _ in range(3 * throttle.PER_PHONE):
+        login(client_at(app, "203.0.113.7"), people.staff_a, "guess")
+    assert login(client_at(app, "203.0.113.7"), people.staff_a).status_code == 429
+    assert login(client_at(app, "198.51.100.9"), people.staff_a).status_code == 302
+
+
+def saved_cookie(app, client) -> str:
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None
+    return cookie.value
+
+
+def replayed(app, value: str):
+    """Another browser holding a copy of a saved session cookie."""
+    thief = app.test_client()
+    thief.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return thief
+
+
+def test_a_cookie_saved_before_logging_out_no_longer_signs_anyone_in(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    saved = saved_cookie(app, client)
+    assert replayed(app, saved).get("/escalations").status_code == 200
+    assert post(client, "/logout").status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302
+
+
+def test_log_out_everywhere_ends_the_sessions_of_every_device(app, people) -> None:
+    phone, desk = signed_in(app, people.staff_a), signed_in(app, people.staff_a)
+    saved = saved_cookie(app, desk)
+    page = text(phone.get("/account"))
+    assert "赵红梅" in page and "在所有设备上退出" in page
+    assert post(phone, "/account/logout-everywhere").headers["Location"] == "/login"
+    for client in (phone, desk, replayed(app, saved)):
+        assert client.get("/escalations").status_code == 302
+    assert len(audit_actions(app, "sessions_ended")) == 1
+    assert signed_in(app, people.staff_a).get("/escalations").status_code == 200
+
+
+def test_a_role_change_ends_the_sessions_of_that_person(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    saved = saved_cookie(app, client)
+    admin = signed_in(app, people.admin)
+    staff_id = staff_row(app, people.staff_a).id
+    form = {"role": "staff", "community": str(people.community_b)}
+    assert post(admin, f"/admin/staff/{staff_id}/role", form).status_code == 302
+    assert client.get("/escalations").status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302
+    assert admin.get("/admin/staff").status_code == 200  # the admin's own session goes on
+
+
+def test_a_password_set_by_an_admin_ends_a_saved_session(app, people) -> None:
+    saved = saved_cookie(app, signed_in(app, people.staff_a))
+    admin = signed_in(app, people.admin)
+    staff_id = staff_row(app, people.staff_a).id
+    form = {"password": "brand-new-pass"}
+    assert post(admin, f"/admin/staff/{staff_id}/password", form).status_code == 302
+    assert replayed(app, saved).get("/escalations").status_code == 302

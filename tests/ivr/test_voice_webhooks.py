@@ -254,3 +254,112 @@ def test_a_gather_with_no_turn_is_treated_as_a_replay(app, attempt_code) -> None
     assert response.status_code == 200
     with session_scope(app) as session:
         assert session.scalars(select(CallAttempt)).one().flow_state["step"] == "greeting"
+
+
+def snapshot(app: Flask) -> tuple[int, int, object]:
+    with session_scope(app) as session:
+        state = dict(session.scalars(select(CallAttempt)).one().flow_state or {})
+    return count(app, CallEvent), count(app, Answer), state
+
+
+def test_a_signature_for_the_path_is_not_valid_for_an_encoded_spelling_of_it(
+    app, attempt_code
+) -> None:
+    """Twilio signs the URI it requests: "/%61nswer" is another URI than "/answer"."""
+    signed_for = f"{BASE}/voice/{attempt_code}/answer"
+    response = post(
+        app.test_client(),
+        f"/voice/{attempt_code}/%61nswer",
+        call_form(),
+        signature=sign(signed_for, call_form()),
+    )
+    assert response.status_code == 403
+    assert count(app, CallEvent) == 0
+
+
+def test_shifting_a_parameter_boundary_under_the_same_signature_is_refused(
+    app, attempt_code, caplog
+) -> None:
+    """``Digits=1`` and ``Digit=s1`` sign the same string; the second is no Twilio request."""
+    client = app.test_client()
+    post(client, f"/voice/{attempt_code}/answer", call_form())
+    path = f"/voice/{attempt_code}/gather?t=0"
+    captured = call_form(Digits="1", FinishedOnKey="#", msg="Gather End")
+    shifted = {k: v for k, v in captured.items() if k != "Digits"} | {"Digit": "s1"}
+    assert sign(BASE + path, shifted) == sign(BASE + path, captured)
+    before = snapshot(app)
+    response = post(client, path, shifted, signature=sign(BASE + path, captured))
+    assert response.status_code in (400, 403)
+    assert snapshot(app) == before
+    assert any("Digit" in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+
+
+EVERY_CALL_PARAMETER = {
+    "CallSid": SID,
+    "AccountSid": "AC" + "a" * 32,
+    "From": "+8657100000000",
+    "To": "+8613803710101",
+    "CallStatus": "in-progress",
+    "ApiVersion": "2010-04-01",
+    "Direction": "outbound-api",
+    "ForwardedFrom": "",
+    "CallerName": "",
+    "ParentCallSid": "",
+    "Caller": "+8657100000000",
+    "Called": "+8613803710101",
+    **{
+        f"{who}{what}": ""
+        for who in ("From", "To", "Caller", "Called")
+        for what in ("City", "State", "Zip", "Country")
+    },
+    "StirVerstat": "TN-Validation-Passed-A",
+}
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "extra"),
+    [
+        ("answer", {"AnsweredBy": "human", "MachineDetectionDuration": "2100"}),
+        ("gather?t=0", {"Digits": "1", "FinishedOnKey": "#", "msg": "Gather End"}),
+        (
+            "status",
+            {
+                "CallStatus": "completed",
+                "Timestamp": "Sat, 28 Nov 2026 01:00:40 +0000",
+                "CallbackSource": "call-progress-events",
+                "SequenceNumber": "3",
+                "CallDuration": "40",
+                "Duration": "1",
+                "SipResponseCode": "200",
+                "AnsweredBy": "human",
+                "QueueTime": "0",
+            },
+        ),
+    ],
+)
+def test_every_parameter_twilio_sends_is_accepted(app, attempt_code, endpoint, extra) -> None:
+    client = app.test_client()
+    if endpoint != "answer":
+        post(client, f"/voice/{attempt_code}/answer", call_form())
+    response = post(client, f"/voice/{attempt_code}/{endpoint}", EVERY_CALL_PARAMETER | extra)
+    assert response.status_code in (200, 204), response.data
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "extra"),
+    [
+        ("answer", {"Digits": "1"}),
+        ("answer", {"Body": "1234"}),
+        ("status", {"Digits": "1", "SequenceNumber": "3", "CallStatus": "completed"}),
+        ("gather?t=0", {"DialCallStatus": "completed"}),
+    ],
+)
+def test_a_parameter_a_webhook_never_receives_is_refused(
+    app, attempt_code, endpoint, extra
+) -> None:
+    client = app.test_client()
+    post(client, f"/voice/{attempt_code}/answer", call_form())
+    before = snapshot(app)
+    response = post(client, f"/voice/{attempt_code}/{endpoint}", call_form(**extra))
+    assert response.status_code == 400
+    assert snapshot(app) == before
