@@ -89,11 +89,17 @@ def apply_answers(
             temperature=checkin.temperature_c if checkin else None,
             settings=settings,
         )
-    if checkin is not None and checkin.temperature_c is not None:
+    if checkin is not None and _heard_from(checkin):
         recover(session, checkin, settings, now)
     needs = [str(v) for key, value in pairs if key == "needs" for v in _listed(value)]
     if needs:
         open_orders(session, checkin or resident, needs, now, settings.tz)
+
+
+def _heard_from(checkin: CheckIn) -> bool:
+    """A temperature keyed, or staff recording a check-in after a visit or a phone call (even
+    one with only needs): either way somebody reached the resident."""
+    return checkin.temperature_c is not None or checkin.source == "staff"
 
 
 def _listed(value: Any) -> list[Any]:

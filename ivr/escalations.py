@@ -273,7 +273,7 @@ def resolve(
 def recover(
     session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime
 ) -> list[Escalation]:
-    """The resident gave a temperature on ``checkin``: they are no longer unreachable.
+    """The resident was heard from on ``checkin``: they are no longer unreachable.
 
     Their open ``unreachable``/``no_response`` escalations are resolved by the system, naming
     the check-in; the staff who were alerted are told, and the reminders stop.
@@ -307,10 +307,8 @@ def recover(
 
 def _checked_in_note(checkin: CheckIn, tz: dt.tzinfo, now: dt.datetime) -> str:
     how = {"inbound": "call-back", "staff": "recorded by staff"}.get(checkin.source, "call")
-    return (
-        f"check-in {checkin.id} ({how}) at {now.astimezone(tz):%H:%M}: "
-        f"{checkin.temperature_c} °C"
-    )
+    reading = f"{checkin.temperature_c} °C" if checkin.temperature_c is not None else "no reading"
+    return f"check-in {checkin.id} ({how}) at {now.astimezone(tz):%H:%M}: {reading}"
 
 
 def history(session: Session, escalation_id: int) -> list[AuditEntry]:

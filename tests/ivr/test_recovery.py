@@ -102,6 +102,22 @@ def test_a_check_in_staff_record_clears_it_and_the_sla_reminders_stop(
     assert len(texts_to(carrier, ALICE)) == 2  # the alert, then the recovery; no reminder
 
 
+def test_staff_who_reached_the_resident_clear_it_even_without_a_temperature(
+    app, server, jobs: Jobs, carrier, clock
+) -> None:
+    resident_id = morning_unreachable(app, jobs, carrier, clock)
+    with session_scope(app) as session:
+        resident = session.get(Resident, resident_id)
+        assert resident is not None
+        record_on_behalf(
+            session, resident, None, None, ["groceries"], "赵红梅", clock.now(),
+            settings_of(app), flow_of(app), "上门见到本人",
+        )  # fmt: skip
+    found = only_escalation(app)
+    assert (found.status, found.outcome) == ("resolved", "checked_in")
+    assert "recorded by staff" in (found.note or "") and "no reading" in (found.note or "")
+
+
 def test_the_group_chat_that_was_alerted_hears_of_the_recovery(
     app, server, jobs: Jobs, carrier, clock
 ) -> None:
