@@ -33,7 +33,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from ivr import audit
@@ -43,6 +43,7 @@ from ivr.notifiers import Alert, Notifier, NotifyError, compose
 from ivr.phones import display_phone, mask_phones_in
 from ivr.staff import alert_targets, on_duty, supervisors
 from storage import CheckIn, Escalation, Notification
+from storage.queries import escalation_siblings
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,42 @@ def queue_opened(
             escalation.community_id,
             targets.via.replace("_", " "),
         )
+    if _joined_sibling(session, escalation, settings):
+        return 0
     queued = _queue(session, escalation, "opened", targets.phones, settings, now)
     if escalation.reason == "unreachable" and resident.notify_family and resident.emergency_contact:
         queued += _queue(session, escalation, "family", [], settings, now, family=True)
     log.info("escalation %s: %d notifications queued", escalation.id, queued)
     return queued
+
+
+def _joined_sibling(session: Session, escalation: Escalation, settings: Settings) -> bool:
+    """One reading that opens several escalations (a high fever and symptoms) is one text per
+    person: this escalation joins the first one's queued messages, which are written again
+    with every reason, and its reminders come with that one's."""
+    first = session.scalars(escalation_siblings(escalation)).first()
+    if first is None:
+        return False
+    rows = list(
+        session.scalars(
+            select(Notification).where(
+                Notification.escalation_id == first.id,
+                Notification.kind == "opened",
+                Notification.status == "pending",
+                Notification.tries == 0,
+            )
+        )
+    )
+    if not rows:
+        return False  # already on its way: this one is told on its own
+    alert = alert_for(first, "opened", settings)
+    for row in rows:
+        row.body = compose(row.channel, alert)
+    if escalation.remind_at is not None:
+        first.remind_at = min(filter(None, (first.remind_at, escalation.remind_at)))
+    escalation.remind_at = None
+    log.info("escalation %s: told together with escalation %s", escalation.id, first.id)
+    return True
 
 
 def severity_raised(
@@ -111,11 +143,14 @@ def _set_deadline(escalation: Escalation, settings: Settings, now: dt.datetime) 
 
 def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
     resident, community = escalation.resident, escalation.community
+    together = _told_together(escalation) if kind != "recovered" else []
     return Alert(
         escalation_id=escalation.id,
         kind=kind.split("-")[0],
         reason=escalation.reason,
-        severity=escalation.severity,
+        also=tuple(e.reason for e in together),
+        severity=max([escalation, *together], key=lambda e: SEVERITY_ORDER.get(e.severity, 0))
+        .severity,
         resident=resident.name,
         phone=resident.phone,
         phone_display=display_phone(resident.phone, settings.phone_region),
@@ -133,6 +168,17 @@ def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
         reminder=escalation.reminders if kind.startswith("reminder") else 0,
         waited_min=int((sla_s(escalation.severity, settings) or 0) * escalation.reminders / 60),
     )
+
+
+SEVERITY_ORDER = {"normal": 0, "high": 1, "urgent": 2}
+
+
+def _told_together(escalation: Escalation) -> list[Escalation]:
+    """The still-open escalations of the same reading, named in the same message."""
+    session = object_session(escalation)
+    if session is None:
+        return []
+    return [e for e in session.scalars(escalation_siblings(escalation)) if e.status == "open"]
 
 
 def queue_recovered(

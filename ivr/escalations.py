@@ -48,6 +48,7 @@ from ivr import alerts, audit
 from ivr.config import Settings
 from ivr.phones import mask_phones_in
 from storage import AuditEntry, CheckIn, Escalation, Notification, Resident
+from storage.queries import escalation_siblings
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ def raise_escalation(
                     events=1,
                     opened_at=now,
                     last_event_at=now,
-                    ack_code=_new_ack_code(session),
+                    ack_code=_sibling_code(session, resident.id, checkin, now)
+                    or _new_ack_code(session),
                     reminders=0,
                 )
                 session.add(created)
@@ -158,6 +160,28 @@ def _unresolved(session: Session, resident_id: int, reason: str) -> Escalation |
         Escalation.status != "resolved",
     )
     return session.scalars(query.with_for_update()).first()
+
+
+def _sibling_code(
+    session: Session, resident_id: int, checkin: CheckIn | None, now: dt.datetime
+) -> str | None:
+    """The code of an escalation this same reading opened a moment ago (a high fever and
+    symptoms from one call): staff get one card, one text and one code for all of them."""
+    if checkin is None or checkin.id is None:
+        return None
+    return session.scalar(
+        select(Escalation.ack_code).where(
+            Escalation.resident_id == resident_id,
+            Escalation.checkin_id == checkin.id,
+            Escalation.status == "open",
+            Escalation.opened_at == now,
+        )
+    )
+
+
+def siblings(session: Session, escalation: Escalation) -> list[Escalation]:
+    """The other unresolved escalations of the same reading (they share the code)."""
+    return list(session.scalars(escalation_siblings(escalation).with_for_update()))
 
 
 def _new_ack_code(session: Session) -> str:
@@ -230,13 +254,13 @@ def acknowledge(
     escalation = _load(session, escalation_id, community_id)
     if escalation.status != "open":
         raise LifecycleError(_already(escalation))
-    escalation.status = "acknowledged"
-    escalation.acknowledged_by, escalation.acknowledged_at = actor, now
-    _stop_reminders(session, escalation)
-    audit.record(
-        session, now, actor, "acknowledged", "escalation", escalation.id, via and f"via {via}"
-    )
-    log.info("escalation %s acknowledged%s", escalation.id, f" via {via}" if via else "")
+    for one in [escalation, *(e for e in siblings(session, escalation) if e.status == "open")]:
+        one.status = "acknowledged"
+        one.acknowledged_by, one.acknowledged_at = actor, now
+        _stop_reminders(session, one)
+        detail = via and f"via {via}"
+        audit.record(session, now, actor, "acknowledged", "escalation", one.id, detail)
+        log.info("escalation %s acknowledged%s", one.id, f" via {via}" if via else "")
     return escalation
 
 
@@ -259,14 +283,15 @@ def resolve(
     escalation = _load(session, escalation_id, community_id)
     if escalation.status == "resolved":
         raise LifecycleError(_already(escalation))
-    if escalation.acknowledged_at is None:
-        escalation.acknowledged_by, escalation.acknowledged_at = actor, now
-    escalation.status = "resolved"
-    escalation.resolved_by, escalation.resolved_at = actor, now
-    escalation.outcome, escalation.note = outcome, note
-    _stop_reminders(session, escalation)
-    audit.record(session, now, actor, "resolved", "escalation", escalation.id, f"{outcome}: {note}")
-    log.info("escalation %s resolved: %s", escalation.id, outcome)
+    for one in [escalation, *siblings(session, escalation)]:  # one card, one decision
+        if one.acknowledged_at is None:
+            one.acknowledged_by, one.acknowledged_at = actor, now
+        one.status = "resolved"
+        one.resolved_by, one.resolved_at = actor, now
+        one.outcome, one.note = outcome, note
+        _stop_reminders(session, one)
+        audit.record(session, now, actor, "resolved", "escalation", one.id, f"{outcome}: {note}")
+        log.info("escalation %s resolved: %s", one.id, outcome)
     return escalation
 
 

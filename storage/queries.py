@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Date, Float, and_, case, or_
+from sqlalchemy import Date, Float, Select, and_, case, false, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
 
-from storage.models import Resident
+from storage.models import Escalation, Resident
 
 
 class add_days(GenericFunction[dt.date]):
@@ -66,4 +66,21 @@ def monitored_on(day: dt.date) -> ColumnElement[bool]:
                 add_days(Resident.isolation_start, last_offset) >= day,
             ),
         ),
+    )
+
+
+def escalation_siblings(escalation: Escalation) -> Select[Escalation]:
+    """The other unresolved escalations of this resident that share its acknowledgement code:
+    those one reading opened together (a high fever and symptoms from one call)."""
+    if escalation.ack_code is None:
+        return select(Escalation).where(false())
+    return (
+        select(Escalation)
+        .where(
+            Escalation.resident_id == escalation.resident_id,
+            Escalation.ack_code == escalation.ack_code,
+            Escalation.status != "resolved",
+            Escalation.id != escalation.id,
+        )
+        .order_by(Escalation.id)
     )

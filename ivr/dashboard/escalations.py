@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ivr import settings_of
-from ivr.alerts import failing
+from ivr.alerts import SEVERITY_ORDER, failing
 from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
 from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render
@@ -23,11 +23,21 @@ def _list(template: str, **banners: object) -> str:
         page = queries.paginate(
             db, queries.escalations(scope(), resolved), forms.page_number(request.args), PAGE_SIZE
         )
-        readings = queries.later_readings(db, [row[0] for row in page.rows])
+        shown = [row[0] for row in page.rows]
+        readings = queries.later_readings(db, shown)
+        together = queries.told_together(db, shown) if not resolved else {}
+        card_severity = {
+            e.id: max(
+                [e, *together.get(e.id, [])], key=lambda x: SEVERITY_ORDER.get(x.severity, 0)
+            ).severity
+            for e in shown
+        }
     return render(
         template,
         page=page,
         readings=readings,
+        together=together,
+        card_severity=card_severity,
         resolved=resolved,
         outcomes=OUTCOMES,
         **banners,

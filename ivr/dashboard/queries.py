@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Select, case, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy import Select, case, exists, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 
 from storage import CallAttempt, CheckIn, Community, Escalation, Resident, ServiceOrder
+from storage.queries import escalation_siblings
 
 T = TypeVar("T", Resident, Escalation, ServiceOrder)
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -86,7 +87,14 @@ def escalations(community_id: int | None, resolved: bool = False) -> AnySelect:
         return query.where(Escalation.status == "resolved").order_by(
             Escalation.opened_at.desc(), Escalation.id.desc()
         )
-    return query.where(Escalation.status != "resolved").order_by(
+    earlier = aliased(Escalation)
+    told_before = exists().where(  # one card per reading: its first escalation stands for all
+        earlier.resident_id == Escalation.resident_id,
+        earlier.ack_code == Escalation.ack_code,
+        earlier.status != "resolved",
+        earlier.id < Escalation.id,
+    )
+    return query.where(Escalation.status != "resolved", ~told_before).order_by(
         case((Escalation.status == "open", 0), else_=1),
         SEVERITY_ORDER,
         Escalation.opened_at,
@@ -98,6 +106,11 @@ def escalations(community_id: int | None, resolved: bool = False) -> AnySelect:
 class Reading:
     temperature_c: Any  # Decimal
     at: dt.datetime
+
+
+def told_together(session: Session, shown: Sequence[Escalation]) -> dict[int, list[Escalation]]:
+    """For each card, the other unresolved escalations of the same reading (same code)."""
+    return {e.id: list(session.scalars(escalation_siblings(e))) for e in shown if e.ack_code}
 
 
 def later_readings(session: Session, shown: Sequence[Escalation]) -> dict[int, Reading]:

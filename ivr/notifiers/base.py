@@ -39,7 +39,7 @@ class Alert:
     escalation_id: int
     kind: str  # opened | reminder | family | recovered
     reason: str
-    severity: str
+    severity: str  # the highest of ``reason`` and ``also``
     resident: str
     phone: str  # E.164
     phone_display: str
@@ -56,13 +56,16 @@ class Alert:
     temperature_confirmed: bool = True  # false: keyed, never confirmed at the read-back
     reading_c: Decimal | None = None  # the temperature the resident checked in with ("recovered")
     reading_local: str = ""  # when, "16:05" ("recovered")
+    also: tuple[str, ...] = ()  # other reasons of the same reading, told in the same message
 
     def context(self) -> dict[str, Any]:
         """The template variables: the fields plus the reason and severity in words."""
         words = _words()
         return {
             **asdict(self),
-            "reason_words": str(words.reason(self.reason)).strip(),
+            "reason_words": "、".join(
+                str(words.reason(r)).strip() for r in (self.reason, *self.also)
+            ),
             "severity_words": str(words.severity(self.severity)).strip(),
             "temperature": f"{self.temperature_c:.1f}" if self.temperature_c is not None else "",
             "reading": f"{self.reading_c:.1f}" if self.reading_c is not None else "",
