@@ -46,7 +46,9 @@ def test_a_high_fever_with_symptoms_is_one_text_with_both_reasons_and_one_code(
     (sms,) = texts_to(carrier, ALICE)
     assert "高烧" in sms and "有症状" in sms and f"回复 {opened[0].ack_code} 确认" in sms
 
-    status, _ = carrier.incoming_sms(ALICE, APP_NUMBER, opened[0].ack_code, f"{server}/sms/incoming")
+    status, _ = carrier.incoming_sms(
+        ALICE, APP_NUMBER, opened[0].ack_code, f"{server}/sms/incoming"
+    )
     assert status == 200
     assert {e.status for e in escalations_of(app, grandma)} == {"acknowledged"}
 

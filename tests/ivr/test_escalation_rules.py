@@ -106,7 +106,11 @@ def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> N
         ({"fever_c": Decimal("37.5")}, "answer 1 374# 1 2 9", {}),
         ({"fever_c": Decimal("37.5")}, "answer 1 375# 1 2 9", {"fever": "high"}),
         ({"high_fever_c": Decimal("39.0")}, "answer 1 388# 1 2 9", {"fever": "high"}),
-        ({"low_temperature_c": Decimal("35.5")}, "answer 1 352# 1 2 9", {"low_temperature": "high"}),  # noqa: E501
+        (
+            {"low_temperature_c": Decimal("35.5")},
+            "answer 1 352# 1 2 9",
+            {"low_temperature": "high"},
+        ),  # noqa: E501
     ],
 )
 def test_the_thresholds_are_the_deployments_settings(
