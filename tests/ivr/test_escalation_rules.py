@@ -110,7 +110,7 @@ def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> N
             {"low_temperature_c": Decimal("35.5")},
             "answer 1 352# 1 2 9",
             {"low_temperature": "high"},
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_the_thresholds_are_the_deployments_settings(
