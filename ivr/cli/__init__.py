@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +51,18 @@ class Pingan:
         return self._app
 
 
+SERVING = frozenset({"serve", "worker", "simulator"})  # their log is their output
+
+
+def _quiet_unless_serving(argv: list[str]) -> None:
+    """A command that prints a table or a line of its own shows only the log's warnings and
+    errors (on stderr), so INFO lines never interleave with its output. An explicit
+    PINGAN_LOG_LEVEL still decides."""
+    command = next((a for a in argv[1:] if not a.startswith("-")), None)
+    if command not in SERVING and not os.environ.get("PINGAN_LOG_LEVEL"):
+        os.environ["PINGAN_LOG_LEVEL"] = "WARNING"
+
+
 pass_pingan = click.make_pass_decorator(Pingan, ensure=True)
 
 
@@ -63,6 +76,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    _quiet_unless_serving(sys.argv)
     try:
         cli(standalone_mode=True)
     except ConfigError as exc:  # raised after the app exists, e.g. when a URL is needed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
@@ -237,3 +238,17 @@ def test_a_long_escalation_detail_is_cut_after_a_whole_word() -> None:
     chinese = shorten("体温三十九点一度，未在复述时确认，居民已挂断电话，请尽快上门查看", 20)
     assert width(chinese) <= 20 and chinese.endswith("…")
     assert shorten("short", 40) == "short"
+
+
+def test_commands_that_print_show_only_warnings_of_the_log_but_servers_keep_it(monkeypatch) -> None:
+    from ivr.cli import _quiet_unless_serving
+
+    monkeypatch.delenv("PINGAN_LOG_LEVEL", raising=False)
+    _quiet_unless_serving(["pingan", "worker"])
+    assert "PINGAN_LOG_LEVEL" not in os.environ
+    _quiet_unless_serving(["pingan", "--help"])  # no command yet
+    _quiet_unless_serving(["pingan", "checkins", "--json"])
+    assert os.environ["PINGAN_LOG_LEVEL"] == "WARNING"
+    monkeypatch.setenv("PINGAN_LOG_LEVEL", "DEBUG")
+    _quiet_unless_serving(["pingan", "checkins"])
+    assert os.environ["PINGAN_LOG_LEVEL"] == "DEBUG"

@@ -87,6 +87,7 @@ def test_a_check_in_completes_through_a_twilio_compatible_endpoint(
     assert run(environment, "residents", "import", str(csv_file)).returncode == 0
     called = run(environment, "call", "138 0371 0101")
     assert called.returncode == 0, called.stderr
+    assert " INFO " not in called.stderr  # the log never interleaves with the command's lines
     assert "completed" in called.stdout
     checkins = json.loads(run(environment, "checkins", "--json").stdout)
     expected = {
