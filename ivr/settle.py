@@ -124,6 +124,35 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
     )
 
 
+def settle_stranded(
+    session: Session, attempt: CallAttempt, settings: Settings, now: dt.datetime
+) -> None:
+    """A claimed attempt Pingan never placed before the window closed (its dial run failed on
+    the database and could not give it back). Not the resident's doing, so it raises no
+    escalation of its own: the check-in is settled on what its earlier calls got, if any."""
+    attempt.state, attempt.outcome, attempt.ended_at = "ended", "not_placed", now
+    checkin = attempt.checkin
+    if checkin is None or checkin.status in CLOSED_STATUSES:
+        return
+    if checkin.temperature_c is not None or _ever_placed(session, checkin):
+        settle_attempt(session, attempt, settings, now)
+        return
+    _close(checkin, "missed", now)
+    log.error(
+        "check-in %s closed missed without an escalation: attempt %s was claimed but never "
+        "placed before the window closed (a Pingan fault, not the resident's)",
+        checkin.id,
+        attempt.id,
+    )
+
+
+def _ever_placed(session: Session, checkin: CheckIn) -> bool:
+    query = select(CallAttempt.id).where(
+        CallAttempt.checkin_id == checkin.id, CallAttempt.call_sid.is_not(None)
+    )
+    return bool(session.scalar(select(exists(query))))
+
+
 def stop_calls(session: Session, resident: Resident, now: dt.datetime) -> None:
     """After a release or a hold, open check-ins of days the resident is no longer monitored
     stop, without an escalation: one never dialled is withdrawn (nothing happened), one waiting
