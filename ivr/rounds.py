@@ -36,6 +36,9 @@ from storage.queries import monitored_on
 log = logging.getLogger(__name__)
 
 COMPLETED = ("complete", "partial")
+# A slot the scheduler starts later than this after its time is a catch-up round (the worker
+# was down or started late): longer than its 20-s tick and a short database blip.
+CATCH_UP_AFTER_S = 60
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ def start_round(
     only: list[int] | None = None,
     max_attempts: int | None = None,
     unreached_only: bool = False,
+    skip_completed_in: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> Started | None:
     """Create the round and a pending check-in for every resident monitored that day.
 
@@ -63,7 +67,8 @@ def start_round(
     preferred time for scheduled slots; ``only`` limits a round to some residents;
     ``unreached_only`` (a round forced on top of a running one) leaves out whoever has a call in
     flight or a completed check-in today, and takes over the open check-ins of the others
-    instead of closing them.
+    instead of closing them; ``skip_completed_in`` (a catch-up round) leaves out whoever
+    completed a check-in in that span.
     """
     schedule = schedule_for(community, settings)
     day = schedule.local_date(due)
@@ -88,7 +93,14 @@ def start_round(
     else:
         moved = _supersede_open_checkins(session, round_, only, settings, now, attempts)
     created = moved + _create_checkins(
-        session, round_, only, now, attempts, skip_existing=moved, unreached_only=unreached_only
+        session,
+        round_,
+        only,
+        now,
+        attempts,
+        skip_existing=moved,
+        unreached_only=unreached_only,
+        skip_completed_in=skip_completed_in,
     )
     _apply_preferred_times(session, round_, schedule, due, slot_index)
     audit.record(
@@ -115,6 +127,7 @@ def _create_checkins(
     *,
     skip_existing: int,
     unreached_only: bool = False,
+    skip_completed_in: tuple[dt.datetime, dt.datetime] | None = None,
 ) -> int:
     """One INSERT … SELECT for the whole community: 100,000 residents take well under a second,
     where building the rows in Python took seconds."""
@@ -151,6 +164,15 @@ def _create_checkins(
         eligible = eligible.where(~already.exists())
     if unreached_only:
         eligible = eligible.where(~_reached_or_open(round_.local_date).exists())
+    if skip_completed_in is not None:
+        start, end = skip_completed_in
+        completed = select(CheckIn.id).where(
+            CheckIn.resident_id == Resident.id,
+            CheckIn.status.in_(COMPLETED),
+            CheckIn.closed_at >= start,
+            CheckIn.closed_at < end,
+        )
+        eligible = eligible.where(~completed.exists())
     # Without preserve_rowcount SQLAlchemy 2.1 reports -1 for INSERT … SELECT on PostgreSQL.
     result = session.execute(
         insert(CheckIn).from_select(list(values), eligible),
@@ -347,16 +369,55 @@ def due_slot(schedule: Schedule, now: dt.datetime) -> tuple[str, int, dt.datetim
     return time.strftime("%H:%M"), index, schedule.at(day, time)
 
 
+def slot_half(schedule: Schedule, day: dt.date, index: int) -> tuple[dt.datetime, dt.datetime]:
+    """The part of the local ``day`` that slot ``index`` answers for, as [start, end): from
+    midway between the previous slot and this one (local midnight for the first slot) to midway
+    between this one and the next (the end of the day for the last). With 09:00 and 16:00:
+    [00:00, 12:30) and [12:30, 24:00)."""
+    instants = [schedule.at(day, time) for time in schedule.round_times]
+    start = schedule.at(day, dt.time()) if index == 0 else _midway(*instants[index - 1 : index + 1])
+    last = index == len(instants) - 1
+    end = schedule.at(day, dt.time.max) if last else _midway(*instants[index : index + 2])
+    return start, end
+
+
+def _midway(earlier: dt.datetime, later: dt.datetime) -> dt.datetime:
+    return earlier + (later - earlier) / 2
+
+
 def start_due_rounds(session: Session, settings: Settings, now: dt.datetime) -> list[Started]:
-    """Start, for every community, the round whose time has come (if not started already)."""
+    """Start, for every community, the round whose time has come (if not started already).
+
+    A catch-up round (started more than ``CATCH_UP_AFTER_S`` after its time) never calls a
+    resident who already completed a check-in in that slot's half of the day (``slot_half``),
+    by a call-back, a call staff placed, or one staff recorded while no worker ran.
+    """
     started = []
     for community in session.scalars(select(Community).order_by(Community.id)):
         schedule = schedule_for(community, settings)
         slot = due_slot(schedule, now)
         if slot is None or _later_round_exists(session, community, schedule, slot[0], now):
             continue
+        day = schedule.local_date(now)
+        late = now - schedule.clamp(day, slot[2]) > dt.timedelta(seconds=CATCH_UP_AFTER_S)
+        half = slot_half(schedule, day, slot[1]) if late else None
+        if half is not None:
+            log.info(
+                "%s %s is a catch-up round: residents who completed a check-in since %s "
+                "are not called",
+                community.name,
+                slot[0],
+                half[0].astimezone(schedule.tz).strftime("%H:%M"),
+            )
         result = start_round(
-            session, community, slot[0], slot[2], settings, now, slot_index=slot[1]
+            session,
+            community,
+            slot[0],
+            slot[2],
+            settings,
+            now,
+            slot_index=slot[1],
+            skip_completed_in=half,
         )
         if result is not None:
             started.append(result)

@@ -136,9 +136,7 @@ def test_a_claim_stranded_until_the_window_closed_ends_without_an_escalation(
         assert [(a.state, a.outcome) for a in checkin.attempts_list] == [("ended", "not_placed")]
         assert session.scalar(select(func.count()).select_from(Escalation)) == 0
     assert not carrier.calls_to(phone)
-    assert any(
-        "never placed" in r.message and r.levelno >= logging.ERROR for r in caplog.records
-    )
+    assert any("never placed" in r.message and r.levelno >= logging.ERROR for r in caplog.records)
 
 
 def test_a_dialer_that_waited_past_the_bound_never_places_a_claim_taken_back(

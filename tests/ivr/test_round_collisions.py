@@ -69,9 +69,7 @@ def test_round_start_during_a_running_round_refuses_saying_which_round_and_how_f
         assert session.scalar(select(func.count()).select_from(Round)) == 1
 
 
-def test_a_forced_round_calls_only_the_residents_not_yet_reached(
-    app, jobs, carrier, clock
-) -> None:
+def test_a_forced_round_calls_only_the_residents_not_yet_reached(app, jobs, carrier, clock) -> None:
     running_0900_round(app, jobs, carrier, clock)
     add_resident(app, "新来的", NEW)  # registered after the 09:00 round started
     script(carrier, NEW, FINE)
