@@ -117,14 +117,36 @@ class Sweeper:
             cut_off = attempt.answered_at is not None and not (attempt.flow_state or {}).get(
                 "outcome"
             )
-            finish_call(session, attempt, status, duration, None, env, cut_off=cut_off)
-            log.warning(
-                "attempt %s settled by the sweeper as %s (callbacks lost%s)",
-                attempt_id,
-                status,
-                "; cut off mid-call" if cut_off else "",
+            unheard = _never_heard(session, attempt)
+            finish_call(
+                session, attempt, status, duration, None, env, cut_off=cut_off, unheard=unheard
             )
+            if unheard:
+                log.error(
+                    "PINGAN FAULT: no webhook of call %s (attempt %s) ever reached us before it "
+                    "ended %s; is PINGAN_PUBLIC_URL (%s) served? Not counted against the "
+                    "resident; called again",
+                    sid,
+                    attempt_id,
+                    status,
+                    self.settings.public_url or "the embedded server",
+                )
+            else:
+                log.warning(
+                    "attempt %s settled by the sweeper as %s (callbacks lost%s)",
+                    attempt_id,
+                    status,
+                    "; cut off mid-call" if cut_off else "",
+                )
         return 1
+
+
+def _never_heard(session: Session, attempt: CallAttempt) -> bool:
+    """Did the carrier create the call without any of its webhooks ever reaching us?"""
+    if attempt.answered_at is not None or attempt.last_event is not None:
+        return False
+    query = select(CallEvent.id).where(CallEvent.attempt_id == attempt.id).limit(1)
+    return session.scalar(query) is None
 
 
 def requeue_orphans(session: Session, settings: Settings, now: dt.datetime) -> int:

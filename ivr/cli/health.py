@@ -15,11 +15,11 @@ from ivr.health import health_report
 @pass_pingan
 def health(pingan: Pingan, as_json: bool) -> None:
     """Check the database, the carrier, dialing and the workers."""
-    report = health_report(pingan.app)
+    report = health_report(pingan.app, probe_webhooks=True)
     if as_json:
         emit_json(report)
     else:
-        for key in ("status", "database", "carrier", "dialing", "scheduler", "workers"):
+        for key in ("status", "database", "carrier", "webhooks", "dialing", "scheduler", "workers"):
             if key in report:
                 value = report[key]
                 shown = ", ".join(value) or "none running" if isinstance(value, list) else value
