@@ -33,7 +33,7 @@ from callflows import (
 from ivr import transfer
 from ivr.answers import store_answers
 from ivr.config import Settings
-from ivr.settle import settle_attempt
+from ivr.settle import UNHEARD, refund_unheard, settle_attempt
 from ivr.telephony import FINAL_STATUSES
 from storage import CallAttempt, CallEvent, Resident
 
@@ -266,11 +266,13 @@ def finish_call(
     env: CallEnv,
     *,
     cut_off: bool = False,
+    unheard: bool = False,
 ) -> None:
     """Record the carrier's final status, close the flow, and settle the check-in.
 
     ``cut_off``: we never heard how the call ended (its webhooks failed or were lost), so an
-    unfinished check-in is called again rather than closed with what it has.
+    unfinished check-in is called again rather than closed with what it has. ``unheard``: no
+    webhook of the call ever reached us, a fault of ours (see ``settle.refund_unheard``).
     """
     attempt.status = status
     attempt.state = "ended"
@@ -279,6 +281,9 @@ def finish_call(
     attempt.answered_by = attempt.answered_by or answered_by
     if attempt.flow_state and not attempt.flow_state.get("outcome"):
         _apply(session, attempt, HangUp(), env)
+    if unheard:
+        attempt.outcome = UNHEARD
+        refund_unheard(session, attempt, env.settings)
     if attempt.outcome is None:
         attempt.outcome = "not_reached" if attempt.answered_at is None else "hung_up"
     _event(

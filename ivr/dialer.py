@@ -17,19 +17,20 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from ivr import halt
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.db_errors import retry_while_unavailable
+from ivr.db_errors import database_unavailable, retry_while_unavailable
 from ivr.dial_errors import end_unplaced, handle_refusal
-from ivr.pacing import Pacer
+from ivr.pacing import Pacer, Take
 from ivr.phones import mask_phones_in
+from ivr.sweeper import CLAIM_EXPIRES_S
 from ivr.telephony import (
     MAX_PARALLEL_REQUESTS,
     Carrier,
@@ -163,6 +164,7 @@ class Dialer:
     # at once rather than being placed while no heartbeat vouches for this worker any more.
     stopping: threading.Event = field(init=False, default_factory=threading.Event)
     _pool: ThreadPoolExecutor = field(init=False)
+    _batch: int = field(init=False)
 
     def __post_init__(self) -> None:
         self.pacer = Pacer(self.sessions, self.clock, self.settings.calls_per_second)
@@ -172,13 +174,15 @@ class Dialer:
         # Permits are taken the moment they come due (``pacing.py``); with the default 5 ms
         # GIL switch interval the pacing thread could wait that long behind the REST threads.
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+        # No more claims than the pace fires well within the sweeper's bound on claims.
+        self._batch = max(1, math.floor(self.settings.calls_per_second * CLAIM_EXPIRES_S / 2))
 
     def run_once(self) -> int:
         """Queue due check-ins, claim attempts and place them; returns calls placed."""
         with self.sessions.begin() as session:
             if halt.is_halted(session):
                 return 0
-            room = self.settings.max_concurrent_calls - in_flight(session)
+            room = min(self._batch, self.settings.max_concurrent_calls - in_flight(session))
             now = self.clock.now()
             queue_due_calls(session, now, room)
         with self.sessions.begin() as session:
@@ -227,18 +231,49 @@ class Dialer:
     def _place_all(self, ready: list[Ready]) -> int:
         """Fire each call as soon as the shared pace permits it; the requests themselves run in
         parallel, because a carrier's REST latency (hundreds of ms from afar) must not cap the
-        rate."""
+        rate. Whatever ends the run (a halt, a stop, the database failing mid-run), the claims
+        not fired go back to the queue before it returns."""
         halted = threading.Event()
-        futures = []
+        futures: list[Future[int]] = []
         waiting = list(ready)
-        if waiting:
-            with self.pacer.permits() as permit:
-                while waiting and not halted.is_set() and not self.stopping.is_set():
-                    fired_at = dt.datetime.fromtimestamp(permit(), dt.UTC)
-                    item = waiting.pop(0)
-                    futures.append(self._pool.submit(self._place_one, item, fired_at, halted))
-        self._release([item.attempt_id for item in waiting])
+        try:
+            if waiting:
+                with self.pacer.permits() as permit:
+                    while waiting and not halted.is_set() and not self.stopping.is_set():
+                        granted = permit(self._still_claimed(waiting[0].attempt_id))
+                        item = waiting.pop(0)
+                        if granted is None:
+                            log.warning(
+                                "attempt %s not placed: its claim was taken back meanwhile",
+                                item.attempt_id,
+                            )
+                            continue
+                        fired_at = dt.datetime.fromtimestamp(granted, dt.UTC)
+                        futures.append(self._pool.submit(self._place_one, item, fired_at, halted))
+        finally:
+            self._release([item.attempt_id for item in waiting])
+            wait(futures)
         return sum(f.result() for f in futures)
+
+    def _still_claimed(self, attempt_id: int) -> Take:
+        """Re-asserts the claim in the permit's transaction: the sweeper takes back claims
+        older than a bound whatever the worker's health, so one that waited that long may be
+        another worker's by now. Its claim time becomes the time it is fired."""
+
+        def take(connection: Connection, granted: float) -> bool:
+            result = connection.execute(
+                update(CallAttempt)
+                .where(
+                    CallAttempt.id == attempt_id,
+                    CallAttempt.state == "dialing",
+                    CallAttempt.claimed_by == self.worker,
+                    CallAttempt.call_sid.is_(None),
+                )
+                .values(claimed_at=dt.datetime.fromtimestamp(granted, dt.UTC))
+            )
+            return bool(result.rowcount == 1)
+
+        return take
 
     def _place_one(self, item: Ready, fired_at: dt.datetime, halted: threading.Event) -> int:
         if fired_at >= item.closes_at:
@@ -303,14 +338,30 @@ class Dialer:
             end_unplaced(session, attempt, self.settings, self.clock.now())
 
     def _release(self, attempt_ids: list[int]) -> None:
-        """Give claimed attempts back to the queue untouched (dialing halted, or stopping)."""
-        if attempt_ids:
+        """Give claimed attempts back to the queue untouched (dialing halted, stopping, or the
+        run failed). If the database refuses even that, the sweeper takes them back once
+        their claim is older than its bound."""
+        if not attempt_ids:
+            return
+        try:
             with self.sessions.begin() as session:
                 session.execute(
                     update(CallAttempt)
-                    .where(CallAttempt.id.in_(attempt_ids))
+                    .where(
+                        CallAttempt.id.in_(attempt_ids),
+                        CallAttempt.state == "dialing",
+                        CallAttempt.claimed_by == self.worker,
+                    )
                     .values(state="queued", claimed_by=None)
                 )
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning(
+                "%d claimed attempts could not be given back (database unavailable); "
+                "the sweeper will re-queue them",
+                len(attempt_ids),
+            )
 
     def _request(self, attempt: CallAttempt) -> OutboundCall:
         urls = self.urls()

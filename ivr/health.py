@@ -34,8 +34,17 @@ bp = Blueprint("health", __name__)
 STALE_AFTER_S = {name: max(120, 5 * INTERVALS_S[name]) for name in JOBS}
 
 
-def health_report(app: Flask) -> dict[str, Any]:
+LIVE_PATH = "/healthz/live"
+LIVE_REPLY = {"service": "pingan", "status": "alive"}
+
+
+def health_report(app: Flask, *, probe_webhooks: bool = False) -> dict[str, Any]:
+    """``probe_webhooks`` (``pingan health``, never ``/healthz``, which would call itself):
+    also check that the webhooks answer at PINGAN_PUBLIC_URL."""
     report: dict[str, Any] = {"carrier": carrier_of(app).name}
+    webhooks_problem = None
+    if probe_webhooks:
+        webhooks_problem, report["webhooks"] = _webhooks_line(app)
     try:
         with engine(app).connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -62,8 +71,21 @@ def health_report(app: Flask) -> dict[str, Any]:
         alerts_failing=undelivered,
     )
     healthy = scheduler_ok and not nobody and not any(undelivered.values())
-    report["status"] = "error" if halted else ("ok" if healthy else "warning")
+    report["status"] = "error" if halted or webhooks_problem else ("ok" if healthy else "warning")
     return report
+
+
+def _webhooks_line(app: Flask) -> tuple[bool, str]:
+    """(a problem?, one line for people)."""
+    from ivr.server import public_url_problem
+
+    url = settings_of(app).public_url
+    problem = public_url_problem(app)
+    if problem:
+        return True, problem
+    if not url:
+        return False, "served by `pingan call` or `pingan demo` for the simulated carrier"
+    return False, f"ok ({url} answers)"
 
 
 def scheduler_state(
@@ -106,6 +128,13 @@ def _ago(seconds: float | None) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s ago"
     return f"{seconds / 60:.0f} min ago"
+
+
+@bp.get(LIVE_PATH)
+def live() -> Response:
+    """Answers without touching the database: ``pingan call`` and ``pingan health`` ask it
+    whether PINGAN_PUBLIC_URL reaches this app at all."""
+    return jsonify(LIVE_REPLY)
 
 
 @bp.get("/healthz")

@@ -43,6 +43,8 @@ EPSILON_S = 2e-6
 
 _KEY = SystemState.key == PACE_KEY
 
+Take = Callable[[Connection, float], bool]
+
 
 class Pacer:
     def __init__(self, sessions: sessionmaker[Session], clock: Clock, per_second: float) -> None:
@@ -56,15 +58,20 @@ class Pacer:
         self._burst = max(1, math.floor(per_second * self._window + 1e-9))
 
     @contextmanager
-    def permits(self) -> Iterator[Callable[[], float]]:
-        """For one dial run: a function that waits for the next permit and returns its time."""
+    def permits(self) -> Iterator[Callable[[Take | None], float | None]]:
+        """For one dial run: a function that waits for the next permit and returns its time.
+
+        ``take(connection, granted)`` runs in the permit's own transaction, just before the
+        permit is recorded: when it returns False the permit is not taken and None is returned
+        (the dialer re-asserts its claim on the call there, at no extra round trip).
+        """
         with self._engine.connect() as connection:
             self._ensure_row(connection)
 
-            def permit() -> float:
+            def permit(take: Take | None = None) -> float | None:
                 while True:
-                    granted, wait = self._try(connection)
-                    if granted is not None:
+                    granted, wait = self._try(connection, take)
+                    if granted is not None or wait < 0:
                         return granted
                     self._clock.sleep(wait)
 
@@ -73,7 +80,9 @@ class Pacer:
     def permit(self) -> float:
         """A single permit (the first call of a run, ``pingan call``)."""
         with self.permits() as permit:
-            return permit()
+            granted = permit(None)
+            assert granted is not None
+            return granted
 
     def _ensure_row(self, connection: Connection) -> None:
         """The row exists from the first permit on (two workers may race to create it)."""
@@ -81,8 +90,9 @@ class Pacer:
             if connection.execute(select(SystemState.key).where(_KEY)).first() is None:
                 connection.execute(insert(SystemState).values(key=PACE_KEY, value=None))
 
-    def _try(self, connection: Connection) -> tuple[float | None, float]:
-        """One attempt: (time granted, 0), or (None, seconds until a permit may be granted)."""
+    def _try(self, connection: Connection, take: Take | None) -> tuple[float | None, float]:
+        """One attempt: (time granted, 0), (None, seconds until a permit may be granted), or
+        (None, -1) when ``take`` declined the permit."""
         with connection.begin():
             value = connection.execute(
                 select(SystemState.value).where(_KEY).with_for_update()
@@ -96,6 +106,8 @@ class Pacer:
             if opens - now > EPSILON_S:
                 return None, opens - now
             granted = max(now, opens)  # never recorded before it was allowed
+            if take is not None and not take(connection, granted):
+                return None, -1.0
             recent.append(granted)
             caught_up = turn if turn >= granted - CATCH_UP_S else granted
             state = {"turn": caught_up + self.interval, "recent": recent[-self._burst :]}

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import requests
 from flask import Flask
 from waitress.server import create_server
 
 from ivr import settings_of
 from ivr.config import ConfigError
+from ivr.health import LIVE_PATH, LIVE_REPLY
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,45 @@ def webhooks_reachable(app: Flask) -> Iterator[str]:
     finally:
         server.close()
         app.extensions["pingan.public_url"] = None
+
+
+PROBE_TIMEOUT_S = 5
+
+
+def public_url_problem(app: Flask) -> str | None:
+    """One sentence saying why the carrier cannot reach the webhooks, or None if it can
+    (PINGAN_PUBLIC_URL answers as Pingan; or no URL is needed: the embedded server)."""
+    settings = settings_of(app)
+    url = settings.public_url
+    if not url:
+        if settings.carrier == "twilio":
+            return "PINGAN_PUBLIC_URL is not set, so Twilio cannot reach the webhooks"
+        return None
+    reason = _probe(url.rstrip("/") + LIVE_PATH)
+    if reason is None:
+        return None
+    return (
+        f"PINGAN_PUBLIC_URL {url} does not answer ({reason}), so the carrier could not reach "
+        f"the webhooks: start `pingan serve` there or fix the URL"
+    )
+
+
+def _probe(url: str) -> str | None:
+    try:
+        reply = requests.get(url, timeout=PROBE_TIMEOUT_S, allow_redirects=False)
+    except requests.ConnectionError:
+        return "connection refused or host unknown"
+    except requests.Timeout:
+        return f"no reply within {PROBE_TIMEOUT_S} s"
+    except requests.RequestException as exc:
+        return type(exc).__name__
+    if reply.status_code != 200:
+        return f"HTTP {reply.status_code} from {url}"
+    try:
+        answered = reply.json()
+    except ValueError:
+        answered = None
+    return None if answered == LIVE_REPLY else f"something other than Pingan answers at {url}"
 
 
 def run_gunicorn(host: str, port: int, workers: int) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 OPEN = "pending"
 CLOSED_STATUSES = frozenset({"complete", "partial", "missed"})
 LIVE_STATES = ("queued", "dialing", "placed", "in_call")
+UNHEARD = "no_webhooks"  # the outcome of a call none of whose webhooks reached us
 
 
 def settle_attempt(
@@ -75,6 +76,9 @@ def settle_attempt(
             attempt.status or attempt.outcome,
             retry_at.isoformat(),
         )
+        return
+    if attempt.outcome == UNHEARD and not _really_tried(session, checkin):
+        _close_as_our_fault(checkin, attempt, "ended without any webhook reaching us", now)
         return
     close_missed(session, checkin, settings, now)
 
@@ -138,6 +142,59 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
     )
     log.warning(
         "check-in %s missed (%s, %s) for resident %s", checkin.id, reason, severity, resident.id
+    )
+
+
+def settle_stranded(
+    session: Session, attempt: CallAttempt, settings: Settings, now: dt.datetime
+) -> None:
+    """A claimed attempt Pingan never placed before the window closed (its dial run failed on
+    the database and could not give it back). Not the resident's doing, so it raises no
+    escalation of its own: the check-in is settled on what its earlier calls got, if any."""
+    attempt.state, attempt.outcome, attempt.ended_at = "ended", "not_placed", now
+    checkin = attempt.checkin
+    if checkin is None or checkin.status in CLOSED_STATUSES:
+        return
+    if checkin.temperature_c is not None or _really_tried(session, checkin):
+        settle_attempt(session, attempt, settings, now)
+        return
+    _close_as_our_fault(checkin, attempt, "was claimed but never placed", now)
+
+
+def refund_unheard(session: Session, attempt: CallAttempt, settings: Settings) -> None:
+    """A call no webhook of which ever reached us (PINGAN_PUBLIC_URL not served, say) tells
+    nothing about the resident: it is given back as an extra attempt, at most as many times as
+    a round has attempts (each such call plays the carrier's error message to the resident)."""
+    checkin = attempt.checkin
+    if checkin is None or checkin.status in CLOSED_STATUSES:
+        return
+    query = select(func.count()).where(
+        CallAttempt.checkin_id == checkin.id, CallAttempt.outcome == UNHEARD
+    )
+    if int(session.scalar(query) or 0) <= settings.max_attempts:
+        checkin.max_attempts += 1
+
+
+def _really_tried(session: Session, checkin: CheckIn) -> bool:
+    """Did any call of the check-in reach the resident's phone and tell us how it went?"""
+    query = select(CallAttempt.id).where(
+        CallAttempt.checkin_id == checkin.id,
+        CallAttempt.call_sid.is_not(None),
+        CallAttempt.outcome.is_distinct_from(UNHEARD),
+    )
+    return bool(session.scalar(select(exists(query))))
+
+
+def _close_as_our_fault(
+    checkin: CheckIn, attempt: CallAttempt, what: str, now: dt.datetime
+) -> None:
+    _close(checkin, "missed", now)
+    log.error(
+        "check-in %s closed missed without an escalation: attempt %s %s before the window "
+        "closed (a Pingan fault, not the resident's)",
+        checkin.id,
+        attempt.id,
+        what,
     )
 
 

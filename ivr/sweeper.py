@@ -5,8 +5,11 @@
    the database was down when they came), and those it does not know are closed as failed. A
    call that was answered but whose end we never heard was cut off on our side (the caller
    heard "we will call you again"), so its check-in is called again if it is unfinished.
-2. Attempts claimed by a worker that stopped (no heartbeat) before placing them are re-queued.
-3. Queued attempts and idle check-ins whose calling window has closed are closed as missed.
+2. Attempts claimed by a worker that stopped (no heartbeat) before placing them are re-queued,
+   and so is any claim older than ``claim_expires_s`` whatever its worker's health (a dial run
+   the database failed after claiming may not have been able to give its claims back).
+3. Queued attempts and idle check-ins whose calling window has closed are closed as missed; a
+   claim stranded until then ends unplaced, without an escalation (Pingan's fault).
 4. Residents whose isolation period ended yesterday or earlier are released.
 """
 
@@ -24,7 +27,7 @@ from ivr import audit
 from ivr.calls import CallEnv, finish_call
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.settle import close_missed, settle_attempt
+from ivr.settle import close_missed, settle_attempt, settle_stranded
 from ivr.telephony import FINAL_STATUSES, Carrier, CarrierError, ErrorKind
 from ivr.workers import ALIVE_FOR_S, gone, last_beats
 from storage import CallAttempt, CallEvent, CheckIn, Resident, Round
@@ -37,6 +40,15 @@ GRACE_S = 30
 ORPHAN_AFTER_S = 60
 GONE_AFTER_S = 20  # a create request's client timeout (15 s), and then some
 MISSED_BEAT_S = 15  # a live worker beats every 10 s
+# A live dialer places a claim within seconds, and re-asserts it as it fires (``ivr.dialer``),
+# so one this old was stranded: by a dial run that failed on the database, say.
+CLAIM_EXPIRES_S = 120
+
+
+def claim_expires_s(settings: Settings) -> int:
+    """The bound, and always longer than a call fired just before an outage can ring: its
+    webhooks, which attach the CallSid, come first, so it is never placed twice."""
+    return max(CLAIM_EXPIRES_S, settings.ring_timeout_s + GONE_AFTER_S + GRACE_S)
 
 
 @dataclass
@@ -51,7 +63,7 @@ class Sweeper:
         self.settle_stuck_calls()
         with self.sessions.begin() as session:
             now = self.clock.now()
-            requeue_orphans(session, now)
+            requeue_orphans(session, self.settings, now)
             close_expired(session, self.settings, now)
             release_finished(session, self.settings, now)
             close_finished_rounds(session, now)
@@ -105,38 +117,73 @@ class Sweeper:
             cut_off = attempt.answered_at is not None and not (attempt.flow_state or {}).get(
                 "outcome"
             )
-            finish_call(session, attempt, status, duration, None, env, cut_off=cut_off)
-            log.warning(
-                "attempt %s settled by the sweeper as %s (callbacks lost%s)",
-                attempt_id,
-                status,
-                "; cut off mid-call" if cut_off else "",
+            unheard = _never_heard(session, attempt)
+            finish_call(
+                session, attempt, status, duration, None, env, cut_off=cut_off, unheard=unheard
             )
+            if unheard:
+                log.error(
+                    "PINGAN FAULT: no webhook of call %s (attempt %s) ever reached us before it "
+                    "ended %s; is PINGAN_PUBLIC_URL (%s) served? Not counted against the "
+                    "resident; called again",
+                    sid,
+                    attempt_id,
+                    status,
+                    self.settings.public_url or "the embedded server",
+                )
+            else:
+                log.warning(
+                    "attempt %s settled by the sweeper as %s (callbacks lost%s)",
+                    attempt_id,
+                    status,
+                    "; cut off mid-call" if cut_off else "",
+                )
         return 1
 
 
-def requeue_orphans(session: Session, now: dt.datetime) -> int:
-    """Attempts a dead worker claimed but never placed go back to the queue (not counted).
+def _never_heard(session: Session, attempt: CallAttempt) -> bool:
+    """Did the carrier create the call without any of its webhooks ever reaching us?"""
+    if attempt.answered_at is not None or attempt.last_event is not None:
+        return False
+    query = select(CallEvent.id).where(CallEvent.attempt_id == attempt.id).limit(1)
+    return session.scalar(query) is None
+
+
+def requeue_orphans(session: Session, settings: Settings, now: dt.datetime) -> int:
+    """Attempts claimed but never placed go back to the queue (not counted): those of a dead
+    worker, and any claim older than ``claim_expires_s``.
 
     A worker is dead when its heartbeat is stale; or sooner, when it was a process of this
     host that is gone and has missed its last heartbeat (a live worker in another PID
     namespace, with the same host name, still beats). Either way the claim must be old enough
     that a create request it sent just before dying has been answered by the carrier's first
-    webhook, which attaches the CallSid (so that call is not placed a second time).
+    webhook, which attaches the CallSid (so that call is not placed a second time). Claims
+    whose window has closed are left to ``close_expired``.
     """
     cutoff = now - dt.timedelta(seconds=GONE_AFTER_S)
+    expired = now - dt.timedelta(seconds=claim_expires_s(settings))
     beats = last_beats(session)
-    query = select(CallAttempt).where(
-        CallAttempt.state == "dialing",
-        CallAttempt.call_sid.is_(None),
-        CallAttempt.claimed_at < cutoff,
+    query = (
+        select(CallAttempt)
+        .join(CheckIn, CheckIn.id == CallAttempt.checkin_id)
+        .where(
+            CallAttempt.state == "dialing",
+            CallAttempt.call_sid.is_(None),
+            CallAttempt.claimed_at < cutoff,
+            CheckIn.closes_at > now,
+        )
     )
     count = 0
-    for attempt in session.scalars(query.with_for_update(skip_locked=True)):
-        if not _claimant_dead(attempt, beats, now):
+    for attempt in session.scalars(query.with_for_update(skip_locked=True, of=CallAttempt)):
+        stale = (attempt.claimed_at or now) < expired
+        if not stale and not _claimant_dead(attempt, beats, now):
             continue
+        worker = attempt.claimed_by
         attempt.state, attempt.claimed_by, attempt.due_at = "queued", None, now
-        log.warning("attempt %s re-queued: its worker stopped before placing it", attempt.id)
+        if stale:
+            log.warning("attempt %s re-queued: claimed by %s but never placed", attempt.id, worker)
+        else:
+            log.warning("attempt %s re-queued: its worker stopped before placing it", attempt.id)
         count += 1
     return count
 
@@ -150,7 +197,8 @@ def _claimant_dead(attempt: CallAttempt, beats: dict[str, dt.datetime], now: dt.
 
 
 def close_expired(session: Session, settings: Settings, now: dt.datetime) -> int:
-    """Close what can no longer be called today: queued attempts and idle check-ins."""
+    """Close what can no longer be called today: queued attempts, stranded claims and idle
+    check-ins."""
     queued = (
         select(CallAttempt)
         .join(CheckIn, CheckIn.id == CallAttempt.checkin_id)
@@ -159,6 +207,18 @@ def close_expired(session: Session, settings: Settings, now: dt.datetime) -> int
     for attempt in session.scalars(queued):
         attempt.state, attempt.outcome, attempt.ended_at = "ended", "not_placed", now
         settle_attempt(session, attempt, settings, now)
+    stranded = (
+        select(CallAttempt)
+        .join(CheckIn, CheckIn.id == CallAttempt.checkin_id)
+        .where(
+            CallAttempt.state == "dialing",
+            CallAttempt.call_sid.is_(None),
+            CallAttempt.claimed_at < now - dt.timedelta(seconds=claim_expires_s(settings)),
+            CheckIn.closes_at <= now,
+        )
+    )
+    for attempt in session.scalars(stranded):
+        settle_stranded(session, attempt, settings, now)
     idle = select(CheckIn).where(
         CheckIn.status == "pending", CheckIn.closes_at <= now, CheckIn.next_attempt_at.is_not(None)
     )

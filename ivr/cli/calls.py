@@ -18,7 +18,7 @@ from ivr.dialer import queue_checkin_now
 from ivr.jobs import Jobs
 from ivr.rounds import start_manual_round
 from ivr.schedule import schedule_for
-from ivr.server import run_gunicorn, webhooks_reachable
+from ivr.server import public_url_problem, run_gunicorn, webhooks_reachable
 from ivr.telephony import FINAL_STATUSES
 from storage import CallAttempt, CheckIn, Resident
 
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 def call(pingan: Pingan, phone: str, timeout: int) -> None:
     """Call one resident now and wait until the call has ended."""
     app = pingan.app
+    problem = public_url_problem(app)
+    if problem:
+        raise click.ClickException(f"{problem}; nobody was called")
     with webhooks_reachable(app):
         attempt_id = _queue_call(pingan, phone)
         jobs = Jobs(app)

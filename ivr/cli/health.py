@@ -9,7 +9,17 @@ import click
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.health import health_report
 
-LINES = ("status", "database", "carrier", "dialing", "scheduler", "workers", "on_duty", "alerts")
+LINES = (
+    "status",
+    "database",
+    "carrier",
+    "webhooks",
+    "dialing",
+    "scheduler",
+    "workers",
+    "on_duty",
+    "alerts",
+)
 
 
 @cli.command("health")
@@ -17,7 +27,7 @@ LINES = ("status", "database", "carrier", "dialing", "scheduler", "workers", "on
 @pass_pingan
 def health(pingan: Pingan, as_json: bool) -> None:
     """Check the database, the carrier, dialing and the workers."""
-    report = health_report(pingan.app)
+    report = health_report(pingan.app, probe_webhooks=True)
     if as_json:
         emit_json(report)
     else:

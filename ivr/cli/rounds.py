@@ -11,7 +11,7 @@ from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
 from ivr.progress import PHASES, round_progress
-from ivr.rounds import start_manual_round
+from ivr.rounds import running_round, start_manual_round
 from ivr.schedule import schedule_for
 from ivr.tables import format_table
 from storage import Community
@@ -24,9 +24,18 @@ def round_() -> None:
 
 @round_.command("start")
 @click.option("--community", help="Only this community (default: all).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Even while a round is running: call now only the residents it has not reached.",
+)
 @pass_pingan
-def start(pingan: Pingan, community: str | None) -> None:
-    """Start a round now; the worker (or `pingan demo`) places the calls."""
+def start(pingan: Pingan, community: str | None, force: bool) -> None:
+    """Start a round now; the worker (or `pingan demo`) places the calls.
+
+    While a round of the community is still running this refuses (everyone would be called
+    twice); --force calls only the residents not yet reached, none with a call in flight.
+    """
     app = pingan.app
     settings, now = settings_of(app), clock_of(app).now()
     with session_scope(app) as session:
@@ -40,11 +49,19 @@ def start(pingan: Pingan, community: str | None) -> None:
                 if community
                 else "no communities yet: import residents first"
             )
+        refused = False
         for item in found:
             if not schedule_for(item, settings).in_window(now):
                 click.echo(f"{item.name}: outside the calling window; not started")
                 continue
-            started = start_manual_round(session, item, settings, now)
+            running = running_round(session, item)
+            if running is not None and not force:
+                click.echo(running.sentence(item.name), err=True)
+                refused = True
+                continue
+            started = start_manual_round(
+                session, item, settings, now, unreached_only=running is not None
+            )
             if started is None:
                 click.echo(f"{item.name}: a round was started this very second; not repeated")
             else:
@@ -52,6 +69,8 @@ def start(pingan: Pingan, community: str | None) -> None:
                     f"{item.name}: round {started.round.slot} started, "
                     f"{started.checkins} residents to call"
                 )
+    if refused:
+        raise click.exceptions.Exit(1)
 
 
 @round_.command("status")
