@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -21,8 +25,29 @@ def csrf_failed(error: CSRFError) -> tuple[str, int]:
 
 
 @bp.errorhandler(FormError)
-def form_error(error: FormError) -> tuple[str, int]:
-    return render_error(error.code, error.message)
+def form_error(error: FormError) -> Any:
+    page = _form_page_again(error)
+    return (page, error.code) if page is not None else render_error(error.code, error.message)
+
+
+def _form_page_again(error: FormError) -> Any:
+    """The page the refused form was on, shown again with the message and what was typed, so
+    nothing has to be keyed twice; None when that page cannot be told (then the error page)."""
+    referrer = urlsplit(request.referrer or "")
+    if request.method != "POST" or not referrer.path or referrer.netloc not in ("", request.host):
+        return None
+    try:
+        endpoint, args = current_app.url_map.bind(request.host).match(referrer.path, "GET")
+    except HTTPException:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    if view is None or not endpoint.startswith("dashboard.") or endpoint == request.endpoint:
+        return None
+    g.form_error, g.kept_form = error.message, request.form
+    try:
+        return view(**args)
+    except (FormError, OutOfScope, HTTPException):
+        return None
 
 
 @bp.errorhandler(OutOfScope)

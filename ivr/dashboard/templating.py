@@ -26,7 +26,7 @@ def init_app(app: Flask) -> None:
         yes_no=labels.yes_no,
         slot=round_slot,
     )
-    app.jinja_env.globals.update(query_with=query_with, labels=labels)
+    app.jinja_env.globals.update(query_with=query_with, labels=labels, kept=kept)
 
 
 def render(template: str, **context: Any) -> str:
@@ -55,6 +55,13 @@ def render_error(code: int, message: str | None = None) -> tuple[str, int]:
     return render(
         "error.html", code=code, title=titles.get(code, _("出错了")), message=message
     ), code
+
+
+def kept(action: str) -> Any:
+    """What was typed into the form posting to ``action`` when it was refused (``errors.py``
+    shows its page again); empty otherwise."""
+    form = g.get("kept_form")
+    return form if form is not None and request.path == action else {}
 
 
 def query_with(**changes: object) -> str:

@@ -338,3 +338,31 @@ def test_a_released_resident_with_an_open_escalation_still_needs_a_person(app, p
     open_escalation(app, people.resident_a, "callback_requested", "high", None)
     post(client, f"/residents/{people.resident_a}/release", {"reason": "隔离期满"})
     assert colours(text(client.get("/residents")))[str(people.resident_a)] == "orange"
+
+
+def test_a_refused_check_in_form_comes_back_with_its_message_and_what_was_typed(
+    app, people
+) -> None:
+    client = signed_in(app, people.staff_a)
+    page_url = f"/residents/{people.resident_a}"
+    form = {"temperature": "375", "symptoms": "yes", "needs": "medicine", "note": "上门测量"}
+    refused = post(
+        client, f"{page_url}/checkin", form, headers={"Referer": f"http://localhost{page_url}"}
+    )
+    page = text(refused)
+    assert refused.status_code == 400
+    assert "您是不是要输入 37.5？" in page
+    checkin_form = page[page.index("/checkin") :].split("</form>", 1)[0]
+    assert 'value="375"' in checkin_form and 'value="上门测量"' in checkin_form
+    assert 'value="yes" selected' in checkin_form and 'value="medicine" checked' in checkin_form
+    hold_form = page[page.index("/hold") :].split("</form>", 1)[0]
+    assert 'value=""' in hold_form or "value=" not in hold_form.split("reason", 1)[-1][:5]
+
+
+def test_a_refused_edit_keeps_every_field_typed(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    edit_url = f"/residents/{people.resident_a}/edit"
+    form = {"name": "李建国", "phone": "123", "address": "新地址1号楼", "isolation_days": "14"}
+    refused = post(client, edit_url, form, headers={"Referer": f"http://localhost{edit_url}"})
+    assert refused.status_code == 400
+    assert 'value="新地址1号楼"' in text(refused) and 'value="123"' in text(refused)
