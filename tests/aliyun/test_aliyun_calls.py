@@ -1,0 +1,92 @@
+"""Residents in mainland China checked in through Alibaba Cloud VMS, end to end over HTTP.
+
+The official SDK places each call at the local platform simulator, which posts the 智能外呼
+callbacks and receipts to the real app; the database rows are the evidence.
+"""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from sqlalchemy import func, select
+
+from ivr import flow_of, settings_of
+from ivr.db import session_scope
+from ivr.reports import checkin_rows, escalation_rows
+from storage import Answer, CallAttempt, CallEvent
+from tests.aliyun.conftest import CALLBACK_SECRET
+from tests.helpers import add_resident, call_round, script
+
+PHONE = "+8613803710101"  # a mobile in Zhengzhou
+
+
+def checkin(app) -> dict[str, object]:
+    with session_scope(app) as session:
+        rows = checkin_rows(session, settings_of(app).tz, flow=flow_of(app))
+    assert len(rows) == 1
+    return rows[0]
+
+
+def test_a_resident_in_zhengzhou_completes_a_check_in_through_alibaba_cloud(
+    app, jobs, platform, clock
+) -> None:
+    add_resident(app, "王秀英", PHONE)
+    script(platform, PHONE, "answer 1 372# 1 2 1 9")
+    call_round(app, jobs, platform, clock)
+    row = checkin(app)
+    assert row["status"] == "complete"
+    assert row["temperature_c"] == 37.2 and row["symptoms"] is False
+    assert row["needs"] == ["groceries"]
+    (call,) = platform.calls_to(PHONE)
+    assert call.errors == [] and call.receipt and call.receipt["status_code"] == "200000"
+    assert call.shown == "37165000000"  # CalledShowNumber: the purchased number, no +86
+    print(call.transcript())
+    assert "三十七点二度" in call.heard_text()
+    with session_scope(app) as session:
+        attempt = session.scalars(select(CallAttempt)).one()
+        assert attempt.call_sid == call.call_id and attempt.status == "completed"
+        assert call.out_id == attempt.code[:15]
+
+
+def test_a_forged_callback_is_refused_and_changes_nothing(app, server, platform) -> None:
+    add_resident(app, "李建国", PHONE)
+    before = _rows(app)
+    forged = {
+        "call_id": "100001616500^100001871490",
+        "timestamp": "1504174341229",
+        "content_type": "dtmf",
+        "content": json.dumps({"dtmf": "1", "dynamic_id": "x" * 24 + ".0...."}),
+    }
+    for path in ("wrong-secret-0123456789/callback", "callback", f"{CALLBACK_SECRET}x/callback"):
+        assert requests.post(f"{server}/aliyun/{path}", data=forged, timeout=10).status_code in (
+            403,
+            404,
+            405,
+        )
+    receipt = [{"call_id": forged["call_id"], "status_code": "200000", "duration": "30"}]
+    forged_receipt = f"{server}/aliyun/not-the-secret-000000/receipt"
+    assert requests.post(forged_receipt, json=receipt, timeout=10).status_code == 403
+    assert _rows(app) == before
+
+
+def test_a_call_to_a_number_outside_mainland_china_is_refused_as_the_platform_refuses_it(
+    app, jobs, platform, clock
+) -> None:
+    add_resident(app, "陈美玲", "+85291234567")  # Hong Kong: VMS calls mainland numbers only
+    call_round(app, jobs, platform, clock)
+    assert platform.calls_to("+85291234567") == []
+    with session_scope(app) as session:
+        attempt = session.scalars(select(CallAttempt)).one()
+        assert attempt.outcome == "bad_number"
+        assert attempt.carrier_error and "isv.MOBILE_NUMBER_ILLEGAL" in attempt.carrier_error
+        reasons = {r["reason"] for r in escalation_rows(session, settings_of(app).tz)}
+    assert "bad_phone" in reasons
+
+
+def _rows(app) -> tuple[int, int, int]:
+    with session_scope(app) as session:
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(model))
+            for model in (CallAttempt, CallEvent, Answer)
+        )
