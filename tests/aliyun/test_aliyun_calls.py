@@ -90,3 +90,49 @@ def _rows(app) -> tuple[int, int, int]:
             session.scalar(select(func.count()).select_from(model))
             for model in (CallAttempt, CallEvent, Answer)
         )
+
+
+def test_a_resident_who_says_nothing_at_first_is_asked_again_and_checks_in(
+    app, jobs, platform, clock
+) -> None:
+    add_resident(app, "赵德明", PHONE)
+    script(platform, PHONE, "answer - 1 365# 1 2 9")
+    call_round(app, jobs, platform, clock)
+    row = checkin(app)
+    assert row["status"] == "complete" and row["temperature_c"] == 36.5
+    (call,) = platform.calls_to(PHONE)
+    assert call.errors == [] and [e.content_type for e in call.exchanges][:2] == ["mute", "mute"]
+
+
+def test_a_busy_line_is_called_again_later(app, jobs, platform, clock) -> None:
+    add_resident(app, "孙丽华", PHONE)
+    script(platform, PHONE, "busy", "answer 1 366# 1 2 9")
+    call_round(app, jobs, platform, clock)
+    assert checkin(app)["status"] == "complete"
+    first, second = platform.calls_to(PHONE)
+    assert first.receipt and first.receipt["status_code"] == "200002"
+    assert second.receipt and second.receipt["status_code"] == "200000"
+    with session_scope(app) as session:
+        statuses = [a.status for a in session.scalars(select(CallAttempt).order_by(CallAttempt.id))]
+    assert statuses == ["busy", "completed"]
+
+
+def test_a_callback_replayed_after_the_call_changes_nothing(app, jobs, platform, clock) -> None:
+    add_resident(app, "周建华", PHONE)
+    script(platform, PHONE, "answer 1 372# 1 2 9")
+    call_round(app, jobs, platform, clock)
+    (call,) = platform.calls_to(PHONE)
+    before = _rows(app), checkin(app)
+    symptoms = next(
+        e for e in call.exchanges if "不舒服" in json.dumps(e.reply, ensure_ascii=False)
+    )
+    url = platform.callback_url
+    replayed = {
+        "call_id": call.call_id,
+        "timestamp": "1504174341229",
+        "content_type": "dtmf",
+        "content": json.dumps({"dtmf": "1", "dynamic_id": symptoms.reply["data"]["dynamic_id"]}),
+    }
+    answer = requests.post(url, data=replayed, timeout=10).json()
+    assert answer["data"]["action"] == "hangup"
+    assert (_rows(app), checkin(app)) == before
