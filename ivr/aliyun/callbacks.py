@@ -164,15 +164,18 @@ def _settle(session: Session, record: Mapping[str, Any]) -> None:
 
 
 def _receipt_attempt(session: Session, call_id: str, out_id: str) -> CallAttempt | None:
-    """By the call's id; by OutId (our code's start) when the receipt beat the dialer's save."""
+    """By the call's id; by OutId (our code's start) when the receipt beat the dialer's save.
+
+    The OutId match does not ask for an unsaved CallId: the dialer may save it while this
+    request waits for the row's lock, and the receipt is still this call's.
+    """
     query = select(CallAttempt).with_for_update()
     found = session.scalars(query.where(CallAttempt.call_sid == call_id)).first()
     if found is None and len(out_id) == OUT_ID_MAX:
         pattern = out_id.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
-        candidates = session.scalars(
-            query.where(CallAttempt.code.like(pattern, escape="\\"), CallAttempt.call_sid.is_(None))
-        ).all()
-        found = candidates[0] if len(candidates) == 1 else None
+        candidates = session.scalars(query.where(CallAttempt.code.like(pattern, escape="\\"))).all()
+        mine = [c for c in candidates if c.call_sid in (None, call_id)]
+        found = mine[0] if len(mine) == 1 else None
     return calls.load_attempt(session, found.code) if found else None
 
 

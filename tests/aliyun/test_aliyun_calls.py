@@ -136,3 +136,32 @@ def test_a_callback_replayed_after_the_call_changes_nothing(app, jobs, platform,
     answer = requests.post(url, data=replayed, timeout=10).json()
     assert answer["data"]["action"] == "hangup"
     assert (_rows(app), checkin(app)) == before
+
+
+def test_a_receipt_that_beats_the_dialers_save_still_settles_its_call(app, server, clock) -> None:
+    from ivr.dialer import queue_checkin_now
+    from ivr.rounds import start_manual_round
+    from storage import CheckIn, Community
+
+    add_resident(app, "钱玉兰", PHONE)
+    with session_scope(app) as session:
+        community = session.scalars(select(Community)).one()
+        start_manual_round(session, community, settings_of(app), clock.now())
+    with session_scope(app) as session:
+        checkin_row = session.scalars(select(CheckIn)).one()
+        attempt = queue_checkin_now(session, checkin_row, clock.now())
+        assert attempt is not None
+        attempt.state = "dialing"  # SmartCall answered; its CallId not stored yet
+        code = attempt.code
+    receipt = [
+        {"call_id": "318^927", "out_id": code[:15], "status_code": "200003", "duration": "0"}
+    ]
+    url = f"{server}/aliyun/{CALLBACK_SECRET}/receipt"
+    assert requests.post(url, json=receipt, timeout=10).json() == {"code": 0, "msg": "接收成功"}
+    with session_scope(app) as session:
+        attempt = session.scalars(select(CallAttempt)).one()
+        assert (attempt.call_sid, attempt.status, attempt.state) == (
+            "318^927",
+            "no-answer",
+            "ended",
+        )
