@@ -49,7 +49,7 @@ def test_a_resident_in_zhengzhou_completes_a_check_in_through_alibaba_cloud(
         assert call.out_id == attempt.code[:15]
 
 
-def test_a_forged_callback_is_refused_and_changes_nothing(app, server, platform) -> None:
+def test_a_forged_callback_is_refused_and_changes_nothing(app, server, platform, caplog) -> None:
     add_resident(app, "李建国", PHONE)
     before = _rows(app)
     forged = {
@@ -68,6 +68,8 @@ def test_a_forged_callback_is_refused_and_changes_nothing(app, server, platform)
     forged_receipt = f"{server}/aliyun/not-the-secret-000000/receipt"
     assert requests.post(forged_receipt, json=receipt, timeout=10).status_code == 403
     assert _rows(app) == before
+    refusals = [r for r in caplog.records if "without the callback secret; refused" in r.message]
+    assert len(refusals) == 3  # the two wrong secrets and the forged receipt
 
 
 def test_a_call_to_a_number_outside_mainland_china_is_refused_as_the_platform_refuses_it(
@@ -164,4 +166,25 @@ def test_a_receipt_that_beats_the_dialers_save_still_settles_its_call(app, serve
             "318^927",
             "no-answer",
             "ended",
+        )
+
+
+def test_a_voicemail_is_heard_as_a_silent_resident_and_the_resident_is_called_again(
+    app, jobs, platform, clock
+) -> None:
+    add_resident(app, "郑桂芳", PHONE)
+    script(platform, PHONE, "machine", "answer 1 365# 1 2 9")
+    call_round(app, jobs, platform, clock)
+    voicemail, *_ = platform.calls_to(PHONE)
+    assert voicemail.errors == [] and voicemail.receipt
+    assert len(platform.calls_to(PHONE)) == 2 and checkin(app)["status"] == "complete"
+    assert {e.content_type for e in voicemail.exchanges} == {"mute"}
+    with session_scope(app) as session:
+        first = session.scalars(select(CallAttempt).order_by(CallAttempt.id)).first()
+        assert first is not None and first.outcome == "no_response"
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Answer).where(Answer.attempt_id == first.id)
+            )
+            == 0
         )
