@@ -56,7 +56,7 @@ def test_a_forged_callback_is_refused_and_changes_nothing(app, server, platform,
         "call_id": "100001616500^100001871490",
         "timestamp": "1504174341229",
         "content_type": "dtmf",
-        "content": json.dumps({"dtmf": "1", "dynamic_id": "x" * 24 + ".0...."}),
+        "content": json.dumps({"dtmf": "1", "dynamic_id": "x" * 24 + ".0..."}),
     }
     for path in ("wrong-secret-0123456789/callback", "callback", f"{CALLBACK_SECRET}x/callback"):
         assert requests.post(f"{server}/aliyun/{path}", data=forged, timeout=10).status_code in (
@@ -188,3 +188,54 @@ def test_a_voicemail_is_heard_as_a_silent_resident_and_the_resident_is_called_ag
             )
             == 0
         )
+
+
+def test_hostile_callbacks_never_crash_a_call_nor_store_anything(app, server, caplog) -> None:
+    add_resident(app, "冯秀兰", PHONE)
+    before = _rows(app)
+    url = f"{server}/aliyun/{CALLBACK_SECRET}/callback"
+    hostile = [
+        {},
+        {"call_id": "1^2", "content_type": "dtmf", "content": "{not json"},
+        {"call_id": "1^2", "content_type": "dtmf", "content": json.dumps(["a", "list"])},
+        {"call_id": "1^2", "content_type": "mute", "content": json.dumps({"dynamic_id": 7})},
+        {
+            "call_id": "1^2" * 100,
+            "content_type": "dtmf" * 50,
+            "content": json.dumps({"dtmf": "<script>\x00", "dynamic_id": "a" * 30 + ".9.1..."}),
+        },
+    ]
+    for params in hostile:
+        answered = requests.post(url, data=params, timeout=10)
+        assert answered.status_code == 200
+        assert answered.json()["data"]["action"] == "hangup"
+    garbage = requests.post(
+        f"{server}/aliyun/{CALLBACK_SECRET}/receipt", data="[{", timeout=10
+    ).json()
+    assert garbage == {"code": 0, "msg": "接收成功"}
+    assert _rows(app) == before
+
+
+def test_a_failure_while_serving_a_callback_is_an_apology_and_a_receipt_is_pushed_again(
+    app, monkeypatch
+) -> None:
+    from ivr.aliyun import callbacks
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(callbacks.calls, "load_attempt", broken)
+    monkeypatch.setattr(callbacks, "_receipt_attempt", broken)
+    client = app.test_client()
+    dynamic_id = "a" * 24 + ".3..."
+    params = {
+        "call_id": "1^2",
+        "content_type": "mute",
+        "content": json.dumps({"dynamic_id": dynamic_id}),
+    }
+    answered = client.post(f"/aliyun/{CALLBACK_SECRET}/callback", data=params)
+    assert answered.status_code == 200
+    data = answered.get_json()["data"]
+    assert data["action"] == "hangup" and "稍后" in json.loads(data["action_code_param"])["tts"]
+    receipt = [{"call_id": "1^2", "status_code": "200000"}]
+    assert client.post(f"/aliyun/{CALLBACK_SECRET}/receipt", json=receipt).status_code == 503
