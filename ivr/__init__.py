@@ -80,6 +80,14 @@ def _make_carrier(settings: Settings) -> Carrier:
             settings.twilio_auth_token or "",
             settings.twilio_api_base,
         )
+    if settings.carrier == "aliyun":
+        from ivr.aliyun.carrier import AliyunCarrier
+
+        return AliyunCarrier(
+            settings.aliyun_access_key_id or "",
+            settings.aliyun_access_key_secret or "",
+            settings.aliyun_endpoint,
+        )
     from ivr.simulator import SimulatedCarrier
 
     return SimulatedCarrier(auth_token=settings.twilio_auth_token or "")
@@ -87,11 +95,13 @@ def _make_carrier(settings: Settings) -> Carrier:
 
 def _register_blueprints(app: Flask) -> None:
     from ivr import dashboard
+    from ivr.aliyun.callbacks import bp as aliyun_bp
     from ivr.health import bp as health_bp
     from ivr.sms import bp as sms_bp
     from ivr.voice import bp as voice_bp
 
     app.register_blueprint(voice_bp)
+    app.register_blueprint(aliyun_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
     dashboard.init_app(app, settings_of(app))  # pages, JSON API, sessions, CSRF, translations

@@ -145,6 +145,13 @@ def _url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _callback_secret(raw: str) -> str:
+    # It travels in a URL path and is the callbacks' only proof of origin (VMS signs none).
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", raw):
+        raise ValueError("use 16 to 128 letters, digits, - or _ (e.g. `openssl rand -hex 24`)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -180,9 +187,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PINGAN_CARRIER",
         "carrier",
-        _choice("twilio", "simulator"),
+        _choice("twilio", "aliyun", "simulator"),
         None,
-        "`twilio` or `simulator`; default `twilio` when `TWILIO_ACCOUNT_SID` is set",
+        "`twilio`, `aliyun` (Alibaba Cloud VMS, for mainland China) or `simulator`; "
+        "default `twilio` when `TWILIO_ACCOUNT_SID` is set",
     ),
     Setting(
         "TWILIO_ACCOUNT_SID", "twilio_account_sid", _account_sid, None, "Twilio account SID (AC…)"
@@ -200,6 +208,35 @@ SETTINGS: tuple[Setting, ...] = (
         _url,
         "https://api.twilio.com",
         "REST endpoint for every Twilio request (any Twilio-compatible server)",
+    ),
+    Setting(
+        "ALIBABA_CLOUD_ACCESS_KEY_ID",
+        "aliyun_access_key_id",
+        str,
+        None,
+        "Alibaba Cloud AccessKey ID (a RAM user allowed `dyvms:SmartCall`)",
+    ),
+    Setting(
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+        "aliyun_access_key_secret",
+        str,
+        None,
+        "Alibaba Cloud AccessKey secret: signs every SmartCall request",
+    ),
+    Setting(
+        "PINGAN_ALIYUN_ENDPOINT",
+        "aliyun_endpoint",
+        _url,
+        "https://dyvmsapi.aliyuncs.com",
+        "Alibaba Cloud VMS API endpoint (the simulator's, e.g. `http://127.0.0.1:8901`, in tests)",
+    ),
+    Setting(
+        "PINGAN_ALIYUN_CALLBACK_SECRET",
+        "aliyun_callback_secret",
+        _callback_secret,
+        None,
+        "secret path part of the callback URLs set in the VMS console "
+        "(`/aliyun/<secret>/callback`, `/aliyun/<secret>/receipt`); 16+ URL-safe characters",
     ),
     Setting(
         "PINGAN_CALLER_ID",
@@ -432,6 +469,10 @@ class Settings:
     twilio_account_sid: str | None
     twilio_auth_token: str | None
     twilio_api_base: str
+    aliyun_access_key_id: str | None
+    aliyun_access_key_secret: str | None
+    aliyun_endpoint: str
+    aliyun_callback_secret: str | None
     caller_id: str
     timezone: str
     language: str
@@ -514,4 +555,25 @@ def _complete(values: dict[str, Any]) -> Settings:
         ):
             if not values[key]:
                 raise ConfigError(f"PINGAN_CARRIER=twilio needs {env} to be set.")
+    if values["carrier"] == "aliyun":
+        _check_aliyun(values)
     return Settings(**values)
+
+
+ALIYUN_NEEDS = (
+    ("ALIBABA_CLOUD_ACCESS_KEY_ID", "aliyun_access_key_id"),
+    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "aliyun_access_key_secret"),
+    ("PINGAN_ALIYUN_CALLBACK_SECRET", "aliyun_callback_secret"),
+)
+
+
+def _check_aliyun(values: dict[str, Any]) -> None:
+    """VMS only calls from a number bought in mainland China (SmartCall ``CalledShowNumber``)."""
+    for env, key in ALIYUN_NEEDS:
+        if not values[key]:
+            raise ConfigError(f"PINGAN_CARRIER=aliyun needs {env} to be set.")
+    if not str(values["caller_id"]).startswith("+86"):
+        raise ConfigError(
+            "PINGAN_CARRIER=aliyun needs PINGAN_CALLER_ID to be the mainland number you bought "
+            "in the VMS console (+86…)."
+        )

@@ -56,7 +56,8 @@ def test_a_twilio_account_sid_switches_the_carrier_to_twilio() -> None:
         ),
         (
             {"PINGAN_CARRIER": "pigeon"},
-            "PINGAN_CARRIER='pigeon' is not valid: 'pigeon' is not one of twilio, simulator.",
+            "PINGAN_CARRIER='pigeon' is not valid: "
+            "'pigeon' is not one of twilio, aliyun, simulator.",
         ),
         (
             {"PINGAN_CALL_WINDOW": "20:00-08:00"},

@@ -1,0 +1,313 @@
+"""Alibaba Cloud VMS played locally, as faithfully as ``ivr.simulator`` plays Twilio.
+
+``AliyunSimulator`` serves the dyvmsapi endpoint the official SDK talks to (``SmartCall``, signed
+``ACS3-HMAC-SHA256``; point ``PINGAN_ALIYUN_ENDPOINT`` at it) and refuses what the platform
+refuses: an unknown AccessKey, a bad signature, a ``CalledShowNumber`` that is not the number
+bought, a ``CalledNumber`` outside mainland China. Each call it accepts is played by a scripted
+resident (``Behaviour``, the Twilio simulator's language): it posts the 智能外呼 callbacks to the
+URL set "in the console" (``callback_url``) over HTTP, one ``dtmf`` callback per key and
+``mute`` after silence, obeys the JSON replies, and finally pushes the call receipt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from flask import Flask, Response, request
+
+from ivr.aliyun.actions import FORBIDDEN, Cursor
+from ivr.simulator import Behaviour
+from ivr.simulator.behaviour import HANG_UP, SILENCE
+from ivr.simulator.rest import WsgiServer
+
+log = logging.getLogger(__name__)
+
+SIGNATURE = "ACS3-HMAC-SHA256"
+MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
+ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
+MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
+RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
+DEFAULT = Behaviour.parse("answer")
+
+
+@dataclass
+class Exchange:
+    """One callback the platform posted and the reply it got."""
+
+    content_type: str
+    content: dict[str, Any]
+    reply: dict[str, Any] | None
+    status: int
+
+    def line(self) -> str:
+        data = (self.reply or {}).get("data", {})
+        heard = json.loads(data.get("action_code_param") or "{}").get("tts", "")
+        sent = self.content.get("dtmf", "")
+        return (
+            f"→ {self.content_type}{' ' + sent if sent else ''}"
+            f"  ← {data.get('action', self.status)}{' 「' + heard + '」' if heard else ''}"
+        )
+
+
+@dataclass
+class AliyunCall:
+    call_id: str
+    called: str
+    shown: str
+    out_id: str
+    behaviour: Behaviour
+    exchanges: list[Exchange] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def heard_text(self) -> str:
+        return " ".join(
+            json.loads(e.reply["data"].get("action_code_param") or "{}").get("tts", "")
+            for e in self.exchanges
+            if e.reply and isinstance(e.reply.get("data"), dict)
+        )
+
+    def transcript(self) -> str:
+        return "\n".join(e.line() for e in self.exchanges)
+
+
+class AliyunSimulator:
+    """The platform: an SDK endpoint, scripted residents, callbacks and receipts."""
+
+    def __init__(self, access_key_id: str, access_key_secret: str, caller_id: str) -> None:
+        self.access_key_id = access_key_id
+        self.access_key_secret = access_key_secret
+        self.shown_number = caller_id[3:] if caller_id.startswith("+86") else caller_id
+        self.callback_url = ""  # 通用设置 > 回调地址 in the console
+        self.receipt_url = ""
+        self._scripts: dict[str, list[Behaviour]] = {}
+        self._calls: list[AliyunCall] = []
+        self._lock = threading.Lock()
+        self._running: set[threading.Thread] = set()
+        self._http = requests.Session()
+        self._server = WsgiServer(self._rest_app())
+        self.url = self._server.base_url
+
+    def script(self, phone: str, *behaviours: Behaviour) -> None:
+        """What the resident at ``phone`` (E.164) does on their next calls, one per call."""
+        with self._lock:
+            self._scripts.setdefault(_national(phone), []).extend(behaviours)
+
+    def calls_to(self, phone: str) -> list[AliyunCall]:
+        with self._lock:
+            return [c for c in self._calls if c.called == _national(phone)]
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                running = [t for t in self._running if t.is_alive()]
+            if not running:
+                return True
+            running[0].join(0.05)
+        return False
+
+    def close(self) -> None:
+        self.wait_idle(10)
+        self._server.stop()
+        self._http.close()
+
+    # The SDK's side -------------------------------------------------------------------------
+
+    def _rest_app(self) -> Flask:
+        app = Flask(__name__)
+        app.add_url_rule("/", "api", self._api, methods=["GET", "POST"])
+        return app
+
+    def _api(self) -> Response:
+        refused = self._refuse_unsigned()
+        if refused is not None:
+            return refused
+        action = request.headers.get("x-acs-action") or request.args.get("Action", "")
+        if action != "SmartCall":
+            return _error(400, "InvalidAction.NotFound", f"Specified api {action} is not found.")
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        shown, called = params.get("CalledShowNumber", ""), params.get("CalledNumber", "")
+        if not (params.get("VoiceCode") and shown and called):
+            return _body("isv.INVALID_PARAMETERS", "参数异常")
+        if shown != self.shown_number:
+            return _body("isv.BILLID_NOT_EXIST", "计费账号不存在")  # not a number you bought
+        if not MAINLAND.fullmatch(called):
+            return _body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")  # 仅支持中国内地号码
+        call = AliyunCall(
+            call_id=f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}",
+            called=called,
+            shown=shown,
+            out_id=params.get("OutId", ""),
+            behaviour=self._next_behaviour(called),
+        )
+        self._start(call, params.get("DynamicId", ""))
+        return _body("OK", "OK", CallId=call.call_id)
+
+    def _refuse_unsigned(self) -> Response | None:
+        """The gateway's checks: a known AccessKey, and an ACS3 signature over the request."""
+        auth = request.headers.get("Authorization", "")
+        match = re.fullmatch(
+            rf"{SIGNATURE} Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)", auth
+        )
+        if match is None:
+            return _error(400, "MissingAuthorization", "Authorization is mandatory.")
+        key_id, signed, signature = match.groups()
+        if not hmac.compare_digest(key_id, self.access_key_id):
+            return _error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        expected = _signature(self.access_key_secret, signed)
+        payload = hashlib.sha256(request.get_data()).hexdigest()
+        if payload != request.headers.get("x-acs-content-sha256") or not hmac.compare_digest(
+            expected, signature
+        ):
+            return _error(
+                400,
+                "SignatureDoesNotMatch",
+                "Specified signature does not match our calculation.",
+            )
+        return None
+
+    def _next_behaviour(self, called: str) -> Behaviour:
+        with self._lock:
+            queue = self._scripts.get(called, [])
+            return queue.pop(0) if queue else DEFAULT
+
+    def _start(self, call: AliyunCall, dynamic_id: str) -> None:
+        thread = threading.Thread(target=self._play, args=(call, dynamic_id), daemon=True)
+        with self._lock:
+            self._calls.append(call)
+            self._running.add(thread)
+        thread.start()
+
+    # The resident's side --------------------------------------------------------------------
+
+    def _play(self, call: AliyunCall, dynamic_id: str) -> None:
+        try:
+            receipt = self._converse(call, dynamic_id)
+        except (requests.RequestException, ValueError) as exc:
+            call.errors.append(f"callback failed: {exc}")
+            receipt = "200005"
+        self._push_receipt(call, receipt)
+
+    def _converse(self, call: AliyunCall, dynamic_id: str) -> str:
+        """Play the call; returns the receipt's 呼叫状态码."""
+        behaviour = call.behaviour
+        if not behaviour.answers:
+            return RECEIPT_BY_OUTCOME.get(behaviour.outcome, "200005")
+        entries = list(behaviour.keys) if behaviour.outcome == "answer" else []
+        voicemail = behaviour.outcome == "machine"  # VMS has no answering-machine detection
+        keys: list[str] = []
+        data = self._post(call, "mute", {"dynamic_id": dynamic_id})  # the opening played
+        for _ in range(MAX_CALLBACKS):
+            action = data.get("action")
+            if action in ("hangup", "transfer"):
+                return "200000"
+            dynamic_id = str(data.get("dynamic_id") or dynamic_id)
+            if action == "play" and not keys:  # a new question: the resident answers it
+                entry = SILENCE if voicemail else (entries.pop(0) if entries else HANG_UP)
+                if entry == HANG_UP:
+                    return "200001"
+                keys = [] if entry == SILENCE else list(entry)
+            if keys:
+                data = self._post(call, "dtmf", {"dtmf": keys.pop(0), "dynamic_id": dynamic_id})
+            else:
+                data = self._post(call, "mute", {"dynamic_id": dynamic_id})
+        call.errors.append(f"the call did not end after {MAX_CALLBACKS} callbacks")
+        return "200000"
+
+    def _post(self, call: AliyunCall, content_type: str, content: dict[str, Any]) -> dict[str, Any]:
+        params = {
+            "call_id": call.call_id,
+            "timestamp": str(int(time.time() * 1000)),
+            "content_type": content_type,
+            "content": json.dumps(content, ensure_ascii=False),
+        }
+        response = self._http.post(self.callback_url, data=params, timeout=15)
+        reply = response.json() if response.status_code == 200 else None
+        call.exchanges.append(Exchange(content_type, content, reply, response.status_code))
+        data = _checked(reply, call.errors)
+        return data
+
+    def _push_receipt(self, call: AliyunCall, status_code: str) -> None:
+        answered = status_code in ("200000", "200001")
+        call.receipt = {
+            "call_id": call.call_id,
+            "out_id": call.out_id,
+            "status_code": status_code,
+            "duration": str(10 * len(call.exchanges)) if answered else "0",
+            "start_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
+            "end_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
+        }
+        try:
+            response = self._http.post(self.receipt_url, json=[call.receipt], timeout=15)
+            answered_ok = response.status_code == 200 and isinstance(response.json()["code"], int)
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            call.errors.append(f"receipt push failed: {exc}")
+            return
+        if not answered_ok:  # VMS pushes again after 1, 5 and 10 minutes; the tests do not wait
+            call.errors.append(f"receipt answered {response.status_code}")
+
+
+def _checked(reply: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
+    """The reply's action, checked as the platform reads it; a bad reply ends the call."""
+    data = reply.get("data") if isinstance(reply, dict) else None
+    if not isinstance(data, dict) or reply is None or reply.get("result") != "success":
+        errors.append(f"unusable reply {reply!r}")
+        return {"action": "hangup"}
+    if data.get("action") not in ACTIONS:
+        errors.append(f"unknown action {data.get('action')!r}")
+        return {"action": "hangup"}
+    text = json.loads(data.get("action_code_param") or "{}").get("tts", "")
+    bad = sorted({c for c in text if c in FORBIDDEN or c in '=:"'})
+    if bad:
+        errors.append(f"forbidden characters {''.join(bad)!r} in {text!r}")
+        return {"action": "hangup"}
+    if Cursor.parse(str(data.get("dynamic_id") or "x")) is None and data.get("dynamic_id"):
+        errors.append(f"dynamic_id {data['dynamic_id']!r} is not one Pingan wrote")
+    return data
+
+
+def _signature(secret: str, signed_headers: str) -> str:
+    query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in sorted(request.args.to_dict().items()))
+    names = signed_headers.split(";")
+    headers = "".join(f"{n}:{request.headers.get(n, '').strip()}\n" for n in names)
+    canonical = "\n".join(
+        [
+            request.method,
+            request.path or "/",
+            query,
+            headers,
+            signed_headers,
+            request.headers.get("x-acs-content-sha256", ""),
+        ]
+    )
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    to_sign = f"{SIGNATURE}\n{digest}"
+    return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _body(code: str, message: str, **extra: str) -> Response:
+    """A business answer: HTTP 200, the outcome in ``Code`` (``OK`` or an ``isv.*`` code)."""
+    body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message, **extra}
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    """A gateway refusal: an HTTP error with the platform's error body."""
+    body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message}
+    return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+def _national(phone: str) -> str:
+    return phone[3:] if phone.startswith("+86") else phone

@@ -1,0 +1,40 @@
+"""An operator switching to Alibaba Cloud is told at start-up what is missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr.config import ConfigError, load_settings
+
+READY = {
+    "PINGAN_CARRIER": "aliyun",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI-test-key",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "test-secret",
+    "PINGAN_ALIYUN_CALLBACK_SECRET": "callback-secret-0123456789",
+    "PINGAN_CALLER_ID": "+8637165000000",
+}
+
+
+def test_an_operator_can_choose_alibaba_cloud() -> None:
+    settings = load_settings(READY)
+    assert settings.carrier == "aliyun"
+    assert settings.aliyun_endpoint == "https://dyvmsapi.aliyuncs.com"
+
+
+@pytest.mark.parametrize(
+    "missing", ["ALIBABA_CLOUD_ACCESS_KEY_ID", "PINGAN_ALIYUN_CALLBACK_SECRET"]
+)
+def test_a_missing_credential_stops_start_up(missing: str) -> None:
+    environ = {k: v for k, v in READY.items() if k != missing}
+    with pytest.raises(ConfigError, match=f"PINGAN_CARRIER=aliyun needs {missing}"):
+        load_settings(environ)
+
+
+def test_a_caller_id_outside_mainland_china_stops_start_up() -> None:
+    with pytest.raises(ConfigError, match="mainland number you bought"):
+        load_settings({**READY, "PINGAN_CALLER_ID": "+85230000000"})
+
+
+def test_a_guessable_callback_secret_is_refused() -> None:
+    with pytest.raises(ConfigError, match="PINGAN_ALIYUN_CALLBACK_SECRET"):
+        load_settings({**READY, "PINGAN_ALIYUN_CALLBACK_SECRET": "short"})
