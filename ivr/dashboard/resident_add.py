@@ -9,23 +9,15 @@ from werkzeug.wrappers import Response
 from ivr import settings_of
 from ivr.dashboard import bp, forms, queries
 from ivr.dashboard.auth import actor, login_required, scope
+from ivr.dashboard.resident_edit import EDITABLE
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
 from ivr.residents_add import AddError, add_resident
 from ivr.residents_import import LANGUAGES
 from storage import Community
 
-FIELDS = (
-    "name",
-    "phone",
-    "address",
-    "language",
-    "isolation_start",
-    "isolation_days",
-    "emergency_contact",
-    "notes",
-    "preferred_times",
-)
+# The edit form's text fields; the two ticks are read apart.
+FIELDS = tuple(name for name in EDITABLE if name not in ("lives_alone", "notify_family"))
 
 
 @bp.get("/residents/new")

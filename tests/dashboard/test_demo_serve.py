@@ -16,16 +16,24 @@ import requests
 PINGAN = str(Path(sys.executable).with_name("pingan"))
 
 
-@pytest.mark.slow
-def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path) -> None:
-    env = {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
-    process = subprocess.Popen(
+def demo_environment(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
+
+
+def start_demo_serving(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [PINGAN, "demo", "--serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
+
+
+@pytest.mark.slow
+def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path) -> None:
+    env = demo_environment(tmp_path)
+    process = start_demo_serving(env)
     try:
         output = _read_until(process, "Demo logins", timeout=120)
         url = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/", output).group(1)
@@ -47,14 +55,8 @@ def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path)
 
 @pytest.mark.slow
 def test_a_second_demo_never_deletes_the_database_the_first_one_is_serving(tmp_path) -> None:
-    env = {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
-    first = subprocess.Popen(
-        [PINGAN, "demo", "--serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
+    env = demo_environment(tmp_path)
+    first = start_demo_serving(env)
     try:
         output = _read_until(first, "Demo logins", timeout=120)
         port = re.search(r"Dashboard: http://127\.0\.0\.1:(\d+)/", output).group(1)
