@@ -97,7 +97,7 @@ def test_four_workers_call_5000_residents_once_each_within_the_rate_limit(
             started = time.monotonic()
             for n in range(WORKERS):
                 running.worker(n)
-            wait_until_settled(sessions, timeout=400)
+            wait_until_settled(sessions, timeout=900)  # a net for a hang, not a speed target
             took = time.monotonic() - started
             carrier_calls = simulator_calls(env)
             created = simulator_get(env, "SimulatorStats.json")["create_times"]
