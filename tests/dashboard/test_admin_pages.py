@@ -115,3 +115,15 @@ def test_the_settings_page_hides_secrets(app, people) -> None:
     page = text(signed_in(app, people.admin).get("/admin/settings"))
     assert "PINGAN_FEVER_C" in page and "37.3" in page
     assert "test-secret" not in page and "test-auth-token" not in page
+
+
+def test_the_settings_page_reads_like_a_page_not_a_config_dump(app, people) -> None:
+    page = text(signed_in(app, people.admin).get("/admin/settings"))
+    assert "08:00–20:00" in page  # the calling window
+    assert "09:00、16:00" in page  # the round times
+    assert "10 分钟" in page and "15 分钟" in page and "45 秒" in page
+    assert "datetime" not in page and "0:10:00" not in page and "(" + "datetime" not in page
+    assert "发热阈值" in page  # described in the page's language
+    assert "fever threshold" not in page
+    english = text(signed_in(app, people.admin).get("/admin/settings?lang=en"))
+    assert "fever threshold" in english and "10 min" in english

@@ -338,3 +338,26 @@ def test_a_released_resident_with_an_open_escalation_still_needs_a_person(app, p
     open_escalation(app, people.resident_a, "callback_requested", "high", None)
     post(client, f"/residents/{people.resident_a}/release", {"reason": "隔离期满"})
     assert colours(text(client.get("/residents")))[str(people.resident_a)] == "orange"
+
+
+def test_the_change_history_is_written_in_the_staff_members_language(app, people) -> None:
+    from ivr import audit
+
+    now = app.extensions["pingan.clock"].now()
+    with session_scope(app) as session:
+        for action, detail in (
+            ("imported", "imported from CSV line 3"),
+            ("updated", "CSV line 4: address, phone"),
+            ("created", "added one resident"),
+        ):
+            audit.record(session, now, "cli", action, "resident", people.resident_a, detail)
+    page = text(signed_in(app, people.staff_a).get(f"/residents/{people.resident_a}"))
+    assert "从 CSV 第 3 行导入" in page and "CSV 第 4 行：住址、电话" in page
+    assert "单个添加" in page
+    assert "imported from" not in page and "added one" not in page
+
+
+def test_call_results_are_words_not_codes(app, people, round_done) -> None:
+    page = text(signed_in(app, people.supervisor).get("/calls"))
+    assert "finished" not in page and "not_reached" not in page
+    assert "通话完成" in page
