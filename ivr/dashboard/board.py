@@ -46,6 +46,7 @@ from storage import Community, Escalation, Resident
 from storage.queries import monitored_on
 
 COLOURS = ("red", "orange", "yellow", "green", "grey", "pending")
+_PHONE_SPACING = re.compile(r"[\s\-()（）]+")
 _BUILDING = re.compile(r"^(.*?\d+\s*(?:号楼|號樓|栋|棟|幢|座))")
 
 
@@ -113,12 +114,28 @@ def resident_ids(
         query = query.where(
             or_(
                 Resident.name.contains(search, autoescape=True),
-                Resident.phone.contains(search, autoescape=True),
+                Resident.phone.contains(_as_stored(search), autoescape=True),
             )
         )
     if wanted in COLOURS:
         query = query.where(is_colour(wanted, today, fever_c))
     return query
+
+
+def _as_stored(search: str) -> str:
+    """ "138 0371 0101", "138-0371-0101" or "+86 138…" as phones are stored (E.164 digits)."""
+    return _PHONE_SPACING.sub("", search)
+
+
+def why_orange(resident: Resident, today: dt.date, fever_c: Decimal) -> str | None:
+    """ "fever" or "unreached" for an orange resident without an escalation: the two look the
+    same on the board, but one needs a visit and the other a call."""
+    if resident.day_date != today:
+        return None
+    hottest = resident.day_max_temperature_c
+    if hottest is not None and hottest >= fever_c:
+        return "fever"
+    return "unreached" if resident.day_last_closed == "missed" else None
 
 
 def residents_with_colours(

@@ -41,10 +41,12 @@ def residents() -> str:
             "residents.html",
             page=page,
             rows=rows,
-            # Counting is one pass over the residents in scope: cheap for one community, but
-            # for the whole district (100,000 residents) it would cost more than the page, so
-            # the counts wait until a community is chosen.
-            counts=board.colour_counts(db, where, day, settings.fever_c) if where else None,
+            # One grouped COUNT over the colour CASE: a single pass over the residents in scope,
+            # reading only their day summary columns (no check-ins are aggregated), so even
+            # the whole district is counted in one pass.
+            counts=board.colour_counts(db, where, day, settings.fever_c),
+            board=board,
+            fever_c=settings.fever_c,
             colours=board.COLOURS,
             communities=queries.communities(db, scope()),
             buildings=board.buildings(db, where) if where else [],

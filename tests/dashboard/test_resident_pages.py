@@ -93,14 +93,42 @@ def test_the_board_counts_each_colour_and_filters_by_it(app, people, board) -> N
         assert len(shown) == int(count) and set(shown.values()) <= {colour_}, colour_
 
 
-def test_a_supervisor_sees_the_counts_once_a_community_is_chosen(app, people, board) -> None:
+def test_a_supervisor_sees_the_districts_counts_without_choosing_a_community(
+    app, people, board
+) -> None:
     client = signed_in(app, people.supervisor)
     page = text(client.get("/residents"))
-    assert 'class="count"' not in page and "选择社区后显示各颜色的人数" in page
+    counts = dict(re.findall(r'swatch (\w+)[^"]*" href="[^"]*">\s*<span class="count">(\d+)', page))
+    assert list(counts) == ["red", "orange", "yellow", "green", "grey", "pending"]  # red first
+    assert counts["red"] == "1" and counts["pending"] == "2"  # 杨志强 (B) too
     assert "杨志强" in page  # every community's residents are listed
     page = text(client.get(f"/residents?community={people.community_a}"))
     assert re.search(r'swatch red[^"]*" href="[^"]*">\s*<span class="count">1<', page)
     assert "杨志强" not in page
+
+
+def card(page: str, resident_id: int) -> str:
+    found = re.search(rf'data-resident="{resident_id}".*?</li>', page, re.S)
+    assert found, resident_id
+    return found.group(0)
+
+
+def test_an_orange_card_says_whether_it_is_a_fever_or_an_unreached_resident(
+    app, people, board
+) -> None:
+    page = text(signed_in(app, people.staff_a).get("/residents"))
+    assert '<span class="why">发热</span>' in card(page, board["fever"])
+    assert '<span class="why">未接通</span>' in card(page, board["missed"])
+    assert 'class="why"' not in card(page, board["green"])
+    assert "138 0371 1105" in card(page, board["fever"])  # each card has its phone
+
+
+@pytest.mark.parametrize("typed", ["138 0371 1101", "+86 138 0371 1101", "138-0371-1101"])
+def test_a_phone_is_found_as_the_dashboard_shows_it(app, people, board, typed) -> None:
+    from urllib.parse import quote
+
+    page = text(signed_in(app, people.staff_a).get(f"/residents?q={quote(typed)}"))
+    assert list(colours(page)) == [str(board["yellow"])]
 
 
 def test_released_and_resumed_residents(app, people, board) -> None:
