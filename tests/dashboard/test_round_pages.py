@@ -79,3 +79,22 @@ def test_the_statistics_page_counts_the_round(app, people, round_done) -> None:
 )
 def test_bad_statistics_ranges_are_refused(app, people, query) -> None:
     assert signed_in(app, people.supervisor).get(f"/stats?{query}").status_code == 400
+
+
+def test_todays_counts_open_the_residents_behind_them(app, people, round_done) -> None:
+    from html import unescape
+
+    client = signed_in(app, people.supervisor)
+    page = text(client.get("/today"))
+    links: dict[str, list[str]] = {}
+    for href, status in re.findall(r'href="(/residents\?[^"]*status=(\w+)[^"]*)"', page):
+        links.setdefault(status, []).append(unescape(href))
+    assert {"complete", "partial", "missed", "pending"} <= set(links)
+
+    def behind(status: str) -> str:
+        return "".join(text(client.get(link)) for link in links[status])
+
+    missed = behind("missed")
+    assert "杨志强" in missed and "李建国" not in missed and "王秀英" not in missed
+    complete = behind("complete")
+    assert "李建国" in complete and "王秀英" in complete and "杨志强" not in complete
