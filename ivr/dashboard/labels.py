@@ -228,3 +228,55 @@ SETTING_DOCS = {  # what the settings page says of each setting (the README has 
     "PINGAN_TRUSTED_PROXIES": _l("前置反向代理的层数（nginx 后面为 1）"),
     "PINGAN_LOG_LEVEL": _l("日志级别"),
 }
+
+
+EXPORT_COLUMNS = {  # the first header row of an export; the second keeps these codes
+    "id": _l("编号"),
+    "date": _l("日期"),
+    "round": _l("轮次"),
+    "community": _l("社区"),
+    "name": _l("姓名"),
+    "phone": _l("电话"),
+    "address": _l("住址"),
+    "status": _l("状态"),
+    "temperature_c": _l("体温 (°C)"),
+    "temperature_confirmed": _l("体温已确认"),
+    "symptoms": _l("有无症状"),
+    "needs": _l("需求"),
+    "callback_requested": _l("请求回电"),
+    "attempts": _l("呼叫次数"),
+    "source": _l("来源"),
+    "call_sid": _l("通话编号"),
+    "created_at": _l("时间"),
+    "direction": _l("方向"),
+    "attempt": _l("次数"),
+    "state": _l("进度"),
+    "answered_by": _l("接听方"),
+    "duration_s": _l("时长（秒）"),
+    "outcome": _l("结果"),
+    "keys": _l("按键"),
+    "error": _l("错误"),
+    "opened_at": _l("开始时间"),
+    "reason": _l("原因"),
+    "severity": _l("级别"),
+    "events": _l("次数"),
+    "acknowledged_by": _l("确认人"),
+    "acknowledged_at": _l("确认时间"),
+    "resolved_by": _l("解决人"),
+    "resolved_at": _l("解决时间"),
+    "note": _l("备注"),
+    "detail": _l("经过"),
+    "need": _l("需求"),
+    "taken_by": _l("接单人"),
+    "taken_at": _l("接单时间"),
+    "delivered_by": _l("送达人"),
+    "delivered_at": _l("送达时间"),
+}
+
+
+def export_column(code: str) -> str:
+    """ "answer:symptoms" → "回答：有无症状"; a custom flow's own keys show as they are."""
+    if code.startswith("answer:"):
+        key = code.removeprefix("answer:")
+        return str(_("回答：%(key)s", key=label(ANSWER_KEYS, key)))
+    return label(EXPORT_COLUMNS, code)

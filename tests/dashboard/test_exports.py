@@ -75,7 +75,7 @@ def test_orders_export_as_xlsx(app, people, round_done) -> None:
     response = export(signed_in(app, people.supervisor), "orders", "xlsx")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True)["orders"]
-    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    _words, header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert header[:8] == ["id", "date", "community", "name", "phone", "address", "need", "status"]
     assert [(r[3], r[6], r[7]) for r in rows] == [("李建国", "groceries", "open")]
 
@@ -113,3 +113,25 @@ def test_a_bad_export_request_is_refused(app, people, form) -> None:
         {"kind": "checkins", "format": "csv", **RANGE, **form},
     )
     assert response.status_code == 400 and "<html" in text(response)
+
+
+def test_an_xlsx_export_reads_like_a_spreadsheet_made_by_hand(app, people, round_done) -> None:
+    import datetime as dt
+
+    response = export(signed_in(app, people.supervisor), "escalations", "xlsx")
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book["escalations"]
+    words, codes, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert words[:3] == ["编号", "开始时间", "社区"]  # the viewer's language
+    assert codes[:3] == ["id", "opened_at", "community"]  # the codes stay, one row below
+    fever = next(r for r in rows if r[codes.index("reason")] == "fever")
+    assert isinstance(fever[codes.index("opened_at")], dt.datetime)
+    assert fever[codes.index("opened_at")] == dt.datetime(2026, 11, 28, 9, 0, 2)
+    assert isinstance(fever[codes.index("temperature_c")], float)
+    assert sheet.freeze_panes == "A3"
+    assert sheet.column_dimensions["C"].width >= 10
+    client = signed_in(app, people.supervisor)
+    client.get("/today?lang=en")
+    english = export(client, "orders", "xlsx")
+    sheet = load_workbook(io.BytesIO(english.get_data()))["orders"]
+    assert next(sheet.iter_rows(values_only=True))[:2] == ("ID", "Date")
