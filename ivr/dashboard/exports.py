@@ -56,12 +56,15 @@ def export() -> Response:
 
 
 def _csv(kind: str, window: Window) -> Iterator[str]:
-    """UTF-8 with a BOM, so that Excel shows the Chinese text rather than mojibake."""
+    """UTF-8 with a BOM, so that Excel shows the Chinese text rather than mojibake; two header
+    lines, like the XLSX."""
     out = io.StringIO()
     writer = csv.writer(out)
     with session_scope() as db:
         header, rows = table(db, kind, window)
         out.write("\ufeff")
+        # Words for people, then the codes for programs (and for a reader who knows them).
+        writer.writerow([labels.export_column(code) for code in header])
         writer.writerow(header)
         for count, row in enumerate(rows, 1):
             writer.writerow([_csv_cell(v) for v in row])

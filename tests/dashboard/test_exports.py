@@ -24,9 +24,12 @@ def export(client, kind: str, fmt: str = "csv", **form: str):
 
 
 def csv_rows(response) -> list[dict[str, str]]:
+    """The rows by code (the second header line; the first is in the viewer's language)."""
     body = response.get_data()
     assert body.startswith("\ufeff".encode())  # the BOM Excel needs for Chinese text
-    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    lines = io.StringIO(body.decode("utf-8-sig"))
+    lines.readline()
+    return list(csv.DictReader(lines))
 
 
 def test_checkins_export_matches_the_database_with_every_answer(app, people, round_done) -> None:
@@ -135,3 +138,12 @@ def test_an_xlsx_export_reads_like_a_spreadsheet_made_by_hand(app, people, round
     english = export(client, "orders", "xlsx")
     sheet = load_workbook(io.BytesIO(english.get_data()))["orders"]
     assert next(sheet.iter_rows(values_only=True))[:2] == ("ID", "Date")
+
+
+def test_a_csv_export_has_headers_in_the_viewers_language_over_the_codes(
+    app, people, round_done
+) -> None:
+    body = export(signed_in(app, people.supervisor), "orders").get_data().decode("utf-8-sig")
+    words, codes = list(csv.reader(io.StringIO(body)))[:2]
+    assert words[:4] == ["编号", "日期", "社区", "姓名"]
+    assert codes[:4] == ["id", "date", "community", "name"]
