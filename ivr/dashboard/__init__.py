@@ -40,6 +40,8 @@ SECURITY_HEADERS = {
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    from werkzeug.exceptions import MethodNotAllowed
+
     from ivr.dashboard import api, i18n, templating
 
     secure = bool(settings.public_url and settings.public_url.startswith("https://"))
@@ -59,6 +61,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     templating.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
+    app.register_error_handler(MethodNotAllowed, errors.wrong_method)
 
 
 @bp.before_request
@@ -69,7 +72,7 @@ def _check_csrf() -> None:
 
 
 @bp.after_request
-def _security_headers(response: Response) -> Response:
+def security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if current_app.config["SESSION_COOKIE_SECURE"]:  # served over https: stay on https

@@ -8,6 +8,7 @@ one grants a role above their own or a wider community than their own."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ivr import audit, communities, settings_of
-from ivr.config import SETTINGS
-from ivr.dashboard import bp, forms
+from ivr.config import SETTINGS, Setting, parse_duration, parse_window
+from ivr.dashboard import bp, forms, labels
 from ivr.dashboard.accounts import AccountError, check_new_password, set_password
 from ivr.dashboard.auth import actor, admin_required, scope, viewer
 from ivr.dashboard.templating import now, render
@@ -276,9 +277,21 @@ def admin_settings() -> str:
             s.env,
             "••••"
             if s.field in SECRET_FIELDS and getattr(settings, s.field)
-            else getattr(settings, s.field),
-            s.doc,
+            else setting_value(s, getattr(settings, s.field)),
+            labels.label(labels.SETTING_DOCS, s.env),
         )
         for s in SETTINGS
     ]
     return render("admin_settings.html", rows=rows)
+
+
+def setting_value(spec: Setting, value: object) -> object:
+    """A setting as an administrator writes it: ``08:00–20:00``, ``09:00、16:00``, ``15 分钟``."""
+    if spec.parse is parse_duration and isinstance(value, int):
+        return labels.duration(dt.timedelta(seconds=value))
+    if isinstance(value, tuple) and all(isinstance(t, dt.time) for t in value):
+        joiner = "–" if spec.parse is parse_window else "、"
+        return joiner.join(t.strftime("%H:%M") for t in value)
+    if isinstance(value, bool):
+        return labels.yes_no(value)
+    return value

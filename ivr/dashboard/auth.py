@@ -67,7 +67,7 @@ def viewer_of(staff: Staff, community: Community | None) -> Viewer:
 
 
 @bp.before_request
-def _load_viewer() -> None:
+def load_viewer() -> None:
     g.viewer = None
     staff_id = session.get("staff_id")
     if staff_id is None or request.endpoint == "dashboard.static":

@@ -42,10 +42,18 @@ from sqlalchemy import ColumnElement, and_, case, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.dashboard.queries import AnySelect, in_scope
-from storage import Community, Escalation, Resident
+from storage import CheckIn, Community, Escalation, Resident
 from storage.queries import monitored_on
 
+# /today's counts: "pending" there also holds the residents being called right now.
+ROUND_STATUSES = {
+    "complete": ("complete",),
+    "partial": ("partial",),
+    "missed": ("missed",),
+    "pending": ("pending", "dialing", "in_call"),
+}
 COLOURS = ("red", "orange", "yellow", "green", "grey", "pending")
+_PHONE_SPACING = re.compile(r"[\s\-()（）]+")
 _BUILDING = re.compile(r"^(.*?\d+\s*(?:号楼|號樓|栋|棟|幢|座))")
 
 
@@ -101,8 +109,12 @@ def resident_ids(
     building: str | None = None,
     wanted: str | None = None,
     search: str | None = None,
+    checked_in: tuple[int, str] | None = None,
 ) -> AnySelect:
-    """Resident ids in list order (by address, so a building's people are together)."""
+    """Resident ids in list order (by address, so a building's people are together).
+
+    ``checked_in`` is (round id, check-in status): the residents behind one of /today's counts.
+    """
     query = select(Resident.id).order_by(Resident.address, Resident.name, Resident.id)
     query = in_scope(query, Resident.community_id, community_id)
     if community is not None:
@@ -113,12 +125,35 @@ def resident_ids(
         query = query.where(
             or_(
                 Resident.name.contains(search, autoescape=True),
-                Resident.phone.contains(search, autoescape=True),
+                Resident.phone.contains(_as_stored(search), autoescape=True),
             )
         )
     if wanted in COLOURS:
         query = query.where(is_colour(wanted, today, fever_c))
+    if checked_in is not None:
+        round_id, status = checked_in
+        statuses = ROUND_STATUSES[status]
+        in_round = select(CheckIn.resident_id).where(
+            CheckIn.round_id == round_id, CheckIn.status.in_(statuses)
+        )
+        query = query.where(Resident.id.in_(in_round))
     return query
+
+
+def _as_stored(search: str) -> str:
+    """ "138 0371 0101", "138-0371-0101" or "+86 138…" as phones are stored (E.164 digits)."""
+    return _PHONE_SPACING.sub("", search)
+
+
+def why_orange(resident: Resident, today: dt.date, fever_c: Decimal) -> str | None:
+    """ "fever" or "unreached" for an orange resident without an escalation: the two look the
+    same on the board, but one needs a visit and the other a call."""
+    if resident.day_date != today:
+        return None
+    hottest = resident.day_max_temperature_c
+    if hottest is not None and hottest >= fever_c:
+        return "fever"
+    return "unreached" if resident.day_last_closed == "missed" else None
 
 
 def residents_with_colours(

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import RequestRedirect
 
-from ivr.dashboard import bp
+from ivr.dashboard import bp, security_headers
+from ivr.dashboard.auth import load_viewer
 from ivr.dashboard.forms import FormError
 from ivr.dashboard.queries import OutOfScope
 from ivr.dashboard.templating import render_error
@@ -69,3 +72,33 @@ def lifecycle(error: LifecycleError) -> tuple[str, int]:
 @bp.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> tuple[str, int]:
     return render_error(error.code or 500)
+
+
+def wrong_method(error: MethodNotAllowed) -> Response | tuple[Response, int] | HTTPException:
+    """A GET on a form-only address, answered by whoever owns the address.
+
+    Routing fails before a blueprint is chosen, so the blueprints' own handlers never see it.
+    """
+    owner = _owner_of(request.path, error.valid_methods or [])
+    if owner == "dashboard":
+        # The dashboard's own page, with the signed-in menu and the usual headers.
+        load_viewer()
+        page, code = render_error(405)
+        response = security_headers(current_app.make_response(page))
+        response.status_code = code
+        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+        return response
+    if owner == "api":
+        return jsonify(error=error.description), 405
+    return error
+
+
+def _owner_of(path: str, methods: Iterable[str]) -> str | None:
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in methods:
+        try:
+            endpoint, _args = adapter.match(path, method=method)
+        except (HTTPException, RequestRedirect):
+            continue
+        return str(endpoint).partition(".")[0]
+    return None

@@ -49,8 +49,8 @@ class Window:
     def end(self) -> dt.datetime:
         return dt.datetime.combine(self.day_to + dt.timedelta(days=1), dt.time(), self.tz)
 
-    def local(self, when: dt.datetime | None) -> str:
-        return when.astimezone(self.tz).isoformat(timespec="seconds") if when else ""
+    def local(self, when: dt.datetime | None) -> dt.datetime | None:
+        return when.astimezone(self.tz) if when else None
 
 
 def table(session: Session, kind: str, window: Window) -> tuple[list[str], Iterator[list[Any]]]:
@@ -105,7 +105,7 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
             for c, r, community, slot in chunk:
                 given = answers[c.id]
                 yield [
-                    c.id, c.local_date.isoformat(), slot or "", community, r.name, r.phone,
+                    c.id, c.local_date, slot or "", community, r.name, r.phone,
                     r.address or "", c.status, _number(c.temperature_c),
                     _confirmed(c), c.symptoms,
                     ";".join(c.needs or []), c.callback_requested, c.attempts, c.source,
@@ -216,7 +216,7 @@ def _orders(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any]]
         for chunk in _chunks(session, base):
             for o, r, community in chunk:
                 yield [
-                    o.id, o.local_date.isoformat(), community, r.name, r.phone, r.address or "",
+                    o.id, o.local_date, community, r.name, r.phone, r.address or "",
                     o.need, o.status, w.local(o.opened_at), o.taken_by or "", w.local(o.taken_at),
                     o.delivered_by or "", w.local(o.delivered_at), o.note or "",
                 ]  # fmt: skip

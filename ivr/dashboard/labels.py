@@ -6,6 +6,11 @@ these labels are what the pages show, in Chinese first and translated like every
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 REASONS = {
@@ -61,6 +66,7 @@ COLOURS = {  # the five-colour board (五色动态监管图), plus residents not
     "grey": _l("灰：解除或暂停"),
     "pending": _l("白：今日待呼叫"),
 }
+WHY_ORANGE = {"fever": _l("发热"), "unreached": _l("未接通")}
 ROLES = {"staff": _l("社区工作人员"), "supervisor": _l("督导"), "admin": _l("管理员")}
 CALL_STATUSES = {
     "queued": _l("排队"),
@@ -98,8 +104,78 @@ AUDIT_ACTIONS = {
     "created": _l("创建"),
     "phone_invalid": _l("号码无效"),
     "checkin_recorded": _l("代为登记"),
+    "staff_added": _l("添加工作人员"),
+    "staff_removed": _l("移除工作人员"),
+    "order_opened": _l("新订单"),
+    "order_reopened": _l("订单重新开启"),
+    "order_taken": _l("接单"),
+    "order_delivered": _l("送达"),
+    "order_cancelled": _l("取消订单"),
+}
+CALL_OUTCOMES = {  # how a call ended (``CallAttempt.outcome``)
+    "finished": _l("通话完成"),
+    "no_response": _l("接听但未按键"),
+    "machine": _l("语音信箱"),
+    "hung_up": _l("中途挂断"),
+    "not_reached": _l("未接通"),
+    "not_placed": _l("未能拨出"),
+}
+RESIDENT_FIELDS = {  # the fields an import names in the change history
+    "name": _l("姓名"),
+    "phone": _l("电话"),
+    "community": _l("社区"),
+    "address": _l("住址"),
+    "language": _l("语言"),
+    "isolation_start": _l("隔离开始"),
+    "isolation_days": _l("隔离天数"),
+    "lives_alone": _l("独居"),
+    "emergency_contact": _l("紧急联系人"),
+    "notify_family": _l("通知家属"),
+    "notes": _l("备注"),
+    "preferred_times": _l("呼叫时间"),
 }
 LANGUAGES = {"zh-CN": _l("普通话"), "en": _l("英语"), "yue": _l("粤语")}
+
+
+def _fields(names: str) -> str:
+    return "、".join(label(RESIDENT_FIELDS, n.strip()) for n in names.split(","))
+
+
+# The change history's details are stored in English (they are also read in the CLI's audit
+# output); the pages translate the ones the system writes itself. Notes typed by staff stay.
+AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"imported from CSV line (\d+)"), lambda m: _("从 CSV 第 %(n)s 行导入", n=m[1])),
+    (
+        re.compile(r"CSV line (\d+): (.+)"),
+        lambda m: _("CSV 第 %(n)s 行：%(fields)s", n=m[1], fields=_fields(m[2])),
+    ),
+    (re.compile(r"added one resident"), lambda m: _("单个添加")),
+    (re.compile(r"from a residents CSV"), lambda m: _("随居民 CSV 导入")),
+    (
+        re.compile(r"until (\S+): (.*)", re.S),
+        lambda m: _("至 %(day)s：%(reason)s", day=m[1], reason=m[2]),
+    ),
+)
+
+
+def audit_detail(detail: str | None) -> str:
+    if not detail:
+        return ""
+    for pattern, words in AUDIT_DETAILS:
+        found = pattern.fullmatch(detail)
+        if found:
+            return words(found)
+    return detail
+
+
+def duration(value: dt.timedelta) -> str:
+    """``15 分钟``, ``45 秒``, ``2 小时``: the largest unit that divides the duration."""
+    seconds = int(value.total_seconds())
+    if seconds and seconds % 3600 == 0:
+        return str(_("%(n)s 小时", n=seconds // 3600))
+    if seconds and seconds % 60 == 0:
+        return str(_("%(n)s 分钟", n=seconds // 60))
+    return str(_("%(s)s 秒", s=seconds))
 
 
 def label(table: dict[str, object], value: str | None) -> str:
@@ -113,3 +189,95 @@ def yes_no(value: bool | None) -> str:
     if value is None:
         return "—"
     return str(_l("是") if value else _l("否"))
+
+
+SETTING_DOCS = {  # what the settings page says of each setting (the README has the details)
+    "PINGAN_DATABASE_URL": _l("数据库地址；未设置时使用实例文件夹中的 SQLite 文件"),
+    "PINGAN_INSTANCE_PATH": _l("存放 SQLite 文件和自动生成密钥的文件夹"),
+    "PINGAN_PUBLIC_URL": _l("运营商访问回调的公网地址；模拟器未设置时自带服务器"),
+    "PINGAN_CARRIER": _l("通话运营商：twilio 或 simulator（模拟器）"),
+    "TWILIO_ACCOUNT_SID": _l("Twilio 账户 SID"),
+    "TWILIO_AUTH_TOKEN": _l("Twilio 认证令牌：用于校验每个回调"),
+    "PINGAN_TWILIO_API_BASE": _l("Twilio 接口地址（可换成兼容的服务器）"),
+    "PINGAN_CALLER_ID": _l("外呼显示的主叫号码"),
+    "PINGAN_TIMEZONE": _l("呼叫轮次、呼叫时段和页面显示所用的时区"),
+    "PINGAN_LANGUAGE": _l("未设置语言的居民使用的语言"),
+    "PINGAN_PHONE_REGION": _l("不带国家代码的号码所属地区"),
+    "PINGAN_FEVER_C": _l("发热阈值（°C，≥）"),
+    "PINGAN_HIGH_FEVER_C": _l("高热阈值（°C，≥）：紧急"),
+    "PINGAN_LOW_TEMPERATURE_C": _l("体温过低阈值（°C，<）"),
+    "PINGAN_RISING_DELTA_C": _l("比上次读数升高多少即为体温上升（°C）"),
+    "PINGAN_RISING_FROM_C": _l("读数达到此值才判断体温上升（°C）"),
+    "PINGAN_ACK_URGENT": _l("紧急预警超过此时长未确认即再次通知，并通知督导"),
+    "PINGAN_ACK_HIGH": _l("重要预警的同样时限"),
+    "PINGAN_SMS_FROM": _l("工作人员短信的发送号码；默认同主叫号码"),
+    "PINGAN_DUTY_PHONE": _l("找不到所属社区的来电转接的值班电话"),
+    "PINGAN_RECORDINGS_DIR": _l("录音提示文件所在文件夹"),
+    "PINGAN_CALLS_PER_SECOND": _l("每秒新拨出的电话数（所有进程合计）"),
+    "PINGAN_MAX_CONCURRENT_CALLS": _l("同时进行的通话上限"),
+    "PINGAN_RETRY_DELAY": _l("呼叫失败后再次呼叫前的等待时间"),
+    "PINGAN_MAX_ATTEMPTS": _l("每位居民每轮最多呼叫次数"),
+    "PINGAN_RING_TIMEOUT": _l("振铃多久算作无人接听"),
+    "PINGAN_CALL_TIME_LIMIT": _l("一次报平安通话的最长时长"),
+    "PINGAN_ROUND_TIMES": _l("社区默认的呼叫轮次时间（当地时间）"),
+    "PINGAN_CALL_WINDOW": _l("社区默认的呼叫时段（当地时间），时段外不呼叫"),
+    "PINGAN_SPEECH_RATE": _l("语音播报语速，默认比正常稍慢"),
+    "PINGAN_MACHINE_DETECTION": _l("是否让运营商识别语音信箱（会多几秒静音）"),
+    "PINGAN_FLOW_FILE": _l("替代内置流程的报平安流程文件"),
+    "PINGAN_SECRET_KEY": _l("登录会话的密钥；未设置时自动生成"),
+    "PINGAN_WEB_WORKERS": _l("pingan serve 的网页进程数"),
+    "PINGAN_TRUSTED_PROXIES": _l("前置反向代理的层数（nginx 后面为 1）"),
+    "PINGAN_LOG_LEVEL": _l("日志级别"),
+}
+
+
+EXPORT_COLUMNS = {  # the first header row of an export; the second keeps these codes
+    "id": _l("编号"),
+    "date": _l("日期"),
+    "round": _l("轮次"),
+    "community": _l("社区"),
+    "name": _l("姓名"),
+    "phone": _l("电话"),
+    "address": _l("住址"),
+    "status": _l("状态"),
+    "temperature_c": _l("体温 (°C)"),
+    "temperature_confirmed": _l("体温已确认"),
+    "symptoms": _l("有无症状"),
+    "needs": _l("需求"),
+    "callback_requested": _l("请求回电"),
+    "attempts": _l("呼叫次数"),
+    "source": _l("来源"),
+    "call_sid": _l("通话编号"),
+    "created_at": _l("时间"),
+    "direction": _l("方向"),
+    "attempt": _l("次数"),
+    "state": _l("进度"),
+    "answered_by": _l("接听方"),
+    "duration_s": _l("时长（秒）"),
+    "outcome": _l("结果"),
+    "keys": _l("按键"),
+    "error": _l("错误"),
+    "opened_at": _l("开始时间"),
+    "reason": _l("原因"),
+    "severity": _l("级别"),
+    "events": _l("次数"),
+    "acknowledged_by": _l("确认人"),
+    "acknowledged_at": _l("确认时间"),
+    "resolved_by": _l("解决人"),
+    "resolved_at": _l("解决时间"),
+    "note": _l("备注"),
+    "detail": _l("经过"),
+    "need": _l("需求"),
+    "taken_by": _l("接单人"),
+    "taken_at": _l("接单时间"),
+    "delivered_by": _l("送达人"),
+    "delivered_at": _l("送达时间"),
+}
+
+
+def export_column(code: str) -> str:
+    """ "answer:symptoms" → "回答：有无症状"; a custom flow's own keys show as they are."""
+    if code.startswith("answer:"):
+        key = code.removeprefix("answer:")
+        return str(_("回答：%(key)s", key=label(ANSWER_KEYS, key)))
+    return label(EXPORT_COLUMNS, code)

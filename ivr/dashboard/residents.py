@@ -24,6 +24,8 @@ def residents() -> str:
     building = forms.text(args, "building", _("楼栋"), limit=200)
     wanted = forms.choice(args, "colour", _("状态"), board.COLOURS, required=False)
     search = forms.text(args, "q", _("搜索"), limit=50)
+    round_id = forms.integer(args, "round", _("呼叫轮次"), low=1, high=2**31 - 1)
+    status = forms.choice(args, "status", _("状态"), board.ROUND_STATUSES, required=False)
     where = scope() or community
     with session_scope() as db:
         query = board.resident_ids(
@@ -34,6 +36,7 @@ def residents() -> str:
             building=building,
             wanted=wanted,
             search=search,
+            checked_in=(round_id, status) if round_id and status else None,
         )
         page = queries.paginate(db, query, forms.page_number(args), PAGE_SIZE)
         rows = board.residents_with_colours(db, [r[0] for r in page.rows], day, settings.fever_c)
@@ -41,10 +44,12 @@ def residents() -> str:
             "residents.html",
             page=page,
             rows=rows,
-            # Counting is one pass over the residents in scope: cheap for one community, but
-            # for the whole district (100,000 residents) it would cost more than the page, so
-            # the counts wait until a community is chosen.
-            counts=board.colour_counts(db, where, day, settings.fever_c) if where else None,
+            # One grouped COUNT over the colour CASE: a single pass over the residents in scope,
+            # reading only their day summary columns (no check-ins are aggregated), so even
+            # the whole district is counted in one pass.
+            counts=board.colour_counts(db, where, day, settings.fever_c),
+            board=board,
+            fever_c=settings.fever_c,
             colours=board.COLOURS,
             communities=queries.communities(db, scope()),
             buildings=board.buildings(db, where) if where else [],

@@ -215,3 +215,15 @@ def test_no_admin_changes_their_own_role_or_community(app, people) -> None:
     form = {"role": "admin", "community": str(people.community_a)}
     assert post(client, f"/admin/staff/{me}/role", form).status_code == 409
     assert staff_row(app, people.admin).community_id is None
+
+
+def test_the_settings_page_reads_like_a_page_not_a_config_dump(app, people) -> None:
+    page = text(signed_in(app, people.admin).get("/admin/settings"))
+    assert "08:00–20:00" in page  # the calling window
+    assert "09:00、16:00" in page  # the round times
+    assert "10 分钟" in page and "15 分钟" in page and "45 秒" in page
+    assert "datetime" not in page and "0:10:00" not in page and "(" + "datetime" not in page
+    assert "发热阈值" in page  # described in the page's language
+    assert "fever threshold" not in page
+    english = text(signed_in(app, people.admin).get("/admin/settings?lang=en"))
+    assert "fever threshold" in english and "10 min" in english

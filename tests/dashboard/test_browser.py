@@ -136,7 +136,9 @@ def test_a_supervisor_reads_the_call_log_and_exports_matching_csv(
         page.get_by_role("button", name="下载").click()
     body = download.value.path().read_bytes()
     assert download.value.suggested_filename == "pingan-checkins-2026-11-28-2026-11-28.csv"
-    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    lines = io.StringIO(body.decode("utf-8-sig"))
+    lines.readline()  # the header in the viewer's language; the codes follow
+    rows = list(csv.DictReader(lines))
     with session_scope(app) as session:
         stored = session.scalars(select(CheckIn).order_by(CheckIn.id)).all()
         expected = {
@@ -202,3 +204,40 @@ def test_every_page_fits_the_screen_and_is_saved_as_a_screenshot(
     page.goto(f"{server}/residents?community={people.community_a}")
     assert errors == [], errors
     expect(page.locator(".swatch.green .count")).to_have_text("1")  # 王秀英 checked in
+
+
+def on_screen(page, selector: str, width: int) -> bool:
+    box = page.locator(selector).bounding_box()
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+
+
+KEY_COLUMNS = [
+    ("/calls", ("状态", "结果")),
+    ("/residents/{resident}", ("状态", "需求")),
+]
+
+
+def test_on_a_phone_every_table_shows_its_key_columns_and_no_tab_breaks_a_word(
+    app, server, people, round_done, browser, db_kind
+) -> None:
+    page, errors = open_page(browser, PHONE)
+    log_in(page, server, people.admin)
+    for path, headers in KEY_COLUMNS:
+        page.goto(server + path.format(resident=people.resident_a))
+        expect(page.locator("table tbody tr").first).to_be_visible()
+        for header in headers:
+            cell = f"table th:text-is('{header}')"
+            assert on_screen(page, cell, PHONE), f"{header} off screen on {path}"
+    for lang in ("zh_CN", "en"):
+        page.goto(f"{server}/admin/staff?lang={lang}")
+        tabs = page.locator("nav.tabs a")
+        expect(tabs.first).to_be_visible()
+        wrapped = page.evaluate(
+            """[...document.querySelectorAll('nav.tabs a')].filter(a => {
+                 const line = parseFloat(getComputedStyle(a).lineHeight);
+                 const box = a.getBoundingClientRect();
+                 return box.height > 2 * line || box.right > window.innerWidth;
+               }).map(a => a.textContent)"""
+        )
+        assert wrapped == [], f"{lang}: {wrapped}"
+    assert errors == []

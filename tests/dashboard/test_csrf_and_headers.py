@@ -82,3 +82,26 @@ def test_templates_have_no_inline_script_style_or_external_assets() -> None:
         assert " style=" not in source and "<style" not in source, path
         assert not re.search(r"\bon[a-z]+=", source), path  # onclick= and friends
         assert not re.search(r"(src|href)=\"(https?:)?//", source), path
+
+
+def test_opening_a_form_only_address_in_the_browser_gets_the_dashboards_own_page(
+    app, people
+) -> None:
+    client = signed_in(app, people.admin)
+    for url in ("/logout", "/escalations/1/acknowledge", "/import/commit", "/admin/staff/1/remove"):
+        response = client.get(url)
+        assert response.status_code == 405, url
+        page = text(response)
+        assert "Method Not Allowed" not in page, url
+        assert "请求无效" in page and "返回首页" in page, url
+        assert 'class="menu"' in page, url  # the usual layout, with the signed-in menu
+    english = client.get("/import/commit?lang=en")
+    assert english.status_code == 405
+    assert "Method Not Allowed" not in text(english)
+    assert "Back to the start page" in text(english)
+
+
+def test_a_wrong_method_on_the_api_still_answers_json(app) -> None:
+    response = app.test_client().delete("/api/v1/escalations")
+    assert response.status_code == 405
+    assert response.is_json

@@ -24,9 +24,12 @@ def export(client, kind: str, fmt: str = "csv", **form: str):
 
 
 def csv_rows(response) -> list[dict[str, str]]:
+    """The rows by code (the second header line; the first is in the viewer's language)."""
     body = response.get_data()
     assert body.startswith("\ufeff".encode())  # the BOM Excel needs for Chinese text
-    return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    lines = io.StringIO(body.decode("utf-8-sig"))
+    lines.readline()
+    return list(csv.DictReader(lines))
 
 
 def test_checkins_export_matches_the_database_with_every_answer(app, people, round_done) -> None:
@@ -75,7 +78,7 @@ def test_orders_export_as_xlsx(app, people, round_done) -> None:
     response = export(signed_in(app, people.supervisor), "orders", "xlsx")
     assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True)["orders"]
-    header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    _words, header, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert header[:8] == ["id", "date", "community", "name", "phone", "address", "need", "status"]
     assert [(r[3], r[6], r[7]) for r in rows] == [("李建国", "groceries", "open")]
 
@@ -113,3 +116,34 @@ def test_a_bad_export_request_is_refused(app, people, form) -> None:
         {"kind": "checkins", "format": "csv", **RANGE, **form},
     )
     assert response.status_code == 400 and "<html" in text(response)
+
+
+def test_an_xlsx_export_reads_like_a_spreadsheet_made_by_hand(app, people, round_done) -> None:
+    import datetime as dt
+
+    response = export(signed_in(app, people.supervisor), "escalations", "xlsx")
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book["escalations"]
+    words, codes, *rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert words[:3] == ["编号", "开始时间", "社区"]  # the viewer's language
+    assert codes[:3] == ["id", "opened_at", "community"]  # the codes stay, one row below
+    fever = next(r for r in rows if r[codes.index("reason")] == "fever")
+    assert isinstance(fever[codes.index("opened_at")], dt.datetime)
+    assert fever[codes.index("opened_at")] == dt.datetime(2026, 11, 28, 9, 0, 2)
+    assert isinstance(fever[codes.index("temperature_c")], float)
+    assert sheet.freeze_panes == "A3"
+    assert sheet.column_dimensions["C"].width >= 10
+    client = signed_in(app, people.supervisor)
+    client.get("/today?lang=en")
+    english = export(client, "orders", "xlsx")
+    sheet = load_workbook(io.BytesIO(english.get_data()))["orders"]
+    assert next(sheet.iter_rows(values_only=True))[:2] == ("ID", "Date")
+
+
+def test_a_csv_export_has_headers_in_the_viewers_language_over_the_codes(
+    app, people, round_done
+) -> None:
+    body = export(signed_in(app, people.supervisor), "orders").get_data().decode("utf-8-sig")
+    words, codes = list(csv.reader(io.StringIO(body)))[:2]
+    assert words[:4] == ["编号", "日期", "社区", "姓名"]
+    assert codes[:4] == ["id", "date", "community", "name"]

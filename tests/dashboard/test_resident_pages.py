@@ -93,14 +93,42 @@ def test_the_board_counts_each_colour_and_filters_by_it(app, people, board) -> N
         assert len(shown) == int(count) and set(shown.values()) <= {colour_}, colour_
 
 
-def test_a_supervisor_sees_the_counts_once_a_community_is_chosen(app, people, board) -> None:
+def test_a_supervisor_sees_the_districts_counts_without_choosing_a_community(
+    app, people, board
+) -> None:
     client = signed_in(app, people.supervisor)
     page = text(client.get("/residents"))
-    assert 'class="count"' not in page and "选择社区后显示各颜色的人数" in page
+    counts = dict(re.findall(r'swatch (\w+)[^"]*" href="[^"]*">\s*<span class="count">(\d+)', page))
+    assert list(counts) == ["red", "orange", "yellow", "green", "grey", "pending"]  # red first
+    assert counts["red"] == "1" and counts["pending"] == "2"  # 杨志强 (B) too
     assert "杨志强" in page  # every community's residents are listed
     page = text(client.get(f"/residents?community={people.community_a}"))
     assert re.search(r'swatch red[^"]*" href="[^"]*">\s*<span class="count">1<', page)
     assert "杨志强" not in page
+
+
+def card(page: str, resident_id: int) -> str:
+    found = re.search(rf'data-resident="{resident_id}".*?</li>', page, re.S)
+    assert found, resident_id
+    return found.group(0)
+
+
+def test_an_orange_card_says_whether_it_is_a_fever_or_an_unreached_resident(
+    app, people, board
+) -> None:
+    page = text(signed_in(app, people.staff_a).get("/residents"))
+    assert '<span class="why">发热</span>' in card(page, board["fever"])
+    assert '<span class="why">未接通</span>' in card(page, board["missed"])
+    assert 'class="why"' not in card(page, board["green"])
+    assert "138 0371 1105" in card(page, board["fever"])  # each card has its phone
+
+
+@pytest.mark.parametrize("typed", ["138 0371 1101", "+86 138 0371 1101", "138-0371-1101"])
+def test_a_phone_is_found_as_the_dashboard_shows_it(app, people, board, typed) -> None:
+    from urllib.parse import quote
+
+    page = text(signed_in(app, people.staff_a).get(f"/residents?q={quote(typed)}"))
+    assert list(colours(page)) == [str(board["yellow"])]
 
 
 def test_released_and_resumed_residents(app, people, board) -> None:
@@ -366,3 +394,26 @@ def test_a_refused_edit_keeps_every_field_typed(app, people) -> None:
     refused = post(client, edit_url, form, headers={"Referer": f"http://localhost{edit_url}"})
     assert refused.status_code == 400
     assert 'value="新地址1号楼"' in text(refused) and 'value="123"' in text(refused)
+
+
+def test_the_change_history_is_written_in_the_staff_members_language(app, people) -> None:
+    from ivr import audit
+
+    now = app.extensions["pingan.clock"].now()
+    with session_scope(app) as session:
+        for action, detail in (
+            ("imported", "imported from CSV line 3"),
+            ("updated", "CSV line 4: address, phone"),
+            ("created", "added one resident"),
+        ):
+            audit.record(session, now, "cli", action, "resident", people.resident_a, detail)
+    page = text(signed_in(app, people.staff_a).get(f"/residents/{people.resident_a}"))
+    assert "从 CSV 第 3 行导入" in page and "CSV 第 4 行：住址、电话" in page
+    assert "单个添加" in page
+    assert "imported from" not in page and "added one" not in page
+
+
+def test_call_results_are_words_not_codes(app, people, round_done) -> None:
+    page = text(signed_in(app, people.supervisor).get("/calls"))
+    assert "finished" not in page and "not_reached" not in page
+    assert "通话完成" in page

@@ -86,3 +86,22 @@ def test_a_day_without_calls_shows_no_answer_rate_rather_than_zero(app, people, 
     chart = page[page.index("<svg") : page.index("</svg>")]  # the answer-rate chart comes first
     assert "11-27: —</title>" in chart and "11-27: 0%" not in chart
     assert "11-28: 66.7%</title>" in chart
+
+
+def test_todays_counts_open_the_residents_behind_them(app, people, round_done) -> None:
+    from html import unescape
+
+    client = signed_in(app, people.supervisor)
+    page = text(client.get("/today"))
+    links: dict[str, list[str]] = {}
+    for href, status in re.findall(r'href="(/residents\?[^"]*status=(\w+)[^"]*)"', page):
+        links.setdefault(status, []).append(unescape(href))
+    assert {"complete", "partial", "missed", "pending"} <= set(links)
+
+    def behind(status: str) -> str:
+        return "".join(text(client.get(link)) for link in links[status])
+
+    missed = behind("missed")
+    assert "杨志强" in missed and "李建国" not in missed and "王秀英" not in missed
+    complete = behind("complete")
+    assert "李建国" in complete and "王秀英" in complete and "杨志强" not in complete
