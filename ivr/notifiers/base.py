@@ -110,5 +110,5 @@ def _words() -> Any:
 
 
 def reason_words(reason: str) -> str:
-    """``fever`` → ``发烧`` (unknown reasons are shown as they are)."""
+    """``fever`` → ``发热`` (unknown reasons are shown as they are)."""
     return str(_words().reason(reason)).strip()

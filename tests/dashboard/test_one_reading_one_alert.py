@@ -44,7 +44,7 @@ def test_a_high_fever_with_symptoms_is_one_text_with_both_reasons_and_one_code(
     assert len({e.ack_code for e in opened}) == 1
     jobs.send_texts()
     (sms,) = texts_to(carrier, ALICE)
-    assert "高烧" in sms and "有症状" in sms and f"回复 {opened[0].ack_code} 确认" in sms
+    assert "高热" in sms and "有症状" in sms and f"回复 {opened[0].ack_code} 确认" in sms
 
     status, _ = carrier.incoming_sms(
         ALICE, APP_NUMBER, opened[0].ack_code, f"{server}/sms/incoming"

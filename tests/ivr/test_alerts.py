@@ -56,7 +56,7 @@ def test_an_urgent_escalation_texts_every_staff_member_on_duty_at_once(
     (text,) = texts_to(carrier, ALICE)
     code = escalation(app, escalation_id).ack_code
     assert text == (
-        "【平安】紧急：中原社区 张桂兰，高烧，体温 39.2℃。地址：桐柏路88号院6号楼3单元101。"
+        "【平安】紧急：中原社区 张桂兰，高热，体温 39.2℃。地址：桐柏路88号院6号楼3单元101。"
         f"电话：138 0371 0103。11-28 09:00。回复 {code} 确认"
     )
     assert texts_to(carrier, BOB) == [text]

@@ -21,7 +21,7 @@ def test_the_demo_texts_staff_and_opens_orders(tmp_path) -> None:
     finally:
         carrier_of(app).close()  # type: ignore[attr-defined]
     assert "SMS sent to staff on duty (11):" in text
-    assert "【平安】紧急：中原社区 张桂兰，高烧，体温 39.2℃" in text
+    assert "【平安】紧急：中原社区 张桂兰，高热，体温 39.2℃" in text
     assert "【平安】紧急：康桥华城社区 马秀兰，联系不上" in text
     assert "Service orders (5):" in text
     for need in ("groceries", "medicine", "supplies", "garbage"):

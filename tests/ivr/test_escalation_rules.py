@@ -89,7 +89,7 @@ def test_staff_on_duty_get_the_sms_from_the_same_worker_tick(app, jobs, carrier,
     call_round(app, jobs, carrier, clock)
     jobs.tick()
     (sms,) = texts_to(carrier, "+8613903710011")  # one text for the reading's two reasons
-    assert "紧急：中原社区 张桂兰，高烧、有症状，体温 39.2℃" in sms
+    assert "紧急：中原社区 张桂兰，高热、有症状，体温 39.2℃" in sms
 
 
 def test_every_reason_the_rules_can_raise_is_documented_with_its_severity() -> None:

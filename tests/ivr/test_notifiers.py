@@ -92,7 +92,7 @@ def test_wecom_gets_a_markdown_message_with_everything_staff_need() -> None:
     payload = ChatNotifier("wecom").payload(alert())
     assert payload["msgtype"] == "markdown"
     content = payload["markdown"]["content"]
-    assert content.splitlines()[0] == "### 【平安】紧急：张桂兰 高烧 39.2℃"
+    assert content.splitlines()[0] == "### 【平安】紧急：张桂兰 高热 39.2℃"
     for part in (
         "中原社区",
         "桐柏路88号院6号楼3单元101",
@@ -106,7 +106,7 @@ def test_wecom_gets_a_markdown_message_with_everything_staff_need() -> None:
 def test_dingtalk_gets_a_title_and_markdown_text() -> None:
     payload = ChatNotifier("dingtalk").payload(alert(kind="reminder", reminder=2, waited_min=30))
     assert payload["msgtype"] == "markdown"
-    assert payload["markdown"]["title"] == "【平安】第2次提醒·紧急：张桂兰 高烧 39.2℃"
+    assert payload["markdown"]["title"] == "【平安】第2次提醒·紧急：张桂兰 高热 39.2℃"
     assert "30分钟未确认" in payload["markdown"]["text"]
 
 
@@ -116,7 +116,7 @@ def test_generic_json_carries_structured_fields() -> None:
         "event": "escalation.opened",
         "id": 12,
         "reason": "high_fever",
-        "reason_text": "高烧",
+        "reason_text": "高热",
         "severity": "urgent",
         "resident": "张桂兰",
         "phone": "+8613803710103",
@@ -128,7 +128,7 @@ def test_generic_json_carries_structured_fields() -> None:
         "ack_code": "4821",
         "detail": "39.2 °C ≥ 38.5 °C",
         "reminder": 0,
-        "text": "【平安】紧急：张桂兰 高烧 39.2℃",
+        "text": "【平安】紧急：张桂兰 高热 39.2℃",
     }
 
 
@@ -231,3 +231,10 @@ def test_a_row_taken_over_by_another_worker_is_not_sent_twice(app, carrier, cloc
     assert other.send_texts() == 1
     assert slow.senders[SMS_LANE]._deliver(claimed) == 0
     assert len(texts_to(carrier, ALICE)) == 1
+
+
+def test_texts_and_the_dashboard_use_the_same_words_for_every_reason() -> None:
+    from ivr.dashboard.labels import REASONS
+    from ivr.notifiers.base import reason_words
+
+    assert {r: reason_words(r) for r in REASONS} == {r: str(w) for r, w in REASONS.items()}

@@ -62,7 +62,7 @@ def a_round_with_a_fever(app, jobs, carrier, clock) -> None:
                 channel="sms",
                 recipient="+8613903719999",
                 kind="family",
-                body=f"王秀英 ({OLD}) 发烧 38.5",
+                body=f"王秀英 ({OLD}) 发热 38.5",
                 next_try_at=clock.now(),
                 created_at=clock.now(),
             )

@@ -60,7 +60,7 @@ def test_replying_with_the_code_acknowledges_the_escalation(
 ) -> None:
     escalation_id, code = urgent
     answer = text(carrier, server, ALICE, f"确认 {code}")
-    assert "已确认：张桂兰，高烧（中原社区，事件" in answer
+    assert "已确认：张桂兰，高热（中原社区，事件" in answer
     found = escalation(app, escalation_id)
     assert found.status == "acknowledged" and found.acknowledged_by == "赵红梅"
     assert found.acknowledged_at == clock.now() and found.remind_at is None
