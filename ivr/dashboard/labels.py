@@ -89,6 +89,36 @@ EVENT_KINDS = {
     "flow": _l("流程"),
     "error": _l("错误"),
 }
+# What a call-timeline entry names, besides a call status: the step of the built-in flow a key
+# or a silence belongs to, who answered, what a transfer leg did. A custom flow's own step
+# names are the operator's words and are shown as they are.
+EVENT_NAMES = {
+    **CALL_STATUSES,
+    "checkin": _l("每日健康登记"),
+    "identify": _l("来电识别"),
+    "greeting": _l("开场问候"),
+    "temperature": _l("体温"),
+    "symptoms": _l("症状"),
+    "needs": _l("需求"),
+    "transfer": _l("转接工作人员"),
+    "goodbye": _l("结束语"),
+    "no_response": _l("无应答结束"),
+    "welcome": _l("来电问候"),
+    "registered_phone": _l("输入登记电话"),
+    "identified": _l("已识别"),
+    "to_staff": _l("转接工作人员"),
+    "human": _l("本人接听"),
+    "machine_start": _l("语音信箱"),
+    "machine_end_beep": _l("语音信箱"),
+    "machine_end_silence": _l("语音信箱"),
+    "machine_end_other": _l("语音信箱"),
+    "fax": _l("传真机"),
+    "unknown": _l("无法判断"),
+    "accepted": _l("已接受"),
+    "declined": _l("未接受"),
+    "nobody_accepted": _l("无人接受"),
+    "no_one_to_call": _l("无人可转接"),
+}
 AUDIT_ACTIONS = {
     "opened": _l("开启"),
     "event_added": _l("新情况"),

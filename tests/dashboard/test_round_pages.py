@@ -57,7 +57,7 @@ def test_a_calls_page_shows_its_timeline_and_call_sid(app, people, round_done) -
     page = text(signed_in(app, people.supervisor).get(f"/calls/{attempt.id}"))
     assert attempt.call_sid and attempt.call_sid in page
     timeline = page[page.index("call-timeline") : page.index("</ol>")]
-    for step in ("振铃", "接听", "temperature <code>378</code>", "已接通"):
+    for step in ("振铃", "接听", "体温 <code>378</code>", "需求 <code>", "已接通"):
         assert step in timeline, step
     assert "体温 (°C)：37.8" in page and "需要：代买生活物资" in page
 
