@@ -227,3 +227,18 @@ def test_the_settings_page_reads_like_a_page_not_a_config_dump(app, people) -> N
     assert "fever threshold" not in page
     english = text(signed_in(app, people.admin).get("/admin/settings?lang=en"))
     assert "fever threshold" in english and "10 min" in english
+
+
+def test_a_refused_community_or_staff_form_comes_back_with_what_was_typed(app, people) -> None:
+    client = signed_in(app, people.admin)
+    page = "http://localhost/admin/communities"
+    form = {"name": "中原社区", "round_times": "9点", "hotline": "0371-6000 1234"}
+    refused = post(
+        client, f"/admin/communities/{people.community_a}", form, headers={"Referer": page}
+    )
+    assert refused.status_code == 400
+    assert 'value="9点"' in text(refused) and 'value="0371-6000 1234"' in text(refused)
+    staff_page = "http://localhost/admin/staff"
+    typed = {"name": "新同事", "phone": "12", "role": "staff"}
+    refused = post(client, "/admin/staff", typed, headers={"Referer": staff_page})
+    assert refused.status_code == 400 and 'value="新同事"' in text(refused)
