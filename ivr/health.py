@@ -16,8 +16,9 @@ import datetime as dt
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ivr import carrier_of, clock_of, settings_of
 from ivr.alerts import failing
@@ -26,6 +27,8 @@ from ivr.halt import halt_reason
 from ivr.scheduler import INTERVALS_S, JOBS
 from ivr.staff import uncovered
 from ivr.workers import WorkerState, worker_states
+from storage import Resident
+from storage.queries import monitored_on
 
 bp = Blueprint("health", __name__)
 
@@ -55,6 +58,7 @@ def health_report(app: Flask, *, probe_webhooks: bool = False) -> dict[str, Any]
             settings = settings_of(app)
             nobody = uncovered(session, now, settings.tz)
             undelivered = failing(session, now, settings.alerts_failing_after_s)
+            stranded = _beyond_carrier(session, carrier_of(app).name, now, settings.tz)
     except SQLAlchemyError as exc:
         report.update(status="error", database=f"unreachable ({exc.__class__.__name__})")
         return report
@@ -69,10 +73,26 @@ def health_report(app: Flask, *, probe_webhooks: bool = False) -> dict[str, Any]
         no_one_on_duty=nobody,
         alerts=_alerts_line(undelivered, settings.alerts_failing_after_s),
         alerts_failing=undelivered,
+        reach=(
+            f"{stranded} residents have mainland China (+86) numbers, which Twilio does not "
+            "call: use PINGAN_CARRIER=aliyun for them"
+            if stranded
+            else "ok"
+        ),
     )
-    healthy = scheduler_ok and not nobody and not any(undelivered.values())
+    healthy = scheduler_ok and not nobody and not any(undelivered.values()) and not stranded
     report["status"] = "error" if halted or webhooks_problem else ("ok" if healthy else "warning")
     return report
+
+
+def _beyond_carrier(session: Session, carrier: str, now: dt.datetime, tz: dt.tzinfo) -> int:
+    """Residents being called whom the configured carrier cannot reach: Twilio has placed no
+    calls to mainland China since 2023-11-30 (docs/carriers.md)."""
+    if carrier != "twilio":
+        return 0
+    today = now.astimezone(tz).date()
+    query = select(func.count()).where(Resident.phone.startswith("+86"), monitored_on(today))
+    return int(session.scalar(query.select_from(Resident)) or 0)
 
 
 def _webhooks_line(app: Flask) -> tuple[bool, str]:

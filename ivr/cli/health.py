@@ -19,6 +19,7 @@ LINES = (
     "workers",
     "on_duty",
     "alerts",
+    "reach",
 )
 
 

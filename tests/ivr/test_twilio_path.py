@@ -101,6 +101,10 @@ def test_a_check_in_completes_through_a_twilio_compatible_endpoint(
     assert [{key: row[key] for key in expected} for row in checkins] == [expected]
     calls = json.loads(run(environment, "calls", "--json").stdout)
     assert calls[0]["call_sid"].startswith("CA") and calls[0]["status"] == "completed"
+    # The simulated endpoint took the +86 call; real Twilio would not: health says so.
+    report = json.loads(run(environment, "health", "--json").stdout)
+    assert report["reach"].startswith("1 residents have mainland China (+86) numbers")
+    assert report["status"] == "warning"
 
 
 def test_a_missing_setting_stops_start_up_with_one_sentence(
