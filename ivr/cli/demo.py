@@ -12,7 +12,7 @@ from ivr.config import ConfigError
 from ivr.db import engine
 from ivr.demo import serve
 from ivr.demo.run import DemoRunning, demo_app, load_sample_district, run_round
-from ivr.demo.summary import summary
+from ivr.demo.summary import data_hint, summary
 from ivr.server import webhooks_reachable
 
 
@@ -36,7 +36,7 @@ def demo(timeout: float, serve_: bool, host: str, port: int) -> None:
         seconds = run_round(app, timeout)
     click.echo(summary(app, seconds))
     url = engine(app).url.render_as_string(hide_password=True)
-    click.echo(f"\nThe pingan commands see this data after: export PINGAN_DATABASE_URL={url}")
+    click.echo("\n" + data_hint(app, url))
     if serve_:
         _serve(app, host, port)
 

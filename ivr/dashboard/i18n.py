@@ -12,13 +12,15 @@ The language is chosen with ``?lang=en`` (or ``zh_CN``) on any page and kept in 
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, g, request, session
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, force_locale, get_locale
 
 DEFAULT = "zh_CN"
 LANGUAGES = {"zh_CN": "中文", "en": "English"}
@@ -88,21 +90,35 @@ def current_language() -> str:
     return "en" if locale is not None and locale.language == "en" else DEFAULT
 
 
+@contextmanager
+def speaking(app: Flask, language: str) -> Iterator[None]:
+    """Messages and labels in a deployment's language (``PINGAN_LANGUAGE``) outside a request,
+    for what the CLI prints. Cantonese deployments read the Chinese text."""
+    # A fresh app context: the domain remembers a language per context (``g``).
+    with app.app_context(), force_locale("en" if language == "en" else DEFAULT):
+        yield
+
+
 def html_lang() -> str:
     return HTML_LANG[current_language()]
 
 
 def source_messages() -> set[str]:
-    """Every message id in the dashboard's templates and Python modules."""
+    """Every message id in the dashboard's templates and Python modules, and the demo's."""
     from babel.messages.extract import extract_from_dir
 
     method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
     options = {"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     keywords = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None}
-    found = extract_from_dir(
-        str(Path(__file__).parent), method_map, options, keywords=keywords, strip_comment_tags=True
-    )
-    return {message if isinstance(message, str) else message[0] for _, _, message, *_ in found}
+    folders = (Path(__file__).parent, Path(__file__).parents[1] / "demo")
+    found = [
+        message
+        for folder in folders
+        for _, _, message, *_ in extract_from_dir(
+            str(folder), method_map, options, keywords=keywords, strip_comment_tags=True
+        )
+    ]
+    return {message if isinstance(message, str) else message[0] for message in found}
 
 
 def missing_translations(language: str = "en") -> list[str]:

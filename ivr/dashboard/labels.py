@@ -52,6 +52,12 @@ ORDER_STATUSES = {
     "delivered": _l("已送达"),
     "cancelled": _l("已取消"),
 }
+NOTIFICATION_STATUSES = {
+    "pending": _l("待发送"),
+    "sending": _l("发送中"),
+    "sent": _l("已发送"),
+    "failed": _l("发送失败"),
+}
 CHECKIN_STATUSES = {
     "pending": _l("待呼叫"),
     "complete": _l("已完成"),

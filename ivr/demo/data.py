@@ -23,7 +23,7 @@ class Sample:
     community: str
     address: str
     behaviours: tuple[str, ...]  # simulator scripts, one per call (the last repeats)
-    story: str
+    story: tuple[str, str]  # the resident's notes in Chinese and in English
     language: str = "zh-CN"
     lives_alone: bool = False
 
@@ -56,7 +56,12 @@ HEALTHY = "answer 1 365# 1 2 9"
 
 SAMPLES = (
     Sample(
-        "王秀英", "13803710101", "中原社区", "建设西路12号院3号楼2单元501", (HEALTHY,), "healthy"
+        "王秀英",
+        "13803710101",
+        "中原社区",
+        "建设西路12号院3号楼2单元501",
+        (HEALTHY,),
+        ("身体健康", "healthy"),
     ),
     Sample(
         "李建国",
@@ -64,7 +69,7 @@ SAMPLES = (
         "中原社区",
         "建设西路12号院1号楼1单元302",
         ("answer 1 378# 1 2 9",),
-        "fever 37.8 °C",
+        ("发热 37.8 °C", "fever 37.8 °C"),
     ),
     Sample(
         "张桂兰",
@@ -72,7 +77,7 @@ SAMPLES = (
         "中原社区",
         "桐柏路88号院6号楼3单元101",
         ("answer 1 392# 1 1 9",),
-        "high fever 39.2 °C with symptoms",
+        ("高热 39.2 °C，有症状", "high fever 39.2 °C with symptoms"),
         lives_alone=True,
     ),
     Sample(
@@ -81,7 +86,10 @@ SAMPLES = (
         "中原社区",
         "桐柏路88号院2号楼1单元202",
         ("no-answer",),
-        "never answers (landline): unreachable after every attempt",
+        (
+            "固定电话，始终无人接听：每次呼叫都联系不上",
+            "never answers (landline): unreachable after every attempt",
+        ),
     ),
     Sample(
         "陈玉珍",
@@ -89,7 +97,7 @@ SAMPLES = (
         "中原社区",
         "建设西路12号院5号楼4单元603",
         ("busy", HEALTHY),
-        "busy on the first try, answers on the second",
+        ("第一次忙线，第二次接听", "busy on the first try, answers on the second"),
     ),
     Sample(
         "杨志强",
@@ -97,7 +105,7 @@ SAMPLES = (
         "祥和社区",
         "伏牛路20号院2号楼1单元401",
         ("answer 1 999# 368# 1 2 9",),
-        "keys a wrong temperature, then the right one",
+        ("先按错体温，再按对", "keys a wrong temperature, then the right one"),
     ),
     Sample(
         "赵淑芬",
@@ -105,7 +113,7 @@ SAMPLES = (
         "祥和社区",
         "伏牛路20号院7号楼2单元102",
         ("answer 1 365# 1 hangup",),
-        "hangs up after the temperature: partial",
+        ("报完体温就挂断：部分完成", "hangs up after the temperature: partial"),
     ),
     Sample(
         "黄明",
@@ -113,7 +121,7 @@ SAMPLES = (
         "祥和社区",
         "秦岭路6号院1号楼3单元502",
         ("answer 1 364# 1 2 1 2 9",),
-        "asks for groceries and medicine",
+        ("需要代买生活物资和代购药品", "asks for groceries and medicine"),
     ),
     Sample(
         "周丽华",
@@ -121,7 +129,10 @@ SAMPLES = (
         "祥和社区",
         "秦岭路6号院4号楼1单元301",
         ("answer 1 366# 1 2 0",),
-        "presses 0 for staff; nobody on duty: call-back requested",
+        (
+            "按 0 找工作人员；无人值班：请求回电",
+            "presses 0 for staff; nobody on duty: call-back requested",
+        ),
     ),
     Sample(
         "吴国强",
@@ -129,7 +140,7 @@ SAMPLES = (
         "祥和社区",
         "伏牛路20号院3号楼2单元201",
         ("answer 1 348# 1 2 9",),
-        "low temperature 34.8 °C",
+        ("体温过低 34.8 °C", "low temperature 34.8 °C"),
         lives_alone=True,
     ),
     Sample(
@@ -138,7 +149,7 @@ SAMPLES = (
         "康桥华城社区",
         "康桥华城8号楼2单元1601",
         ("answer 1 367# 1 2 0 dial=completed",),
-        "presses 0 and talks to the duty officer",
+        ("按 0 转接值班人员", "presses 0 and talks to the duty officer"),
     ),
     Sample(
         "孙文",
@@ -146,7 +157,10 @@ SAMPLES = (
         "康桥华城社区",
         "康桥华城3号楼1单元903",
         ("answer 8 1 366# 1 2 3 4 9",),
-        "asks for the hotline (8), then masks and garbage pickup",
+        (
+            "先按 8 听热线电话，再要口罩消毒用品和垃圾清运",
+            "asks for the hotline (8), then masks and garbage pickup",
+        ),
     ),
     Sample(
         "Emily Carter",
@@ -154,7 +168,7 @@ SAMPLES = (
         "康桥华城社区",
         "康桥华城5号楼1单元1202",
         ("answer 1 371# 1 2 9",),
-        "English speaker, healthy",
+        ("说英语，身体健康", "English speaker, healthy"),
         language="en",
     ),
     Sample(
@@ -163,7 +177,7 @@ SAMPLES = (
         "康桥华城社区",
         "康桥华城9号楼2单元801",
         ("answer 1 386# 1 1 9",),
-        "English speaker, high fever 38.6 °C with symptoms",
+        ("说英语，高热 38.6 °C，有症状", "English speaker, high fever 38.6 °C with symptoms"),
         language="en",
     ),
     Sample(
@@ -172,7 +186,7 @@ SAMPLES = (
         "康桥华城社区",
         "康桥华城1号楼1单元101",
         ("no-answer",),
-        "lives alone and never answers: urgent",
+        ("独居，始终无人接听：紧急", "lives alone and never answers: urgent"),
         lives_alone=True,
     ),
     Sample(
@@ -181,7 +195,7 @@ SAMPLES = (
         "嵩山社区",
         "嵩山路105号院2号楼1单元402",
         ("answer - - -",),
-        "answers but keys nothing: no response",
+        ("接听但不按键：接听未应答", "answers but keys nothing: no response"),
     ),
     Sample(
         "胡小梅",
@@ -189,7 +203,7 @@ SAMPLES = (
         "嵩山社区",
         "嵩山路105号院4号楼3单元301",
         ("answer * 1 * 365# 1 2 9",),
-        "presses * to hear the questions again",
+        ("按 * 重听问题", "presses * to hear the questions again"),
     ),
     Sample(
         "郭伟",
@@ -197,7 +211,7 @@ SAMPLES = (
         "嵩山社区",
         "嵩山路99号院1号楼2单元602",
         ("reject:21211",),
-        "the number cannot be dialled: bad phone",
+        ("号码无法拨通：号码无效", "the number cannot be dialled: bad phone"),
     ),
     Sample(
         "林美玲",
@@ -205,7 +219,7 @@ SAMPLES = (
         "嵩山社区",
         "嵩山路99号院6号楼1单元502",
         ("answer 1 366# 1 2 9",),
-        "Cantonese speaker, healthy",
+        ("说粤语，身体健康", "Cantonese speaker, healthy"),
         language="yue",
     ),
     Sample(
@@ -214,13 +228,14 @@ SAMPLES = (
         "嵩山社区",
         "嵩山路105号院7号楼2单元201",
         ("no-answer", "no-answer", "answer 1 372# 1 2 2 9"),
-        "answers only the third call; asks for medicine",
+        ("第三次呼叫才接听；需要代购药品", "answers only the third call; asks for medicine"),
     ),
 )
 
 
-def residents_csv() -> str:
-    """The sample residents as the CSV a community office would import."""
+def residents_csv(language: str = "zh-CN") -> str:
+    """The sample residents as the CSV a community office would import, with notes in the
+    deployment's language (Cantonese deployments write Chinese)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -245,7 +260,7 @@ def residents_csv() -> str:
                 s.language,
                 14,
                 "1" if s.lives_alone else "0",
-                s.story,
+                s.story[1] if language == "en" else s.story[0],
             ]
         )
     return out.getvalue()

@@ -83,7 +83,9 @@ def _lock_demo(folder: Path) -> IO[bytes]:
 def load_sample_district(app: Flask) -> None:
     settings, now = settings_of(app), clock_of(app).now()
     with session_scope(app) as session:
-        report = import_csv(session, residents_csv(), now, settings.phone_region, settings.language)
+        report = import_csv(
+            session, residents_csv(settings.language), now, settings.phone_region, settings.language
+        )
         assert report.errors == 0, report.format_report()
         for sample in COMMUNITIES:
             session.execute(

@@ -11,15 +11,19 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ivr import clock_of, settings_of
 from ivr.dashboard.accounts import set_password
+from ivr.dashboard.i18n import speaking
+from ivr.dashboard.labels import ROLES, label
 from ivr.db import session_scope
 from ivr.demo.data import STAFF
 from ivr.phones import display_phone
 from ivr.server import EmbeddedServer
 from ivr.staff import add_staff
+from ivr.tables import format_table
 from storage import Community, Staff
 
 DEMO_PASSWORD = "pingan-demo"
@@ -51,18 +55,27 @@ def create_logins(app: Flask) -> list[Login]:
 
 
 def login_lines(app: Flask, url: str, logins: list[Login]) -> list[str]:
-    region = settings_of(app).phone_region
-    lines = [
-        "",
-        f"Dashboard: {url}/   (Ctrl-C to stop)",
-        f"Demo logins (phone number + password {DEMO_PASSWORD}):",
-    ]
-    for login in logins:
-        where = login.community or "all communities"
-        lines.append(
-            f"  {login.role:<10} {display_phone(login.phone, region):<15} {login.name} ({where})"
+    """The dashboard's address and the demo logins, in the deployment's language."""
+    settings = settings_of(app)
+    with speaking(app, settings.language):
+        table = format_table(
+            [_("角色"), _("电话"), _("姓名"), _("社区")],
+            [
+                [
+                    label(ROLES, login.role),
+                    display_phone(login.phone, settings.phone_region),
+                    login.name,
+                    login.community or _("全部社区"),
+                ]
+                for login in logins
+            ],
         )
-    return lines
+        return [
+            "",
+            _("控制台：%(url)s/   （按 Ctrl-C 停止）", url=url),
+            _("演示账号（手机号 + 密码 %(password)s）：", password=DEMO_PASSWORD),
+            *("  " + line for line in table.splitlines()),
+        ]
 
 
 def serve(app: Flask, host: str, port: int) -> EmbeddedServer:

@@ -1,4 +1,5 @@
-"""The demo's printed summary: calls, check-ins, the escalation list, staff SMS and orders."""
+"""The demo's printed summary: calls, check-ins, the escalation list, staff SMS and orders, in
+the deployment's language with the dashboard's words for every status, reason and need."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ from collections import Counter
 from typing import Any
 
 from flask import Flask
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import flow_of, settings_of
+from ivr.dashboard import labels
+from ivr.dashboard.i18n import speaking
+from ivr.dashboard.labels import label
 from ivr.db import session_scope
 from ivr.orders import order_rows
 from ivr.phones import display_phone
@@ -17,86 +22,142 @@ from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table
 from storage import Notification, Staff
 
+CHECKIN_COLUMNS = (
+    "community",
+    "name",
+    "status",
+    "attempts",
+    "temperature_c",
+    "symptoms",
+    "needs",
+    "callback_requested",
+)
+ESCALATION_COLUMNS = ("id", "severity", "reason", "community", "name", "temperature_c", "detail")
+ORDER_COLUMNS = ("id", "community", "name", "address", "need", "status")
+
 
 def summary(app: Flask, seconds: float) -> str:
-    tz = settings_of(app).tz
+    settings = settings_of(app)
+    tz = settings.tz
     with session_scope(app) as session:
         checkins = checkin_rows(session, tz, flow=flow_of(app))
         calls = call_rows(session, tz)
         escalations = escalation_rows(session, tz, status="open")
-        texts = _texts(session, settings_of(app).phone_region)
+        texts = _texts(session)
         orders = order_rows(session, tz)
-    answered = sum(1 for c in calls if c["status"] == "completed")
+    with speaking(app, settings.language):
+        return "\n".join(
+            [
+                *_counts(checkins, calls, seconds),
+                "",
+                _table(CHECKIN_COLUMNS, [_checkin(c) for c in checkins]),
+                "",
+                _("预警列表（%(n)s 条待处理）：", n=len(escalations)),
+                _table(ESCALATION_COLUMNS, [_escalation(e) for e in _by_severity(escalations)]),
+                "",
+                _("发给值班工作人员的短信（%(n)s 条）：", n=len(texts)),
+                format_table(
+                    [_("收信人"), _("电话"), _("状态"), _("短信内容")],
+                    [_text(t, settings.phone_region) for t in texts],
+                ),
+                "",
+                _("服务订单（%(n)s 个）：", n=len(orders)),
+                _table(ORDER_COLUMNS, [_order(o) for o in orders]),
+            ]
+        )
+
+
+def data_hint(app: Flask, url: str) -> str:
+    """The line that points the ``pingan`` commands at the demo's database."""
+    with speaking(app, settings_of(app).language):
+        command = "export PINGAN_DATABASE_URL=" + url
+        return str(_("要让 pingan 命令看到这些数据，先执行：%(command)s", command=command))
+
+
+def _counts(
+    checkins: list[dict[str, Any]], calls: list[dict[str, Any]], seconds: float
+) -> list[str]:
     statuses = Counter(c["status"] for c in checkins)
-    lines = [
-        f"Pingan demo: {len(checkins)} residents in "
-        f"{len({c['community'] for c in checkins})} communities, one round, {seconds:.1f} s",
-        f"Calls placed: {sum(1 for c in calls if c['call_sid'])}   answered: {answered}   "
-        f"not placed: {sum(1 for c in calls if not c['call_sid'])}",
-        "Check-ins: "
-        + "   ".join(f"{s} {statuses[s]}" for s in ("complete", "partial", "missed", "pending")),
-        "",
-        format_table(
-            ["community", "resident", "status", "tries", "°C", "symptoms", "needs", "callback"],
-            [
-                [
-                    c["community"],
-                    c["name"],
-                    c["status"],
-                    c["attempts"],
-                    c["temperature_c"],
-                    c["symptoms"],
-                    c["needs"],
-                    c["callback_requested"],
-                ]
-                for c in checkins
-            ],
+    return [
+        _(
+            "平安演示：%(communities)s 个社区 %(residents)s 位居民，一轮呼叫，用时 %(seconds)s 秒",
+            communities=len({c["community"] for c in checkins}),
+            residents=len(checkins),
+            seconds=round(seconds, 1),
         ),
-        "",
-        f"Escalation list ({len(escalations)} open):",
-        format_table(
-            ["id", "severity", "reason", "community", "resident", "°C", "detail"],
-            [
-                [
-                    e["id"],
-                    e["severity"],
-                    e["reason"],
-                    e["community"],
-                    e["name"],
-                    e["temperature_c"],
-                    str(e["detail"] or "").splitlines()[-1][:70],
-                ]
-                for e in _by_severity(escalations)
-            ],
+        _(
+            "拨出电话：%(placed)s   接通：%(answered)s   未能拨出：%(not_placed)s",
+            placed=sum(1 for c in calls if c["call_sid"]),
+            answered=sum(1 for c in calls if c["status"] == "completed"),
+            not_placed=sum(1 for c in calls if not c["call_sid"]),
         ),
-        "",
-        f"SMS sent to staff on duty ({len(texts)}):",
-        format_table(["to", "phone", "status", "message"], texts),
-        "",
-        f"Service orders ({len(orders)}):",
-        format_table(
-            ["id", "community", "resident", "address", "need", "status"],
-            [
-                [o["id"], o["community"], o["name"], o["address"], o["need"], o["status"]]
-                for o in orders
-            ],
+        _("报平安：")
+        + "   ".join(
+            f"{label(labels.CHECKIN_STATUSES, s)} {statuses[s]}"
+            for s in ("complete", "partial", "missed", "pending")
         ),
     ]
-    return "\n".join(lines)
 
 
-def _texts(session: Session, region: str) -> list[list[Any]]:
-    """Every SMS alert with the staff member's name (or "family" for an emergency contact)."""
+def _table(columns: tuple[str, ...], rows: list[list[Any]]) -> str:
+    return format_table([labels.export_column(c) for c in columns], rows)
+
+
+def _checkin(c: dict[str, Any]) -> list[Any]:
+    return [
+        c["community"],
+        c["name"],
+        label(labels.CHECKIN_STATUSES, c["status"]),
+        c["attempts"],
+        c["temperature_c"],
+        _yes_no(c["symptoms"]),
+        [label(labels.NEEDS, n) for n in c["needs"]],
+        _yes_no(c["callback_requested"]),
+    ]
+
+
+def _escalation(e: dict[str, Any]) -> list[Any]:
+    return [
+        e["id"],
+        label(labels.SEVERITIES, e["severity"]),
+        label(labels.REASONS, e["reason"]),
+        e["community"],
+        e["name"],
+        e["temperature_c"],
+        str(e["detail"] or "").splitlines()[-1][:70],
+    ]
+
+
+def _order(o: dict[str, Any]) -> list[Any]:
+    return [
+        o["id"],
+        o["community"],
+        o["name"],
+        o["address"],
+        label(labels.NEEDS, o["need"]),
+        label(labels.ORDER_STATUSES, o["status"]),
+    ]
+
+
+def _yes_no(value: bool | None) -> str | None:
+    return None if value is None else labels.yes_no(value)  # None prints as "-" like the rest
+
+
+def _texts(session: Session) -> list[tuple[str | None, str, str, str]]:
+    """Every SMS alert: the staff member's name (None for a family contact), phone, status, text."""
     names = {phone: name for phone, name in session.execute(select(Staff.phone, Staff.name))}
     query = (
         select(Notification)
         .where(Notification.channel == "sms")
         .order_by(Notification.escalation_id, Notification.id)
     )
-    return [
-        [names.get(n.recipient, n.kind), display_phone(n.recipient, region), n.status, n.body]
-        for n in session.scalars(query)
-    ]
+    return [(names.get(n.recipient), n.recipient, n.status, n.body) for n in session.scalars(query)]
+
+
+def _text(text: tuple[str | None, str, str, str], region: str) -> list[Any]:
+    name, phone, status, body = text
+    to = name or label(labels.RESIDENT_FIELDS, "emergency_contact")
+    return [to, display_phone(phone, region), label(labels.NOTIFICATION_STATUSES, status), body]
 
 
 def _by_severity(rows: list[dict[str, object]]) -> list[dict[str, object]]:

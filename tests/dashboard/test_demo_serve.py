@@ -17,7 +17,8 @@ PINGAN = str(Path(sys.executable).with_name("pingan"))
 
 
 def demo_environment(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
+    env = {k: v for k, v in os.environ.items() if k != "PINGAN_LANGUAGE"}
+    return {**env, "PINGAN_INSTANCE_PATH": str(tmp_path / "instance")}
 
 
 def start_demo_serving(env: dict[str, str]) -> subprocess.Popen[str]:
@@ -35,10 +36,12 @@ def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path)
     env = demo_environment(tmp_path)
     process = start_demo_serving(env)
     try:
-        output = _read_until(process, "Demo logins", timeout=120)
-        url = re.search(r"Dashboard: (http://127\.0\.0\.1:\d+)/", output).group(1)
-        output += _read_until(process, "admin", timeout=10)
-        assert "139 0371 0011" in output and "pingan-demo" in output
+        output = _read_until(process, "演示账号", timeout=120)
+        url = re.search(r"控制台：(http://127\.0\.0\.1:\d+)/", output).group(1)
+        output += _read_until(process, "139 0371 0100", timeout=10)  # the administrator
+        assert "pingan-demo" in output
+        assert re.search(r"社区工作人员\s+139 0371 0011\s+赵红梅\s+中原社区", output)
+        assert re.search(r"管理员\s+139 0371 0100\s+管理员\s+全部社区", output)
         session = requests.Session()
         page = session.get(f"{url}/login", timeout=10).text
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -54,12 +57,25 @@ def test_demo_serve_prints_the_url_and_logins_and_serves_the_dashboard(tmp_path)
 
 
 @pytest.mark.slow
+def test_an_english_deployment_gets_the_logins_in_english(tmp_path) -> None:
+    process = start_demo_serving({**demo_environment(tmp_path), "PINGAN_LANGUAGE": "en"})
+    try:
+        output = _read_until(process, "139 0371 0100", timeout=120)
+        assert re.search(r"Dashboard: http://127\.0\.0\.1:\d+/", output)
+        assert "Demo logins (phone number + password pingan-demo):" in output
+        assert re.search(r"Supervisor\s+139 0371 0099\s+周主任\s+All communities", output)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=20)
+
+
+@pytest.mark.slow
 def test_a_second_demo_never_deletes_the_database_the_first_one_is_serving(tmp_path) -> None:
     env = demo_environment(tmp_path)
     first = start_demo_serving(env)
     try:
-        output = _read_until(first, "Demo logins", timeout=120)
-        port = re.search(r"Dashboard: http://127\.0\.0\.1:(\d+)/", output).group(1)
+        output = _read_until(first, "演示账号", timeout=120)
+        port = re.search(r"控制台：http://127\.0\.0\.1:(\d+)/", output).group(1)
         database = tmp_path / "instance" / "pingan-demo.db"
         before = database.stat().st_ino
         same_port = _run(env, "demo", "--serve", "--port", port)

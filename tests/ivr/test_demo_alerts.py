@@ -20,9 +20,10 @@ def test_the_demo_texts_staff_and_opens_orders(tmp_path) -> None:
         text = summary(app, seconds)
     finally:
         carrier_of(app).close()  # type: ignore[attr-defined]
-    assert "SMS sent to staff on duty (11):" in text
+    assert "发给值班工作人员的短信（11 条）：" in text
     assert "【平安】紧急：中原社区 张桂兰，高热，体温 39.2℃" in text
     assert "【平安】紧急：康桥华城社区 马秀兰，联系不上" in text
-    assert "Service orders (5):" in text
-    for need in ("groceries", "medicine", "supplies", "garbage"):
-        assert need in text
+    assert "服务订单（5 个）：" in text
+    orders = text.split("服务订单")[1]
+    for need in ("代买生活物资", "代购药品", "口罩消毒用品", "垃圾清运"):  # the dashboard's words
+        assert need in orders

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 from pathlib import Path
 
+from ivr.tables import width
 from tests.processes import PINGAN
 
 
@@ -19,8 +21,8 @@ def demo_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_demo(tmp_path: Path) -> str:
-    env = demo_environment(tmp_path)
+def run_demo(tmp_path: Path, **settings: str) -> str:
+    env = {**demo_environment(tmp_path), **settings}
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     done = subprocess.run(
@@ -37,28 +39,59 @@ def row(summary: str, name: str) -> list[str]:
     return re.split(r"\s{2,}", line.strip())
 
 
+def notes(tmp_path: Path, name: str) -> str:
+    database = sqlite3.connect(tmp_path / "instance" / "pingan-demo.db")
+    try:
+        return database.execute("SELECT notes FROM resident WHERE name = ?", (name,)).fetchone()[0]
+    finally:
+        database.close()
+
+
+def cell_starts(line: str) -> tuple[int, ...]:
+    """The display columns where a table line's cells begin."""
+    return tuple(width(line[: m.start()]) for m in re.finditer(r"(?:^|(?<=  ))\S", line))
+
+
 def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> None:
     summary = run_demo(tmp_path)
 
-    assert "20 residents in 4 communities" in summary
-    assert "Calls placed: 28   answered: 19   not placed: 1" in summary
-    assert "Check-ins: complete 15   partial 1   missed 4   pending 0" in summary
-    assert row(summary, "王秀英")[2:5] == ["complete", "1", "36.5"]  # healthy
-    assert row(summary, "陈玉珍")[2:4] == ["complete", "2"]  # busy, then answers
-    assert row(summary, "赵淑芬")[2] == "partial"  # hangs up after the temperature
-    assert row(summary, "黄明")[6] == "groceries,medicine"
-    assert row(summary, "周丽华")[-1] == "yes"  # pressed 0 for staff
-    assert row(summary, "杨志强")[2:5] == ["complete", "1", "36.8"]  # 99.9 refused, then 36.8
-    assert row(summary, "何志明")[2:5] == ["complete", "3", "37.2"]  # answers the third call
-    escalations = summary.split("Escalation list")[1].split("SMS sent")[0]
+    assert "平安演示：4 个社区 20 位居民" in summary
+    assert "拨出电话：28   接通：19   未能拨出：1" in summary
+    assert "报平安：已完成 15   部分完成 1   未接通 4   待呼叫 0" in summary
+    assert row(summary, "王秀英")[2:5] == ["已完成", "1", "36.5"]  # healthy
+    assert row(summary, "陈玉珍")[2:4] == ["已完成", "2"]  # busy, then answers
+    assert row(summary, "赵淑芬")[2] == "部分完成"  # hangs up after the temperature
+    assert row(summary, "黄明")[6] == "代买生活物资,代购药品"
+    assert row(summary, "周丽华")[-1] == "是"  # pressed 0 for staff
+    assert row(summary, "杨志强")[2:5] == ["已完成", "1", "36.8"]  # 99.9 refused, then 36.8
+    assert row(summary, "何志明")[2:5] == ["已完成", "3", "37.2"]  # answers the third call
+    escalations = summary.split("预警列表")[1].split("发给值班工作人员的短信")[0]
     for name, reason in [
-        ("李建国", "fever"),
-        ("张桂兰", "high_fever"),
-        ("张桂兰", "symptoms"),
-        ("刘德华", "unreachable"),
-        ("郭伟", "bad_phone"),
+        ("李建国", "发热"),
+        ("张桂兰", "高热"),
+        ("张桂兰", "有症状"),
+        ("刘德华", "联系不上"),
+        ("郭伟", "号码无效"),
     ]:
         assert re.search(rf"{reason}\s+\S+\s+{name}", escalations), (name, reason)
+    assert notes(tmp_path, "黄明") == "需要代买生活物资和代购药品"
+    table = summary.split("\n\n")[1].splitlines()  # wide characters take two columns
+    assert not re.search(r"complete|missed|groceries|high_fever|urgent", "\n".join(table))
+    assert "high_fever" not in escalations and "urgent" not in escalations
+    assert table[0].startswith("社区") and {cell_starts(line) for line in table} == {
+        cell_starts(table[1])
+    }
+
+
+def test_an_english_deployment_gets_the_summary_and_notes_in_english(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path, PINGAN_LANGUAGE="en")
+
+    assert "Pingan demo: 20 residents in 4 communities, one round" in summary
+    assert "Calls placed: 28   answered: 19   not placed: 1" in summary
+    assert "Check-ins: Complete 15   Partial 1   Missed 4   Pending 0" in summary
+    assert row(summary, "黄明")[6] == "Groceries,Medicine"
+    assert "Escalation list (11 open):" in summary
+    assert notes(tmp_path, "黄明") == "asks for groceries and medicine"
 
 
 def test_the_demo_says_how_the_cli_sees_its_data_and_no_command_makes_an_empty_one(
