@@ -85,11 +85,38 @@ def queue_opened(
         )
     if _joined_sibling(session, escalation, settings):
         return 0
-    queued = _queue(session, escalation, "opened", targets.phones, settings, now)
+    due = now + dt.timedelta(seconds=GATHER_S) if _in_live_call(session, escalation) else now
+    queued = _queue(session, escalation, "opened", targets.phones, settings, now, due=due)
     if escalation.reason == "unreachable" and resident.notify_family and resident.emergency_contact:
         queued += _queue(session, escalation, "family", [], settings, now, family=True)
     log.info("escalation %s: %d notifications queued", escalation.id, queued)
     return queued
+
+
+# A reading found during a call waits this long (or until the call ends) before staff are
+# texted, so the rest of the call's answers (symptoms after a fever) go in the same text.
+GATHER_S = 30
+
+
+def _in_live_call(session: Session, escalation: Escalation) -> bool:
+    checkin = session.get(CheckIn, escalation.checkin_id) if escalation.checkin_id else None
+    return checkin is not None and checkin.status == "pending"
+
+
+def release_held(session: Session, checkin_id: int, now: dt.datetime) -> None:
+    """The call ended: its held first alerts are due now."""
+    opened_here = select(Escalation.id).where(Escalation.checkin_id == checkin_id)
+    session.execute(
+        update(Notification)
+        .where(
+            Notification.escalation_id.in_(opened_here),
+            Notification.kind == "opened",
+            Notification.status == "pending",
+            Notification.next_try_at > now,
+            Notification.tries == 0,
+        )
+        .values(next_try_at=now)
+    )
 
 
 def _joined_sibling(session: Session, escalation: Escalation, settings: Settings) -> bool:
@@ -214,7 +241,13 @@ def queue_recovered(
 
 
 def _row(
-    escalation: Escalation, channel: str, recipient: str, kind: str, body: str, now: dt.datetime
+    escalation: Escalation,
+    channel: str,
+    recipient: str,
+    kind: str,
+    body: str,
+    now: dt.datetime,
+    due: dt.datetime | None = None,
 ) -> Notification:
     return Notification(
         escalation_id=escalation.id,
@@ -224,7 +257,7 @@ def _row(
         body=body,
         status="pending",
         tries=0,
-        next_try_at=now,
+        next_try_at=due or now,
         created_at=now,
     )
 
@@ -238,6 +271,7 @@ def _queue(
     now: dt.datetime,
     *,
     family: bool = False,
+    due: dt.datetime | None = None,
 ) -> int:
     """Rows for ``phones`` plus the community chat; or only the family SMS."""
     targets: list[tuple[str, str]] = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
@@ -245,7 +279,7 @@ def _queue(
         targets = [(SMS_LANE, escalation.resident.emergency_contact or "")]
     else:
         targets += _chat_target(escalation)
-    return _add_rows(session, escalation, kind, targets, settings, now)
+    return _add_rows(session, escalation, kind, targets, settings, now, due)
 
 
 def _chat_target(escalation: Escalation) -> list[tuple[str, str]]:
@@ -262,10 +296,12 @@ def _add_rows(
     targets: list[tuple[str, str]],
     settings: Settings,
     now: dt.datetime,
+    due: dt.datetime | None = None,
 ) -> int:
     alert = alert_for(escalation, kind, settings)
     for channel, recipient in targets:
-        session.add(_row(escalation, channel, recipient, kind, compose(channel, alert), now))
+        body = compose(channel, alert)
+        session.add(_row(escalation, channel, recipient, kind, body, now, due))
     return len(targets)
 
 

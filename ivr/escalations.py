@@ -117,7 +117,7 @@ def raise_escalation(
                     events=1,
                     opened_at=now,
                     last_event_at=now,
-                    ack_code=_sibling_code(session, resident.id, checkin, now)
+                    ack_code=_sibling_code(session, resident.id, checkin)
                     or _new_ack_code(session),
                     reminders=0,
                 )
@@ -162,20 +162,19 @@ def _unresolved(session: Session, resident_id: int, reason: str) -> Escalation |
     return session.scalars(query.with_for_update()).first()
 
 
-def _sibling_code(
-    session: Session, resident_id: int, checkin: CheckIn | None, now: dt.datetime
-) -> str | None:
-    """The code of an escalation this same reading opened a moment ago (a high fever and
-    symptoms from one call): staff get one card, one text and one code for all of them."""
+def _sibling_code(session: Session, resident_id: int, checkin: CheckIn | None) -> str | None:
+    """The code of an escalation this same check-in opened earlier and nobody has taken yet
+    (a high fever, then symptoms a few questions later): one card, one text, one code."""
     if checkin is None or checkin.id is None:
         return None
     return session.scalar(
-        select(Escalation.ack_code).where(
+        select(Escalation.ack_code)
+        .where(
             Escalation.resident_id == resident_id,
             Escalation.checkin_id == checkin.id,
             Escalation.status == "open",
-            Escalation.opened_at == now,
         )
+        .limit(1)
     )
 
 

@@ -23,6 +23,7 @@ import logging
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from ivr import alerts
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
 from storage import Answer, CallAttempt, CheckIn, Resident
@@ -49,6 +50,7 @@ def settle_attempt(
     checkin = attempt.checkin
     if checkin is None or checkin.status in CLOSED_STATUSES:
         return
+    alerts.release_held(session, checkin.id, now)
     if attempt.outcome == "finished":
         checkin.finished = True
     if _reached_a_person(attempt):

@@ -65,3 +65,43 @@ def test_the_dashboard_shows_one_card_for_the_reading_and_resolving_it_resolves_
     done = post(client, f"/escalations/{opened[-1].id}/resolve", {"outcome": "visited"})
     assert done.status_code == 302
     assert {e.status for e in escalations_of(app, grandma)} == {"resolved"}
+
+
+def test_symptoms_keyed_seconds_after_the_fever_still_go_in_the_same_text(
+    app, people, server, jobs: Jobs, carrier, clock
+) -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from ivr import settings_of
+    from ivr.escalations import raise_escalation
+    from storage import CheckIn, Resident
+
+    grandma = add_resident(app, "张桂兰", GRANDMA)
+    with session_scope(app) as session:
+        now = clock.now()
+        checkin = CheckIn(
+            resident_id=grandma, local_date=dt.date(2026, 11, 28), status="pending",
+            closes_at=now + dt.timedelta(hours=8), needs=[], created_at=now, updated_at=now,
+        )  # fmt: skip
+        session.add(checkin)
+        session.flush()
+        checkin_id = checkin.id
+        resident = session.get(Resident, grandma)
+        raise_escalation(
+            session, resident, "high_fever", "urgent", "39.4 °C ≥ 38.5 °C", now, checkin,
+            Decimal("39.4"), settings=settings_of(app),
+        )  # fmt: skip
+    clock.advance(seconds=12)  # two more questions later, in the same call
+    jobs.send_texts()
+    assert texts_to(carrier, ALICE) == []  # held while the call goes on
+    with session_scope(app) as session:
+        raise_escalation(
+            session, session.get(Resident, grandma), "symptoms", "high", "symptoms = yes",
+            clock.now(), session.get(CheckIn, checkin_id), settings=settings_of(app),
+        )  # fmt: skip
+    clock.advance(seconds=30)
+    jobs.send_texts()
+    (sms,) = texts_to(carrier, ALICE)
+    assert "高热、有症状" in sms
+    assert len({e.ack_code for e in escalations_of(app, grandma)}) == 1
