@@ -103,9 +103,12 @@ def _in_live_call(session: Session, escalation: Escalation) -> bool:
     return checkin is not None and checkin.status == "pending"
 
 
-def release_held(session: Session, checkin_id: int, now: dt.datetime) -> None:
-    """The call ended: its held first alerts are due now."""
-    opened_here = select(Escalation.id).where(Escalation.checkin_id == checkin_id)
+def release_held(session: Session, checkin: CheckIn, now: dt.datetime) -> None:
+    """The call ended: its held first alerts are due now. (By resident first: that column is
+    indexed, and this runs at the end of every call.)"""
+    opened_here = select(Escalation.id).where(
+        Escalation.resident_id == checkin.resident_id, Escalation.checkin_id == checkin.id
+    )
     session.execute(
         update(Notification)
         .where(
@@ -176,8 +179,9 @@ def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
         kind=kind.split("-")[0],
         reason=escalation.reason,
         also=tuple(e.reason for e in together),
-        severity=max([escalation, *together], key=lambda e: SEVERITY_ORDER.get(e.severity, 0))
-        .severity,
+        severity=max(
+            [escalation, *together], key=lambda e: SEVERITY_ORDER.get(e.severity, 0)
+        ).severity,
         resident=resident.name,
         phone=resident.phone,
         phone_display=display_phone(resident.phone, settings.phone_region),
@@ -416,15 +420,11 @@ def requeue_stuck(session: Session, now: dt.datetime) -> int:
     return count
 
 
-def claim_due(
-    session: Session, now: dt.datetime, worker: str, limit: int, lane: str
-) -> list[int]:
+def claim_due(session: Session, now: dt.datetime, worker: str, limit: int, lane: str) -> list[int]:
     """Claim up to ``limit`` due rows of ``lane`` for this worker (each row by one worker)."""
     query = (
         select(Notification.id)
-        .where(
-            Notification.status == "pending", Notification.next_try_at <= now, _in_lane(lane)
-        )
+        .where(Notification.status == "pending", Notification.next_try_at <= now, _in_lane(lane))
         .order_by(Notification.next_try_at, Notification.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

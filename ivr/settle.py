@@ -50,7 +50,7 @@ def settle_attempt(
     checkin = attempt.checkin
     if checkin is None or checkin.status in CLOSED_STATUSES:
         return
-    alerts.release_held(session, checkin.id, now)
+    alerts.release_held(session, checkin, now)
     if attempt.outcome == "finished":
         checkin.finished = True
     if _reached_a_person(attempt):

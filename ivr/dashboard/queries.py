@@ -16,7 +16,6 @@ from sqlalchemy import Select, case, exists, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased, selectinload
 
 from storage import CallAttempt, CheckIn, Community, Escalation, Resident, ServiceOrder
-from storage.queries import escalation_siblings
 
 T = TypeVar("T", Resident, Escalation, ServiceOrder)
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -109,8 +108,24 @@ class Reading:
 
 
 def told_together(session: Session, shown: Sequence[Escalation]) -> dict[int, list[Escalation]]:
-    """For each card, the other unresolved escalations of the same reading (same code)."""
-    return {e.id: list(session.scalars(escalation_siblings(e))) for e in shown if e.ack_code}
+    """For each card, the other unresolved escalations of the same reading (same code), in
+    one query for the whole page."""
+    codes = {e.ack_code for e in shown if e.ack_code}
+    if not codes:
+        return {}
+    query = select(Escalation).where(
+        Escalation.ack_code.in_(codes), Escalation.status != "resolved"
+    )
+    found = list(session.scalars(query.order_by(Escalation.id)))
+    return {
+        e.id: [
+            o
+            for o in found
+            if o.id != e.id and o.resident_id == e.resident_id and o.ack_code == e.ack_code
+        ]
+        for e in shown
+        if e.ack_code
+    }
 
 
 def later_readings(session: Session, shown: Sequence[Escalation]) -> dict[int, Reading]:

@@ -65,6 +65,7 @@ def dial(code: str) -> Response:
 
 @bp.post("/<code>/screen")
 @twilio_signed
+@expects(CALL)
 @names_a_call
 def screen(code: str) -> Response:
     """A transfer's callee picked up (a person or their voicemail): ask them to press 1."""
@@ -77,6 +78,7 @@ def screen(code: str) -> Response:
 
 @bp.post("/<code>/screened")
 @twilio_signed
+@expects(GATHER)
 @names_a_call
 def screened(code: str) -> Response:
     with session_scope() as session:

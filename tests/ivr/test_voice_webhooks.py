@@ -352,6 +352,8 @@ def test_every_parameter_twilio_sends_is_accepted(app, attempt_code, endpoint, e
         ("answer", {"Body": "1234"}),
         ("status", {"Digits": "1", "SequenceNumber": "3", "CallStatus": "completed"}),
         ("gather?t=0", {"DialCallStatus": "completed"}),
+        ("screen?leg=0", {"Digits": "1"}),
+        ("screened?leg=0", {"DialCallStatus": "completed"}),
     ],
 )
 def test_a_parameter_a_webhook_never_receives_is_refused(
