@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -171,10 +171,36 @@ RESIDENT_FIELDS = {  # the fields an import names in the change history
     "preferred_times": _l("呼叫时间"),
 }
 LANGUAGES = {"zh-CN": _l("普通话"), "en": _l("英语"), "yue": _l("粤语")}
+ACTORS = {"system": _l("系统"), "cli": _l("命令行")}  # who acted, when it was not a person
+
+
+def listing(items: Iterable[object]) -> str:
+    """Several values in one line: "代买生活物资、代购药品" ("Groceries, Medicine")."""
+    return str(_("、")).join(str(item) for item in items)
 
 
 def _fields(names: str) -> str:
-    return "、".join(label(RESIDENT_FIELDS, n.strip()) for n in names.split(","))
+    return listing(label(RESIDENT_FIELDS, n.strip()) for n in names.split(","))
+
+
+VIA = {"sms": _l("短信"), "dashboard": _l("网页")}
+CHECKED_IN_HOW = {
+    "call": _l("电话"),
+    "call-back": _l("回拨"),
+    "recorded by staff": _l("工作人员代登记"),
+}
+
+
+def _checked_in(found: re.Match[str]) -> str:
+    """The note the system leaves when a resident it could not reach checks in after all."""
+    reading = found[4] if found[4] != "no reading" else _("无体温")
+    how = label(CHECKED_IN_HOW, found[2])
+    return str(_("%(time)s %(how)s报平安：%(reading)s", time=found[3], how=how, reading=reading))
+
+
+def _resolved(found: re.Match[str]) -> str:
+    note = audit_detail(found[2]) if found[1] == "checked_in" else found[2]
+    return str(_("%(outcome)s：%(note)s", outcome=label(OUTCOMES, found[1]), note=note))
 
 
 # The change history's details are stored in English (they are also read in the CLI's audit
@@ -191,6 +217,17 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         re.compile(r"until (\S+): (.*)", re.S),
         lambda m: _("至 %(day)s：%(reason)s", day=m[1], reason=m[2]),
     ),
+    (re.compile(r"via (\w+)"), lambda m: _("通过%(how)s", how=label(VIA, m[1]))),
+    (
+        re.compile(r"reminder-(\d+): (\d+) messages"),
+        lambda m: _("第 %(n)s 次提醒：%(count)s 条消息", n=m[1], count=m[2]),
+    ),
+    (re.compile(r"isolation ended (\S+)"), lambda m: _("隔离期满（%(day)s）", day=m[1])),
+    (
+        re.compile(r"check-in (\d+) \((call|call-back|recorded by staff)\) at (\S+): (.+)"),
+        _checked_in,
+    ),
+    (re.compile(rf"({'|'.join(OUTCOMES)}): (.*)", re.S), _resolved),
 )
 
 
@@ -302,7 +339,8 @@ EXPORT_COLUMNS = {  # the first header row of an export; the second keeps these 
     "resolved_by": _l("解决人"),
     "resolved_at": _l("解决时间"),
     "note": _l("备注"),
-    "detail": _l("经过"),
+    "detail": _l("经过（英文，供程序读取）"),
+    "detail_text": _l("经过"),
     "need": _l("需求"),
     "taken_by": _l("接单人"),
     "taken_at": _l("接单时间"),
