@@ -219,6 +219,11 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
     ),
     (re.compile(r"via (\w+)"), lambda m: _("通过%(how)s", how=label(VIA, m[1]))),
     (
+        re.compile(r"((?:\w+, )*\w+) \(dashboard\)"),
+        lambda m: _("%(fields)s（%(how)s）", fields=_fields(m[1]), how=label(VIA, "dashboard")),
+    ),
+    (re.compile(r"dashboard"), lambda m: label(VIA, "dashboard")),
+    (
         re.compile(r"reminder-(\d+): (\d+) messages"),
         lambda m: _("第 %(n)s 次提醒：%(count)s 条消息", n=m[1], count=m[2]),
     ),

@@ -196,6 +196,9 @@ def test_editing_a_resident_saves_and_audits_the_changed_fields(app, people) -> 
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "edited")).one()
     assert entry.actor == "赵红梅" and entry.entity_id == people.resident_a
     assert "address" in entry.detail and "phone" not in entry.detail
+    history = text(client.get(f"/residents/{people.resident_a}")).split("修改记录")[1]
+    assert "赵红梅 · 修改 住址、" in history and "（网页）" in history
+    assert "(dashboard)" not in history and "address" not in history
 
 
 GOOD = {"name": "李建国", "phone": "13803710102", "language": "zh-CN", "isolation_days": "14"}
