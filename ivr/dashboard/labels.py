@@ -246,6 +246,23 @@ def audit_detail(detail: str | None) -> str:
     return detail
 
 
+# A call-timeline entry's detail: what was keyed (as keyed), a call's length ("45s"), a
+# transfer leg ("leg 2: +86…").
+EVENT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(\d+)s"), lambda m: _("%(s)s 秒", s=m[1])),
+    (re.compile(r"leg (\d+)"), lambda m: _("第 %(n)s 路", n=m[1])),
+    (re.compile(r"leg (\d+): (.*)", re.S), lambda m: _("第 %(n)s 路：%(what)s", n=m[1], what=m[2])),
+)
+
+
+def event_detail(detail: str | None) -> str:
+    for pattern, words in EVENT_DETAILS:
+        found = pattern.fullmatch(detail or "")
+        if found:
+            return str(words(found))
+    return detail or ""
+
+
 def duration(value: dt.timedelta) -> str:
     """``15 分钟``, ``45 秒``, ``2 小时``: the largest unit that divides the duration."""
     seconds = int(value.total_seconds())
