@@ -85,6 +85,11 @@ CALL_STATUSES = {
     "no-answer": _l("无人接听"),
     "failed": _l("失败"),
     "canceled": _l("已取消"),
+    # Pingan's own stages of an attempt, shown while the carrier has reported no status.
+    "dialing": _l("拨号中"),
+    "placed": _l("已拨出"),
+    "in_call": _l("通话中"),
+    "ended": _l("已结束"),
 }
 EVENT_KINDS = {
     "status": _l("状态"),
@@ -155,6 +160,7 @@ CALL_OUTCOMES = {  # how a call ended (``CallAttempt.outcome``)
     "hung_up": _l("中途挂断"),
     "not_reached": _l("未接通"),
     "not_placed": _l("未能拨出"),
+    "no_webhooks": _l("回调未到达（平安故障）"),
 }
 RESIDENT_FIELDS = {  # the fields an import names in the change history
     "name": _l("姓名"),

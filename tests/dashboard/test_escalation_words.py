@@ -15,6 +15,7 @@ from ivr.db import session_scope
 from ivr.notifiers.chat import ChatNotifier
 from storage import Escalation, Resident
 from tests.dashboard.pages import signed_in, text
+from tests.ivr.alerting import open_escalation
 
 SYSTEM_ENGLISH = re.compile(r"attempt \d|no-answer|symptoms = |high_fever|urgent|\(unconfirmed\)")
 
@@ -103,3 +104,26 @@ def test_a_group_chat_post_says_the_latest_event_in_chinese_even_from_an_english
     assert re.search(r"说明：第 1 次 \d\d:\d\d：无人接听", post)
     assert "no-answer" not in post
     assert payload["detail"] == unreachable.detail  # programs keep the stable English line
+
+
+def test_rows_stored_before_the_facts_still_render(app, people) -> None:
+    """As migration 0009 leaves them: facts read from the old English lines (times as written,
+    in local time), or a line no rule recognised kept as text."""
+    with session_scope(app) as session:
+        found = session.get(Escalation, open_escalation(app, people.resident_a, "unreachable"))
+        assert found is not None
+        found.detail = "attempt 1 22:52: no-answer\nsomething the system once wrote"
+        found.facts = [
+            {"kind": "attempts", "calls": [
+                {"inbound": False, "no": 1, "local": "22:52", "status": "no-answer",
+                 "answered_by": None, "outcome": None, "error": None},
+                {"inbound": False, "no": 2, "local": "23:02", "status": "ended",
+                 "answered_by": None, "outcome": None, "error": None},
+            ]},
+            {"kind": "text", "text": "something the system once wrote"},
+        ]  # fmt: skip
+        escalation_id = found.id
+    page = text(signed_in(app, people.staff_a).get(f"/escalations/{escalation_id}"))
+    assert detail_of(page) == (
+        "第 1 次 22:52：无人接听；第 2 次 23:02：已结束\nsomething the system once wrote"
+    )
