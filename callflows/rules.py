@@ -8,7 +8,7 @@ them is the caller's job.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,11 @@ class Thresholds:
 class Finding:
     reason: str
     severity: str
-    detail: str
+    detail: str  # in English, for logs and the CLI
+    # The same as data, for screens that say it in their reader's words: {"kind": "temperature",
+    # "value": "38.5", "op": ">=", "limit": "38.5"}, {"kind": "rising", "value", "previous"},
+    # {"kind": "answer", "key": "symptoms", "value": true}; "unconfirmed": true when so.
+    fact: dict[str, Any] = field(default_factory=dict)
 
 
 def temperature_findings(
@@ -39,11 +43,11 @@ def temperature_findings(
     """Fever, high fever (instead of fever), low temperature, and a rise since last time."""
     found: list[Finding] = []
     if value >= limits.high_fever_c:
-        found.append(Finding("high_fever", "urgent", f"{value} °C ≥ {limits.high_fever_c} °C"))
+        found.append(_threshold("high_fever", "urgent", value, "≥", limits.high_fever_c))
     elif value >= limits.fever_c:
-        found.append(Finding("fever", "high", f"{value} °C ≥ {limits.fever_c} °C"))
+        found.append(_threshold("fever", "high", value, "≥", limits.fever_c))
     elif value < limits.low_c:
-        found.append(Finding("low_temperature", "high", f"{value} °C < {limits.low_c} °C"))
+        found.append(_threshold("low_temperature", "high", value, "<", limits.low_c))
     if (
         previous is not None
         and value >= limits.rising_from_c
@@ -54,9 +58,15 @@ def temperature_findings(
                 "rising_temperature",
                 "high",
                 f"{value} °C, up {value - previous} °C from {previous} °C",
+                {"kind": "rising", "value": str(value), "previous": str(previous)},
             )
         )
     return found
+
+
+def _threshold(reason: str, severity: str, value: Decimal, op: str, limit: Decimal) -> Finding:
+    fact = {"kind": "temperature", "value": str(value), "op": op, "limit": str(limit)}
+    return Finding(reason, severity, f"{value} °C {op} {limit} °C", fact)
 
 
 def answer_findings(flow: Flow, key: str, value: Any) -> list[Finding]:
@@ -67,7 +77,8 @@ def answer_findings(flow: Flow, key: str, value: Any) -> list[Finding]:
             continue
         hit = rule.equals in value if isinstance(value, list) else value == rule.equals
         if hit:
-            found.append(Finding(rule.reason, rule.severity, f"{key} = {_show(rule.equals)}"))
+            fact = {"kind": "answer", "key": key, "value": rule.equals}
+            found.append(Finding(rule.reason, rule.severity, f"{key} = {_show(rule.equals)}", fact))
     return found
 
 
@@ -90,7 +101,10 @@ def findings(
             batch += temperature_findings(Decimal(str(value)), previous_temperature, limits)
         batch += answer_findings(flow, key, value)
         if key in unconfirmed:
-            batch = [replace(f, detail=f"{f.detail} ({UNCONFIRMED})") for f in batch]
+            batch = [
+                replace(f, detail=f"{f.detail} ({UNCONFIRMED})", fact={**f.fact, UNCONFIRMED: True})
+                for f in batch
+            ]
         found += batch
     return found
 

@@ -88,6 +88,7 @@ def apply_answers(
             checkin=checkin,
             temperature=checkin.temperature_c if checkin else None,
             settings=settings,
+            fact=found.fact or None,
         )
     if checkin is not None and _heard_from(checkin):
         recover(session, checkin, settings, now)

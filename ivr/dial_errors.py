@@ -14,7 +14,7 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from ivr import audit, halt
+from ivr import audit, escalation_facts, halt
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
 from ivr.phones import mask_phones_in
@@ -111,6 +111,7 @@ def _bad_number(
         now,
         checkin=checkin,
         settings=settings,
+        fact=escalation_facts.carrier_refused(exc.code, str(exc)),
     )
     audit.record(
         session, now, audit.SYSTEM, "phone_invalid", "resident", resident.id, f"{exc.code}: {exc}"

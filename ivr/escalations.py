@@ -39,12 +39,13 @@ import logging
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr import alerts, audit
+from ivr import alerts, audit, escalation_facts
 from ivr.config import Settings
 from ivr.phones import mask_phones_in
 from storage import AuditEntry, CheckIn, Escalation, Notification, Resident
@@ -96,8 +97,13 @@ def raise_escalation(
     temperature: Decimal | None = None,
     *,
     settings: Settings,
+    fact: dict[str, Any] | None = None,
 ) -> Raised:
-    """Open an escalation for ``resident``, or add this event to the unresolved one."""
+    """Open an escalation for ``resident``, or add this event to the unresolved one.
+
+    ``detail`` says the event in English (logs, the CLI, the API); ``fact`` is the same as data
+    (``ivr.escalation_facts``) for the screens and texts staff read."""
+    fact = fact or escalation_facts.text(detail)
     if reason not in REASONS:
         log.warning("escalation reason %r is not a known reason (custom flow rule?)", reason)
     existing = _unresolved(session, resident.id, reason)
@@ -112,13 +118,13 @@ def raise_escalation(
                     severity=severity,
                     status="open",
                     detail=detail,
+                    facts=[fact],
                     temperature_c=temperature,
                     temperature_confirmed=_confirmed(checkin, temperature),
                     events=1,
                     opened_at=now,
                     last_event_at=now,
-                    ack_code=_sibling_code(session, resident.id, checkin)
-                    or _new_ack_code(session),
+                    ack_code=_sibling_code(session, resident.id, checkin) or _new_ack_code(session),
                     reminders=0,
                 )
                 session.add(created)
@@ -129,7 +135,7 @@ def raise_escalation(
         else:
             _opened(session, created, settings, now)
             return Raised(created, True)
-    _add_event(session, existing, severity, detail, now, temperature, settings)
+    _add_event(session, existing, severity, detail, fact, now, temperature, settings)
     if temperature is not None:
         existing.temperature_confirmed = _confirmed(checkin, temperature)
     return Raised(existing, False)
@@ -206,6 +212,7 @@ def _add_event(
     escalation: Escalation,
     severity: str,
     detail: str,
+    fact: dict[str, Any],
     now: dt.datetime,
     temperature: Decimal | None,
     settings: Settings,
@@ -213,6 +220,7 @@ def _add_event(
     escalation.events += 1
     escalation.last_event_at = now
     escalation.detail = f"{escalation.detail}\n{detail}".strip()
+    escalation.facts = [*escalation.facts, fact]  # a new list: the JSON column sees the change
     if temperature is not None:
         escalation.temperature_c = temperature
     before = escalation.severity
@@ -315,7 +323,12 @@ def recover(
         escalation.outcome, escalation.note = CHECKED_IN, note
         _stop_reminders(session, escalation)
         audit.record(
-            session, now, audit.SYSTEM, "resolved", "escalation", escalation.id,
+            session,
+            now,
+            audit.SYSTEM,
+            "resolved",
+            "escalation",
+            escalation.id,
             f"{CHECKED_IN}: {note}",
         )
         alerts.queue_recovered(session, escalation, checkin, settings, now)

@@ -23,6 +23,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -141,6 +142,7 @@ def _purge_escalations(session: Session, resident: Resident, words: list[str]) -
     found = list(session.scalars(select(Escalation).where(Escalation.resident_id == resident.id)))
     for escalation in found:
         escalation.detail = scrub(escalation.detail, words) or ""
+        escalation.facts = [_scrubbed(fact, words) for fact in escalation.facts]
         escalation.note = None
     ids = [e.id for e in found]
     sent = list(session.scalars(select(Notification).where(Notification.escalation_id.in_(ids))))
@@ -150,6 +152,11 @@ def _purge_escalations(session: Session, resident: Resident, words: list[str]) -
         notification.body = ""
         notification.error = scrub(notification.error, words)
     return len(found), len(sent)
+
+
+def _scrubbed(fact: dict[str, Any], words: list[str]) -> dict[str, Any]:
+    """A fact's free text (a carrier's message, a line kept as written) without the person."""
+    return {k: scrub(v, words) if isinstance(v, str) else v for k, v in fact.items()}
 
 
 def _purge_orders(session: Session, resident: Resident) -> None:

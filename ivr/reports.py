@@ -185,6 +185,7 @@ def escalation_rows(
             "status": e.status,
             "opened_at": _local(e.opened_at, tz),
             "detail": e.detail,
+            "facts": e.facts,
             "temperature_c": _number(e.temperature_c),
             "temperature_confirmed": (
                 e.temperature_confirmed if e.temperature_c is not None else None

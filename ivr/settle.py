@@ -23,7 +23,7 @@ import logging
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ivr import alerts
+from ivr import alerts, escalation_facts
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
 from storage import Answer, CallAttempt, CheckIn, Resident
@@ -141,6 +141,7 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
         now,
         checkin=checkin,
         settings=settings,
+        fact=escalation_facts.attempts(checkin),
     )
     log.warning(
         "check-in %s missed (%s, %s) for resident %s", checkin.id, reason, severity, resident.id

@@ -272,7 +272,10 @@ class Escalation(Base):
     reason: Mapped[str] = mapped_column(String(32))
     severity: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(16), default="open")
-    detail: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="")  # English, one line per event
+    # The same events as facts, one dict per event ({"kind": "temperature", ...}; see
+    # ``ivr.escalation_facts``), so that screens and texts can say them in their reader's words.
+    facts: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
     temperature_confirmed: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=true()

@@ -290,8 +290,8 @@ def setting_value(spec: Setting, value: object) -> object:
     if spec.parse is parse_duration and isinstance(value, int):
         return labels.duration(dt.timedelta(seconds=value))
     if isinstance(value, tuple) and all(isinstance(t, dt.time) for t in value):
-        joiner = "–" if spec.parse is parse_window else "、"
-        return joiner.join(t.strftime("%H:%M") for t in value)
+        times = [t.strftime("%H:%M") for t in value]
+        return "–".join(times) if spec.parse is parse_window else labels.listing(times)
     if isinstance(value, bool):
         return labels.yes_no(value)
     return value

@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from ivr import settings_of
 from ivr.alerts import SEVERITY_ORDER, failing
-from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
+from ivr.dashboard import PAGE_SIZE, bp, escalation_words, forms, labels, queries
 from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
@@ -81,11 +81,15 @@ def escalations_fragment() -> str:
 def escalation(escalation_id: int) -> str:
     with session_scope() as db:
         found = queries.get_in_scope(db, Escalation, escalation_id, scope())
+        trail = history(db, found.id)
+        tz = settings_of(current_app).tz
         return render(
             "escalation.html",
             e=found,
             resident=found.resident,
-            trail=history(db, found.id),
+            said=escalation_words.lines(found, tz),
+            trail=trail,
+            trail_words=escalation_words.trail(found, trail, tz),
             readings=queries.later_readings(db, [found]),
             outcomes=OUTCOMES,
         )

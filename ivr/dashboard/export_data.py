@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.dashboard import escalation_words
 from ivr.dashboard.queries import AnySelect, in_scope
 from ivr.reports import answers_by_checkin, keys_of
 from storage import (
@@ -181,6 +182,7 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
         "id", "opened_at", "community", "name", "phone", "address", "reason", "severity",
         "status", "temperature_c", "temperature_confirmed", "events", "acknowledged_by",
         "acknowledged_at", "resolved_by", "resolved_at", "outcome", "note", "detail",
+        "detail_text",  # the same events in the viewer's words; "detail" stays as it was
     ]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
@@ -192,6 +194,7 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
                     e.temperature_confirmed if e.temperature_c is not None else None, e.events,
                     e.acknowledged_by or "", w.local(e.acknowledged_at), e.resolved_by or "",
                     w.local(e.resolved_at), e.outcome or "", e.note or "", e.detail,
+                    "\n".join(escalation_words.lines(e, w.tz)),
                 ]  # fmt: skip
 
     return header, rows()

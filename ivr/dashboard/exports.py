@@ -25,7 +25,15 @@ from ivr.reports import list_answer_keys
 FORMATS = ("csv", "xlsx")
 MAX_EXPORT_DAYS = 366
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit, less the header
-XLSX_WIDTHS = {"address": 30, "note": 30, "detail": 40, "keys": 30, "phone": 16, "date": 12}
+XLSX_WIDTHS = {
+    "address": 30,
+    "note": 30,
+    "detail": 40,
+    "detail_text": 40,
+    "keys": 30,
+    "phone": 16,
+    "date": 12,
+}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -46,13 +46,16 @@ class CatalogueDomain(Domain):  # type: ignore[misc]
         self.catalogues = catalogues
 
     def get_translations(self) -> NullTranslations:
-        # Asked once per translated string (hundreds per page): remember it for the request.
-        found: NullTranslations | None = g.get("pingan_translations")
-        if found is None:
-            found = g.pingan_translations = self.catalogues.get(
-                current_language(), NullTranslations()
+        # Asked once per translated string (hundreds per page): remember it for the request,
+        # with its language, as a text may be forced into another one (``force_locale``).
+        language = current_language()
+        found: tuple[str, NullTranslations] | None = g.get("pingan_translations")
+        if found is None or found[0] != language:
+            found = g.pingan_translations = (
+                language,
+                self.catalogues.get(language, NullTranslations()),
             )
-        return found
+        return found[1]
 
 
 def init_app(app: Flask) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -85,6 +85,11 @@ CALL_STATUSES = {
     "no-answer": _l("无人接听"),
     "failed": _l("失败"),
     "canceled": _l("已取消"),
+    # Pingan's own stages of an attempt, shown while the carrier has reported no status.
+    "dialing": _l("拨号中"),
+    "placed": _l("已拨出"),
+    "in_call": _l("通话中"),
+    "ended": _l("已结束"),
 }
 EVENT_KINDS = {
     "status": _l("状态"),
@@ -155,6 +160,7 @@ CALL_OUTCOMES = {  # how a call ended (``CallAttempt.outcome``)
     "hung_up": _l("中途挂断"),
     "not_reached": _l("未接通"),
     "not_placed": _l("未能拨出"),
+    "no_webhooks": _l("回调未到达（平安故障）"),
 }
 RESIDENT_FIELDS = {  # the fields an import names in the change history
     "name": _l("姓名"),
@@ -171,10 +177,36 @@ RESIDENT_FIELDS = {  # the fields an import names in the change history
     "preferred_times": _l("呼叫时间"),
 }
 LANGUAGES = {"zh-CN": _l("普通话"), "en": _l("英语"), "yue": _l("粤语")}
+ACTORS = {"system": _l("系统"), "cli": _l("命令行")}  # who acted, when it was not a person
+
+
+def listing(items: Iterable[object]) -> str:
+    """Several values in one line: "代买生活物资、代购药品" ("Groceries, Medicine")."""
+    return str(_("、")).join(str(item) for item in items)
 
 
 def _fields(names: str) -> str:
-    return "、".join(label(RESIDENT_FIELDS, n.strip()) for n in names.split(","))
+    return listing(label(RESIDENT_FIELDS, n.strip()) for n in names.split(","))
+
+
+VIA = {"sms": _l("短信"), "dashboard": _l("网页")}
+CHECKED_IN_HOW = {
+    "call": _l("电话"),
+    "call-back": _l("回拨"),
+    "recorded by staff": _l("工作人员代登记"),
+}
+
+
+def _checked_in(found: re.Match[str]) -> str:
+    """The note the system leaves when a resident it could not reach checks in after all."""
+    reading = found[4] if found[4] != "no reading" else _("无体温")
+    how = label(CHECKED_IN_HOW, found[2])
+    return str(_("%(time)s %(how)s报平安：%(reading)s", time=found[3], how=how, reading=reading))
+
+
+def _resolved(found: re.Match[str]) -> str:
+    note = audit_detail(found[2]) if found[1] == "checked_in" else found[2]
+    return str(_("%(outcome)s：%(note)s", outcome=label(OUTCOMES, found[1]), note=note))
 
 
 # The change history's details are stored in English (they are also read in the CLI's audit
@@ -191,6 +223,22 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         re.compile(r"until (\S+): (.*)", re.S),
         lambda m: _("至 %(day)s：%(reason)s", day=m[1], reason=m[2]),
     ),
+    (re.compile(r"via (\w+)"), lambda m: _("通过%(how)s", how=label(VIA, m[1]))),
+    (
+        re.compile(r"((?:\w+, )*\w+) \(dashboard\)"),
+        lambda m: _("%(fields)s（%(how)s）", fields=_fields(m[1]), how=label(VIA, "dashboard")),
+    ),
+    (re.compile(r"dashboard"), lambda m: label(VIA, "dashboard")),
+    (
+        re.compile(r"reminder-(\d+): (\d+) messages"),
+        lambda m: _("第 %(n)s 次提醒：%(count)s 条消息", n=m[1], count=m[2]),
+    ),
+    (re.compile(r"isolation ended (\S+)"), lambda m: _("隔离期满（%(day)s）", day=m[1])),
+    (
+        re.compile(r"check-in (\d+) \((call|call-back|recorded by staff)\) at (\S+): (.+)"),
+        _checked_in,
+    ),
+    (re.compile(rf"({'|'.join(OUTCOMES)}): (.*)", re.S), _resolved),
 )
 
 
@@ -202,6 +250,23 @@ def audit_detail(detail: str | None) -> str:
         if found:
             return words(found)
     return detail
+
+
+# A call-timeline entry's detail: what was keyed (as keyed), a call's length ("45s"), a
+# transfer leg ("leg 2: +86…").
+EVENT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(\d+)s"), lambda m: _("%(s)s 秒", s=m[1])),
+    (re.compile(r"leg (\d+)"), lambda m: _("第 %(n)s 路", n=m[1])),
+    (re.compile(r"leg (\d+): (.*)", re.S), lambda m: _("第 %(n)s 路：%(what)s", n=m[1], what=m[2])),
+)
+
+
+def event_detail(detail: str | None) -> str:
+    for pattern, words in EVENT_DETAILS:
+        found = pattern.fullmatch(detail or "")
+        if found:
+            return str(words(found))
+    return detail or ""
 
 
 def duration(value: dt.timedelta) -> str:
@@ -302,7 +367,8 @@ EXPORT_COLUMNS = {  # the first header row of an export; the second keeps these 
     "resolved_by": _l("解决人"),
     "resolved_at": _l("解决时间"),
     "note": _l("备注"),
-    "detail": _l("经过"),
+    "detail": _l("经过（英文，供程序读取）"),
+    "detail_text": _l("经过"),
     "need": _l("需求"),
     "taken_by": _l("接单人"),
     "taken_at": _l("接单时间"),

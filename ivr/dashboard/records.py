@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ivr.dashboard.charts import Reading
-from ivr.dashboard.labels import NEEDS, label, yes_no
+from ivr.dashboard.labels import NEEDS, label, listing, yes_no
 from storage import (
     Answer,
     AuditEntry,
@@ -111,7 +111,7 @@ def answer_text(value: Any, key: str = "") -> str:
     if isinstance(value, bool):
         return yes_no(value)
     if isinstance(value, list):
-        return ", ".join(answer_text(v, key) for v in value)
+        return listing(answer_text(v, key) for v in value)
     if key == "needs":
         return label(NEEDS, str(value))
     return "" if value is None else str(value)

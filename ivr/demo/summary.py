@@ -3,6 +3,7 @@ the deployment's language with the dashboard's words for every status, reason an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from typing import Any
 
@@ -12,14 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import flow_of, settings_of
-from ivr.dashboard import labels
+from ivr.dashboard import escalation_words, labels
 from ivr.dashboard.i18n import speaking
 from ivr.dashboard.labels import label
 from ivr.db import session_scope
 from ivr.orders import order_rows
 from ivr.phones import display_phone
 from ivr.reports import call_rows, checkin_rows, escalation_rows
-from ivr.tables import format_table
+from ivr.tables import format_table, shorten
 from storage import Notification, Staff
 
 CHECKIN_COLUMNS = (
@@ -32,7 +33,15 @@ CHECKIN_COLUMNS = (
     "needs",
     "callback_requested",
 )
-ESCALATION_COLUMNS = ("id", "severity", "reason", "community", "name", "temperature_c", "detail")
+ESCALATION_COLUMNS = (
+    "id",
+    "severity",
+    "reason",
+    "community",
+    "name",
+    "temperature_c",
+    "detail_text",
+)
 ORDER_COLUMNS = ("id", "community", "name", "address", "need", "status")
 
 
@@ -53,7 +62,7 @@ def summary(app: Flask, seconds: float) -> str:
                 _table(CHECKIN_COLUMNS, [_checkin(c) for c in checkins]),
                 "",
                 _("预警列表（%(n)s 条待处理）：", n=len(escalations)),
-                _table(ESCALATION_COLUMNS, [_escalation(e) for e in _by_severity(escalations)]),
+                _table(ESCALATION_COLUMNS, [_escalation(e, tz) for e in _by_severity(escalations)]),
                 "",
                 _("发给值班工作人员的短信（%(n)s 条）：", n=len(texts)),
                 format_table(
@@ -111,12 +120,12 @@ def _checkin(c: dict[str, Any]) -> list[Any]:
         c["attempts"],
         c["temperature_c"],
         _yes_no(c["symptoms"]),
-        [label(labels.NEEDS, n) for n in c["needs"]],
+        labels.listing(label(labels.NEEDS, n) for n in c["needs"]) or None,
         _yes_no(c["callback_requested"]),
     ]
 
 
-def _escalation(e: dict[str, Any]) -> list[Any]:
+def _escalation(e: dict[str, Any], tz: dt.tzinfo) -> list[Any]:
     return [
         e["id"],
         label(labels.SEVERITIES, e["severity"]),
@@ -124,7 +133,7 @@ def _escalation(e: dict[str, Any]) -> list[Any]:
         e["community"],
         e["name"],
         e["temperature_c"],
-        str(e["detail"] or "").splitlines()[-1][:70],
+        shorten(escalation_words.latest(e["facts"], e["detail"], tz), 70),
     ]
 
 

@@ -50,7 +50,8 @@ class Alert:
     opened_at: dt.datetime  # aware UTC
     opened_local: str  # "11-28 09:05" in the deployment's time zone
     ack_code: str | None
-    detail: str
+    detail: str  # in English, for programs (the JSON lane)
+    latest: str = ""  # the newest event in the alerts' language (Chinese), for people
     reminder: int = 0  # which reminder this is (kind "reminder")
     waited_min: int = 0  # minutes without acknowledgement (kind "reminder")
     temperature_confirmed: bool = True  # false: keyed, never confirmed at the read-back

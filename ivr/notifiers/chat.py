@@ -55,7 +55,7 @@ class ChatNotifier:
 
     def payload(self, alert: Alert) -> dict[str, Any]:
         context = alert.context()
-        detail_last = (alert.detail.splitlines() or [""])[-1]
+        detail_last = alert.latest
         if self.channel in MARKUP_CHARS:
             context = {k: self._escaped(v) for k, v in context.items()}
             detail_last = escape_markup(self.channel, detail_last)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
@@ -61,6 +62,9 @@ def test_calls_and_escalations_exports_match_the_database(app, people, round_don
         k: (a.call_sid or "", a.status or "") for k, a in attempts.items()
     }
     assert {r["id"]: r["reason"] for r in escalations} == {k: e.reason for k, e in opened.items()}
+    unreachable = next(r for r in escalations if r["reason"] == "unreachable")
+    assert "no-answer" in unreachable["detail"]  # the English line programs read, as before
+    assert re.fullmatch(r"第 1 次 \d\d:\d\d：无人接听.*", unreachable["detail_text"])
     fever_call = next(r for r in calls if r["name"] == "李建国")
     assert "temperature=378" in fever_call["keys"]
 

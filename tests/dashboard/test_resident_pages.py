@@ -196,6 +196,9 @@ def test_editing_a_resident_saves_and_audits_the_changed_fields(app, people) -> 
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "edited")).one()
     assert entry.actor == "赵红梅" and entry.entity_id == people.resident_a
     assert "address" in entry.detail and "phone" not in entry.detail
+    history = text(client.get(f"/residents/{people.resident_a}")).split("修改记录")[1]
+    assert "赵红梅 · 修改 住址、" in history and "（网页）" in history
+    assert "(dashboard)" not in history and "address" not in history
 
 
 GOOD = {"name": "李建国", "phone": "13803710102", "language": "zh-CN", "isolation_days": "14"}
@@ -417,3 +420,12 @@ def test_call_results_are_words_not_codes(app, people, round_done) -> None:
     page = text(signed_in(app, people.supervisor).get("/calls"))
     assert "finished" not in page and "not_reached" not in page
     assert "通话完成" in page
+
+
+def test_several_needs_read_as_a_list_in_the_viewers_language(app, people) -> None:
+    client = signed_in(app, people.staff_a)
+    page_url = f"/residents/{people.resident_a}"
+    form = {"temperature": "36.6", "symptoms": "no", "needs": ["groceries", "medicine"]}
+    assert post(client, f"{page_url}/checkin", form).status_code == 302
+    assert "代买生活物资、代购药品" in text(client.get(page_url))
+    assert "Groceries, Medicine" in text(client.get(f"{page_url}?lang=en"))

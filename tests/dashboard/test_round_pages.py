@@ -60,6 +60,8 @@ def test_a_calls_page_shows_its_timeline_and_call_sid(app, people, round_done) -
     for step in ("振铃", "接听", "体温 <code>378</code>", "需求 <code>", "已接通"):
         assert step in timeline, step
     assert "体温 (°C)：37.8" in page and "需要：代买生活物资" in page
+    assert re.search(r"已接通 <code>\d+ 秒</code>", timeline)  # the call's length, in words
+    assert not re.search(r"<code>\d+s</code>", timeline)
 
 
 def test_the_statistics_page_counts_the_round(app, people, round_done) -> None:

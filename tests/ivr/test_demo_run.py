@@ -61,7 +61,7 @@ def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> Non
     assert row(summary, "王秀英")[2:5] == ["已完成", "1", "36.5"]  # healthy
     assert row(summary, "陈玉珍")[2:4] == ["已完成", "2"]  # busy, then answers
     assert row(summary, "赵淑芬")[2] == "部分完成"  # hangs up after the temperature
-    assert row(summary, "黄明")[6] == "代买生活物资,代购药品"
+    assert row(summary, "黄明")[6] == "代买生活物资、代购药品"
     assert row(summary, "周丽华")[-1] == "是"  # pressed 0 for staff
     assert row(summary, "杨志强")[2:5] == ["已完成", "1", "36.8"]  # 99.9 refused, then 36.8
     assert row(summary, "何志明")[2:5] == ["已完成", "3", "37.2"]  # answers the third call
@@ -78,6 +78,11 @@ def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> Non
     table = summary.split("\n\n")[1].splitlines()  # wide characters take two columns
     assert not re.search(r"complete|missed|groceries|high_fever|urgent", "\n".join(table))
     assert "high_fever" not in escalations and "urgent" not in escalations
+    # What happened, in the dashboard's words: no "attempt 1 01:03: no-answer", no "symptoms = yes".
+    assert re.search(r"刘德华\s+-\s+第 1 次 \d\d:\d\d：无人接听；", escalations)
+    assert re.search(r"张桂兰\s+39.2\s+有无症状：是", escalations)
+    assert re.search(r"郭伟\s+-\s+运营商无法呼叫这个号码：21211", escalations)
+    assert not re.search(r"attempt|no-answer|symptoms|yes|carrier", escalations)
     assert table[0].startswith("社区") and {cell_starts(line) for line in table} == {
         cell_starts(table[1])
     }
@@ -89,8 +94,12 @@ def test_an_english_deployment_gets_the_summary_and_notes_in_english(tmp_path: P
     assert "Pingan demo: 20 residents in 4 communities, one round" in summary
     assert "Calls placed: 28   answered: 19   not placed: 1" in summary
     assert "Check-ins: Complete 15   Partial 1   Missed 4   Pending 0" in summary
-    assert row(summary, "黄明")[6] == "Groceries,Medicine"
+    assert row(summary, "黄明")[6] == "Groceries, Medicine"
     assert "Escalation list (11 open):" in summary
+    escalations = summary.split("Escalation list")[1].split("\n\n")[0]
+    assert re.search(r"刘德华\s+-\s+attempt 1 \d\d:\d\d: No answer; ", escalations)
+    assert re.search(r"张桂兰\s+39.2\s+Symptoms: Yes", escalations)
+    assert not re.search(r"[\u4e00-\u9fff]{2}：", escalations)  # no Chinese sentence
     assert notes(tmp_path, "黄明") == "asks for groceries and medicine"
 
 

@@ -55,6 +55,7 @@ def a_round_with_a_fever(app, jobs, carrier, clock) -> None:
             select(Escalation).where(Escalation.reason == "high_fever")
         ).one()
         escalation.detail += f"; family called from {OLD}"
+        escalation.facts = [*escalation.facts, {"kind": "text", "text": f"王秀英 at {OLD}"}]
         escalation.note = "王秀英的女儿说她在睡觉"
         session.add(
             Notification(
@@ -128,6 +129,7 @@ def test_residents_released_over_90_days_ago_lose_their_personal_data_but_not_st
     everything = " ".join(
         [
             *(e.detail for e in escalations),
+            *(str(e.facts) for e in escalations),
             *(n.recipient + n.body for n in notifications),
             *(str(o.note) for o in orders),
             *(str(e.detail) for e in audit),
