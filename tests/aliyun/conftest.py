@@ -10,6 +10,7 @@ import pytest
 
 from ivr.aliyun.carrier import AliyunCarrier
 from ivr.aliyun.simulator import AliyunSimulator
+from ivr.aliyun.sms import AliyunSms
 from ivr.aliyun.sms_simulator import AliyunSmsSimulator
 
 KEY_ID, KEY_SECRET = "LTAI5tPinganTestKey", "pingan-test-access-key-secret"
@@ -39,8 +40,9 @@ def sms_platform() -> Iterator[AliyunSmsSimulator]:
 
 
 @pytest.fixture
-def carrier(platform: AliyunSimulator) -> AliyunCarrier:
-    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url)
+def carrier(platform: AliyunSimulator, sms_platform: AliyunSmsSimulator) -> AliyunCarrier:
+    sms = AliyunSms(KEY_ID, KEY_SECRET, sms_platform.url, SIGN_NAME, TEMPLATES)
+    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url, sms=sms)
 
 
 @pytest.fixture
