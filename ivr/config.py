@@ -220,14 +220,15 @@ SETTINGS: tuple[Setting, ...] = (
         "aliyun_access_key_id",
         str,
         None,
-        "Alibaba Cloud AccessKey ID (a RAM user allowed `dyvms:SmartCall`)",
+        "Alibaba Cloud AccessKey ID (a RAM user allowed `dyvms:SmartCall` and the `dysms:` calls"
+        " in docs/carriers.md)",
     ),
     Setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
         "aliyun_access_key_secret",
         str,
         None,
-        "Alibaba Cloud AccessKey secret: signs every SmartCall request",
+        "Alibaba Cloud AccessKey secret: signs every SmartCall and SMS request",
     ),
     Setting(
         "PINGAN_ALIYUN_ENDPOINT",
