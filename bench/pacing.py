@@ -124,7 +124,7 @@ class CountingCarrier:
     def fetch_call(self, sid: str) -> Any:
         raise NotImplementedError
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
+    def send_sms(self, to: str, from_: str, text: object) -> str:
         return "SM" + uuid.uuid4().hex
 
 

@@ -82,12 +82,20 @@ def _make_carrier(settings: Settings) -> Carrier:
         )
     if settings.carrier == "aliyun":
         from ivr.aliyun.carrier import AliyunCarrier
+        from ivr.aliyun.sms import AliyunSms
 
-        return AliyunCarrier(
+        key_id, secret = (
             settings.aliyun_access_key_id or "",
             settings.aliyun_access_key_secret or "",
-            settings.aliyun_endpoint,
         )
+        sms = AliyunSms(
+            key_id,
+            secret,
+            settings.aliyun_sms_endpoint,
+            settings.aliyun_sms_sign_name or "",
+            settings.sms_templates,
+        )
+        return AliyunCarrier(key_id, secret, settings.aliyun_endpoint, sms=sms)
     from ivr.simulator import SimulatedCarrier
 
     return SimulatedCarrier(auth_token=settings.twilio_auth_token or "")

@@ -29,6 +29,7 @@ Each row is independent, so a failing group chat never holds up an SMS, nor the 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, replace
 
@@ -43,6 +44,7 @@ from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
 from ivr.phones import display_phone, mask_phones_in
 from ivr.staff import alert_targets, on_duty, supervisors
+from ivr.telephony import TextMessage
 from storage import CheckIn, Escalation, Notification
 from storage.queries import escalation_siblings
 
@@ -144,7 +146,7 @@ def _joined_sibling(session: Session, escalation: Escalation, settings: Settings
         return False  # already on its way: this one is told on its own
     alert = alert_for(first, "opened", settings)
     for row in rows:
-        row.body = compose(row.channel, alert)
+        _write(row, compose(row.channel, alert))
     if escalation.remind_at is not None:
         first.remind_at = min(filter(None, (first.remind_at, escalation.remind_at)))
     escalation.remind_at = None
@@ -200,6 +202,7 @@ def alert_for(escalation: Escalation, kind: str, settings: Settings) -> Alert:
         latest=_latest(escalation, settings),
         reminder=escalation.reminders if kind.startswith("reminder") else 0,
         waited_min=int((sla_s(escalation.severity, settings) or 0) * escalation.reminders / 60),
+        replies=settings.two_way_sms,
     )
 
 
@@ -261,21 +264,33 @@ def _row(
     channel: str,
     recipient: str,
     kind: str,
-    body: str,
+    message: TextMessage,
     now: dt.datetime,
     due: dt.datetime | None = None,
 ) -> Notification:
-    return Notification(
+    row = Notification(
         escalation_id=escalation.id,
         channel=channel,
         recipient=recipient,
         kind=kind,
-        body=body,
         status="pending",
         tries=0,
         next_try_at=due or now,
         created_at=now,
     )
+    _write(row, message)
+    return row
+
+
+def _write(row: Notification, message: TextMessage) -> None:
+    row.body = message.body
+    row.params = json.dumps(dict(message.params), ensure_ascii=False) if message.params else None
+
+
+def stored_message(row: Notification) -> TextMessage:
+    """The message a row holds; its template is the row's kind (``reminder-2`` → reminder)."""
+    params = json.loads(row.params) if row.params else {}
+    return TextMessage(row.body, row.kind.split("-")[0], params)
 
 
 def _queue(
@@ -316,8 +331,8 @@ def _add_rows(
 ) -> int:
     alert = alert_for(escalation, kind, settings)
     for channel, recipient in targets:
-        body = compose(channel, alert)
-        session.add(_row(escalation, channel, recipient, kind, body, now, due))
+        message = compose(channel, alert)
+        session.add(_row(escalation, channel, recipient, kind, message, now, due))
     return len(targets)
 
 
@@ -602,10 +617,12 @@ class AlertSender:
                 # Re-queued as stuck and taken by another worker while this batch ran long.
                 log.warning("notification %s: no longer ours, not sent again", notification_id)
                 return 0
-            channel, recipient, body = row.channel, row.recipient, row.body
+            channel, recipient, message = row.channel, row.recipient, stored_message(row)
             unsure, queued_at = (row.error or "").startswith(UNSURE), row.created_at
         try:
-            provider_id = self._send(notification_id, channel, recipient, body, unsure, queued_at)
+            provider_id = self._send(
+                notification_id, channel, recipient, message, unsure, queued_at
+            )
         except NotifyError as exc:
             error: NotifyError | None = exc
         except Exception as exc:  # a bug in a notifier must not leave the row "sending"
@@ -628,14 +645,16 @@ class AlertSender:
         notification_id: int,
         channel: str,
         recipient: str,
-        body: str,
+        message: TextMessage,
         unsure: bool,
         queued_at: dt.datetime,
     ) -> str | None:
         """Send, unless an earlier try whose answer was lost turns out to have been delivered."""
         notifier = self._notifier(channel)
+        reference = f"pingan-notification-{notification_id}"
+        message = replace(message, reference=reference)  # the text's OutId on Alibaba Cloud
         if unsure:
-            found = notifier.already_sent(recipient, body, queued_at)
+            found = notifier.already_sent(recipient, message, queued_at)
             if found is not None:
                 log.warning(
                     "notification %s (%s) was delivered by an earlier try (%s): not sent again",
@@ -644,7 +663,7 @@ class AlertSender:
                     found,
                 )
                 return found
-        return notifier.send(recipient, body, f"pingan-notification-{notification_id}")
+        return notifier.send(recipient, message, reference)
 
     def _resends_unsure(self, channel: str) -> bool:
         notifier = self.notifiers.get(channel)

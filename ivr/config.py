@@ -145,6 +145,12 @@ def _url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def _template_code(raw: str) -> str:
+    if not re.fullmatch(r"SMS_\d{4,}", raw):
+        raise ValueError("an approved SMS template code looks like SMS_123456789")
+    return raw
+
+
 def _callback_secret(raw: str) -> str:
     # It travels in a URL path and is the callbacks' only proof of origin (VMS signs none).
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", raw):
@@ -214,14 +220,15 @@ SETTINGS: tuple[Setting, ...] = (
         "aliyun_access_key_id",
         str,
         None,
-        "Alibaba Cloud AccessKey ID (a RAM user allowed `dyvms:SmartCall`)",
+        "Alibaba Cloud AccessKey ID (a RAM user allowed `dyvms:SmartCall` and the `dysms:` calls"
+        " in docs/carriers.md)",
     ),
     Setting(
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
         "aliyun_access_key_secret",
         str,
         None,
-        "Alibaba Cloud AccessKey secret: signs every SmartCall request",
+        "Alibaba Cloud AccessKey secret: signs every SmartCall and SMS request",
     ),
     Setting(
         "PINGAN_ALIYUN_ENDPOINT",
@@ -237,6 +244,37 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "secret path part of the callback URLs set in the VMS console "
         "(`/aliyun/<secret>/callback`, `/aliyun/<secret>/receipt`); 16+ URL-safe characters",
+    ),
+    Setting(
+        "PINGAN_ALIYUN_SMS_ENDPOINT",
+        "aliyun_sms_endpoint",
+        _url,
+        "https://dysmsapi.aliyuncs.com",
+        "Alibaba Cloud SMS (短信服务) API endpoint (the SMS simulator's in tests)",
+    ),
+    Setting(
+        "PINGAN_ALIYUN_SMS_SIGN_NAME",
+        "aliyun_sms_sign_name",
+        str,
+        None,
+        "the approved SMS signature (签名) staff texts are sent under, e.g. `中原社区`; "
+        "needed with `aliyun`",
+    ),
+    *(
+        Setting(
+            f"PINGAN_ALIYUN_SMS_TEMPLATE_{kind.upper()}",
+            f"aliyun_sms_template_{kind}",
+            _template_code,
+            None,
+            f"code of the approved SMS template for the {what} (`SMS_…`, see docs/carriers.md);"
+            " needed with `aliyun`",
+        )
+        for kind, what in (
+            ("opened", "staff alert of a new escalation"),
+            ("reminder", "staff reminder of an unacknowledged escalation"),
+            ("family", "text to an unreachable resident's emergency contact"),
+            ("recovered", "staff text that an unreachable resident checked in after all"),
+        )
     ),
     Setting(
         "PINGAN_CALLER_ID",
@@ -473,6 +511,12 @@ class Settings:
     aliyun_access_key_secret: str | None
     aliyun_endpoint: str
     aliyun_callback_secret: str | None
+    aliyun_sms_endpoint: str
+    aliyun_sms_sign_name: str | None
+    aliyun_sms_template_opened: str | None
+    aliyun_sms_template_reminder: str | None
+    aliyun_sms_template_family: str | None
+    aliyun_sms_template_recovered: str | None
     caller_id: str
     timezone: str
     language: str
@@ -509,6 +553,17 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def two_way_sms(self) -> bool:
+        """Can staff answer a text? Not in mainland China (Alibaba Cloud SMS takes no replies)."""
+        return self.carrier != "aliyun"
+
+    @property
+    def sms_templates(self) -> dict[str, str]:
+        """The approved template code of each kind of text (Alibaba Cloud)."""
+        found = {kind: getattr(self, f"aliyun_sms_template_{kind}") for kind in SMS_KINDS}
+        return {kind: code for kind, code in found.items() if code}
 
     def replace(self, **changes: Any) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -560,15 +615,19 @@ def _complete(values: dict[str, Any]) -> Settings:
     return Settings(**values)
 
 
+SMS_KINDS = ("opened", "reminder", "family", "recovered")
 ALIYUN_NEEDS = (
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "aliyun_access_key_id"),
     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "aliyun_access_key_secret"),
     ("PINGAN_ALIYUN_CALLBACK_SECRET", "aliyun_callback_secret"),
+    ("PINGAN_ALIYUN_SMS_SIGN_NAME", "aliyun_sms_sign_name"),
+    *((f"PINGAN_ALIYUN_SMS_TEMPLATE_{k.upper()}", f"aliyun_sms_template_{k}") for k in SMS_KINDS),
 )
 
 
 def _check_aliyun(values: dict[str, Any]) -> None:
-    """VMS only calls from a number bought in mainland China (SmartCall ``CalledShowNumber``)."""
+    """VMS only calls from a number bought in mainland China (SmartCall ``CalledShowNumber``),
+    and every text needs an approved template (SendSms takes no free text)."""
     for env, key in ALIYUN_NEEDS:
         if not values[key]:
             raise ConfigError(f"PINGAN_CARRIER=aliyun needs {env} to be set.")

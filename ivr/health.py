@@ -5,6 +5,9 @@
 not completed for a long time), when a community under watch has no one on duty (its alerts
 go to the supervisors or a duty phone, see ``ivr.staff.alert_targets``), or when alerts are
 failing (undelivered ``PINGAN_ALERTS_FAILING_AFTER`` after they were queued), else ``ok``.
+``pingan health`` also asks the carrier about the account with harmless read-only requests
+(``Carrier.check``: Twilio's credentials; Alibaba Cloud's SMS signature and templates, each
+approved): a finding there is an ``error``, since no alert could be texted.
 ``/healthz`` answers 503 only on ``error``: a load balancer must not take the webhooks away
 because the worker is down. ``pingan health`` prints the same report and exits 1 unless the
 status is ``ok`` (for monitoring).
@@ -26,6 +29,7 @@ from ivr.db import engine, sessions
 from ivr.halt import halt_reason
 from ivr.scheduler import INTERVALS_S, JOBS
 from ivr.staff import uncovered
+from ivr.telephony import CarrierError
 from ivr.workers import WorkerState, worker_states
 from storage import Resident
 from storage.queries import monitored_on
@@ -43,11 +47,13 @@ LIVE_REPLY = {"service": "pingan", "status": "alive"}
 
 def health_report(app: Flask, *, probe_webhooks: bool = False) -> dict[str, Any]:
     """``probe_webhooks`` (``pingan health``, never ``/healthz``, which would call itself):
-    also check that the webhooks answer at PINGAN_PUBLIC_URL."""
+    also check that the webhooks answer at PINGAN_PUBLIC_URL, and ask the carrier about the
+    account."""
     report: dict[str, Any] = {"carrier": carrier_of(app).name}
-    webhooks_problem = None
+    webhooks_problem = account_problem = False
     if probe_webhooks:
         webhooks_problem, report["webhooks"] = _webhooks_line(app)
+        account_problem, report["account"] = _account_line(app)
     try:
         with engine(app).connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -81,7 +87,8 @@ def health_report(app: Flask, *, probe_webhooks: bool = False) -> dict[str, Any]
         ),
     )
     healthy = scheduler_ok and not nobody and not any(undelivered.values()) and not stranded
-    report["status"] = "error" if halted or webhooks_problem else ("ok" if healthy else "warning")
+    broken = halted or webhooks_problem or account_problem
+    report["status"] = "error" if broken else ("ok" if healthy else "warning")
     return report
 
 
@@ -106,6 +113,15 @@ def _webhooks_line(app: Flask) -> tuple[bool, str]:
     if not url:
         return False, "served by `pingan call` or `pingan demo` for the simulated carrier"
     return False, f"ok ({url} answers)"
+
+
+def _account_line(app: Flask) -> tuple[bool, str]:
+    """(a problem?, one line for people) about the carrier account."""
+    try:
+        problems = carrier_of(app).check()
+    except CarrierError as exc:
+        return True, f"cannot be checked ({exc.kind}): {exc}"
+    return bool(problems), "; ".join(problems) or "ok"
 
 
 def scheduler_state(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -101,12 +102,26 @@ class CallInfo:
     answered_by: str | None = None
 
 
+@dataclass(frozen=True)
+class TextMessage:
+    """A text as it crosses the seam: the words (Twilio sends them), and the approved template
+    they were written from with its variables (Alibaba Cloud sends only those: mainland China
+    takes no free text). ``reference`` is the same on every try of one notification."""
+
+    body: str
+    template: str = ""  # opened | reminder | family | recovered
+    params: Mapping[str, str] = field(default_factory=dict)
+    reference: str = ""
+
+
 @dataclass
 class SentMessage:
     sid: str
     to: str
     body: str
     extra: dict[str, str] = field(default_factory=dict)
+    template: str = ""  # what the carrier was given instead of ``body``, where it takes no text
+    params: dict[str, str] = field(default_factory=dict)
 
 
 class Carrier(Protocol):
@@ -118,13 +133,17 @@ class Carrier(Protocol):
     def fetch_call(self, sid: str) -> CallInfo:
         """The carrier's view of a call (used to settle calls whose callbacks were lost)."""
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
+    def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
         """Send a text message and return its sid; raises ``CarrierError``."""
 
-    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
-        """The sid of a text with this body sent to ``to`` since ``since``, if there is one:
-        the check before resending a text whose request timed out (Twilio's Messages API has
-        no idempotency key). Raises ``CarrierError``."""
+    def find_sms(self, to: str, from_: str, text: TextMessage, since: dt.datetime) -> str | None:
+        """The sid of this text sent to ``to`` since ``since``, if there is one: the check
+        before resending a text whose request timed out (neither Twilio's Messages API nor
+        Alibaba Cloud's SendSms has an idempotency key). Raises ``CarrierError``."""
+
+    def check(self) -> list[str]:
+        """What is wrong with the account, found by harmless read-only requests (``pingan
+        health``); empty when nothing is. Raises ``CarrierError`` when it cannot tell."""
 
 
 class TwilioCarrier:
@@ -181,9 +200,9 @@ class TwilioCarrier:
         duration = int(found.duration) if found.duration not in (None, "") else None
         return CallInfo(str(found.sid), str(found.status), duration, found.answered_by)
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
+    def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
         try:
-            message = self._client.messages.create(to=to, from_=from_, body=body)
+            message = self._client.messages.create(to=to, from_=from_, body=text.body)
         except TwilioRestException as exc:
             raise CarrierError.from_twilio(exc) from exc
         except (TwilioException, OSError) as exc:
@@ -192,7 +211,7 @@ class TwilioCarrier:
             ) from exc
         return str(message.sid)
 
-    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
+    def find_sms(self, to: str, from_: str, text: TextMessage, since: dt.datetime) -> str | None:
         # DateSent filters by day: a day before ``since`` is enough, the body decides.
         try:
             sent = self._client.messages.list(
@@ -202,4 +221,17 @@ class TwilioCarrier:
             raise CarrierError.from_twilio(exc) from exc
         except (TwilioException, OSError) as exc:
             raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
-        return next((str(m.sid) for m in sent if m.body == body), None)
+        return next((str(m.sid) for m in sent if m.body == text.body), None)
+
+    def check(self) -> list[str]:
+        # Listing one message is read-only and needs the account's credentials.
+        try:
+            self._client.messages.list(limit=1)
+        except TwilioRestException as exc:
+            error = CarrierError.from_twilio(exc)
+            if error.kind == ErrorKind.AUTH:
+                return [f"Twilio refused the credentials ({error.code}): {error}"]
+            raise error from exc
+        except (TwilioException, OSError) as exc:
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        return []

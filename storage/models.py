@@ -348,6 +348,8 @@ class Notification(Base):
     recipient: Mapped[str] = mapped_column(String(500))  # phone number or webhook URL
     kind: Mapped[str] = mapped_column(String(24))  # opened | reminder-1 | family | …
     body: Mapped[str] = mapped_column(Text, default="")
+    # A text's template variables as a JSON object (what Alibaba Cloud SMS sends instead of body)
+    params: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(10), default="pending")  # → sending → sent|failed
     tries: Mapped[int] = mapped_column(Integer, default=0)
     next_try_at: Mapped[dt.datetime]

@@ -1,9 +1,9 @@
 """``AliyunCarrier``: the ``Carrier`` seam over Alibaba Cloud VMS, through the official SDK.
 
-This is the only module that imports ``alibabacloud_*``. A SmartCall request names no webhook
-(the callback URL is fixed in the VMS console), so the attempt travels in ``DynamicId``, which
-the platform hands back on the first callback (``ivr.aliyun.actions``), and in ``OutId``, which
-comes back in the receipts.
+This is the only module that imports the VMS SDK (texts: ``ivr.aliyun.sms``). A SmartCall
+request names no webhook (the callback URL is fixed in the VMS console), so the attempt travels
+in ``DynamicId``, which the platform hands back on the first callback (``ivr.aliyun.actions``),
+and in ``OutId``, which comes back in the receipts.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from alibabacloud_dyvmsapi20170525 import models
@@ -20,7 +21,10 @@ from darabonba.exceptions import ResponseException
 from darabonba.runtime import RuntimeOptions
 
 from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, out_id
-from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall
+from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall, TextMessage
+
+if TYPE_CHECKING:
+    from ivr.aliyun.sms import AliyunSms
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +57,19 @@ def error_kind(code: str, status: int | None) -> ErrorKind:
 
 
 class AliyunCarrier:
-    """SmartCall for outbound calls. Texts go through the SMS service (not built yet)."""
+    """SmartCall for outbound calls; texts through the SMS service (``sms``), when given."""
 
     name = "aliyun"
 
     def __init__(
-        self, access_key_id: str, access_key_secret: str, endpoint: str, timeout_s: float = 15
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        endpoint: str,
+        timeout_s: float = 15,
+        sms: AliyunSms | None = None,
     ) -> None:
+        self.sms = sms
         url = urlsplit(endpoint)
         config = Config(
             access_key_id=access_key_id,
@@ -114,13 +124,22 @@ class AliyunCarrier:
         # failed (QueryCallDetailByCallId is not wired yet, see docs/carriers.md).
         raise CarrierError("call lookup is not available on Alibaba Cloud yet", ErrorKind.REJECTED)
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
-        raise CarrierError(
-            "staff texts through Alibaba Cloud SMS are not available yet", ErrorKind.REJECTED
-        )
+    def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
+        # ``from_`` has no place on SendSms: texts come from the signature's channel.
+        return self._texts().send(to, text)
 
-    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
-        return None
+    def find_sms(self, to: str, from_: str, text: TextMessage, since: dt.datetime) -> str | None:
+        return self._texts().find(to, text, since)
+
+    def check(self) -> list[str]:
+        # VMS has no read-only call that needs nothing but the account (docs/carriers.md):
+        # the AccessKey is proven by the SMS queries, which share it.
+        return self._texts().check()
+
+    def _texts(self) -> AliyunSms:
+        if self.sms is None:
+            raise CarrierError("no Alibaba Cloud SMS signature configured", ErrorKind.REJECTED)
+        return self.sms
 
 
 def _national(e164: str) -> str:

@@ -11,8 +11,6 @@ URL set "in the console" (``callback_url``) over HTTP, one ``dtmf`` callback per
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
@@ -21,11 +19,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
-from flask import Flask, Response, request
+from flask import Flask, Response
 
+from ivr.aliyun import gateway
 from ivr.aliyun.actions import FORBIDDEN, Cursor
 from ivr.simulator import Behaviour
 from ivr.simulator.behaviour import HANG_UP, SILENCE
@@ -33,7 +31,6 @@ from ivr.simulator.rest import WsgiServer
 
 log = logging.getLogger(__name__)
 
-SIGNATURE = "ACS3-HMAC-SHA256"
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
@@ -131,20 +128,22 @@ class AliyunSimulator:
         return app
 
     def _api(self) -> Response:
-        refused = self._refuse_unsigned()
+        refused = gateway.refuse_unsigned(self.access_key_id, self.access_key_secret)
         if refused is not None:
             return refused
-        action = request.headers.get("x-acs-action") or request.args.get("Action", "")
+        action = gateway.action()
         if action != "SmartCall":
-            return _error(400, "InvalidAction.NotFound", f"Specified api {action} is not found.")
-        params = {**request.args.to_dict(), **request.form.to_dict()}
+            return gateway.error(
+                400, "InvalidAction.NotFound", f"Specified api {action} is not found."
+            )
+        params = gateway.params()
         shown, called = params.get("CalledShowNumber", ""), params.get("CalledNumber", "")
         if not (params.get("VoiceCode") and shown and called):
-            return _body("isv.INVALID_PARAMETERS", "参数异常")
+            return gateway.body("isv.INVALID_PARAMETERS", "参数异常")
         if shown != self.shown_number:
-            return _body("isv.BILLID_NOT_EXIST", "计费账号不存在")  # not a number you bought
+            return gateway.body("isv.BILLID_NOT_EXIST", "计费账号不存在")  # not a number you bought
         if not MAINLAND.fullmatch(called):
-            return _body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")  # 仅支持中国内地号码
+            return gateway.body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")  # 仅支持中国内地号码
         call = AliyunCall(
             call_id=f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}",
             called=called,
@@ -153,30 +152,7 @@ class AliyunSimulator:
             behaviour=self._next_behaviour(called),
         )
         self._start(call, params.get("DynamicId", ""))
-        return _body("OK", "OK", CallId=call.call_id)
-
-    def _refuse_unsigned(self) -> Response | None:
-        """The gateway's checks: a known AccessKey, and an ACS3 signature over the request."""
-        auth = request.headers.get("Authorization", "")
-        match = re.fullmatch(
-            rf"{SIGNATURE} Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)", auth
-        )
-        if match is None:
-            return _error(400, "MissingAuthorization", "Authorization is mandatory.")
-        key_id, signed, signature = match.groups()
-        if not hmac.compare_digest(key_id, self.access_key_id):
-            return _error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
-        expected = _signature(self.access_key_secret, signed)
-        payload = hashlib.sha256(request.get_data()).hexdigest()
-        if payload != request.headers.get("x-acs-content-sha256") or not hmac.compare_digest(
-            expected, signature
-        ):
-            return _error(
-                400,
-                "SignatureDoesNotMatch",
-                "Specified signature does not match our calculation.",
-            )
-        return None
+        return gateway.body("OK", "OK", CallId=call.call_id)
 
     def _next_behaviour(self, called: str) -> Behaviour:
         with self._lock:
@@ -276,37 +252,6 @@ def _checked(reply: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
     if Cursor.parse(str(data.get("dynamic_id") or "x")) is None and data.get("dynamic_id"):
         errors.append(f"dynamic_id {data['dynamic_id']!r} is not one Pingan wrote")
     return data
-
-
-def _signature(secret: str, signed_headers: str) -> str:
-    query = "&".join(f"{k}={quote(v, safe='~')}" for k, v in sorted(request.args.to_dict().items()))
-    names = signed_headers.split(";")
-    headers = "".join(f"{n}:{request.headers.get(n, '').strip()}\n" for n in names)
-    canonical = "\n".join(
-        [
-            request.method,
-            request.path or "/",
-            query,
-            headers,
-            signed_headers,
-            request.headers.get("x-acs-content-sha256", ""),
-        ]
-    )
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
-    to_sign = f"{SIGNATURE}\n{digest}"
-    return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-
-
-def _body(code: str, message: str, **extra: str) -> Response:
-    """A business answer: HTTP 200, the outcome in ``Code`` (``OK`` or an ``isv.*`` code)."""
-    body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message, **extra}
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    """A gateway refusal: an HTTP error with the platform's error body."""
-    body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message}
-    return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
 def _national(phone: str) -> str:

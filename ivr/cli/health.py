@@ -13,6 +13,7 @@ LINES = (
     "status",
     "database",
     "carrier",
+    "account",
     "webhooks",
     "dialing",
     "scheduler",

@@ -12,6 +12,7 @@ from ivr import carrier_of, settings_of
 from ivr.notifiers.base import Alert, Notifier, NotifyError
 from ivr.notifiers.chat import FORMATS, ChatNotifier
 from ivr.notifiers.sms import SmsNotifier
+from ivr.telephony import TextMessage
 
 __all__ = ["FORMATS", "Alert", "Notifier", "NotifyError", "compose", "notifiers_for"]
 
@@ -27,8 +28,8 @@ def notifiers_for(app: Flask) -> dict[str, Notifier]:
     return found
 
 
-def compose(channel: str, alert: Alert) -> str:
-    """The body ``channel`` would send for ``alert`` (no connection needed to compose)."""
+def compose(channel: str, alert: Alert) -> TextMessage:
+    """What ``channel`` would send for ``alert`` (no connection needed to compose)."""
     if channel == "sms":
         return SmsNotifier.compose(alert)
     return ChatNotifier(channel).compose(alert)

@@ -1,8 +1,10 @@
 """What every notifier shares: the alert it is given, one error type, and the message templates.
 
-A notifier does two things. ``compose`` turns an ``Alert`` into the exact body to send; that body
-is stored on the ``Notification`` row when the escalation opens, so what was sent can be read
-back later. ``send`` delivers a stored body to one recipient and returns the provider's id.
+A notifier does two things. ``compose`` turns an ``Alert`` into the exact body to send (for a
+text, also the approved template it follows and that template's variables, which is all a
+mainland China SMS service takes); both are stored on the ``Notification`` row when the
+escalation opens, so what was sent can be read back later. ``send`` delivers a stored message to
+one recipient and returns the provider's id.
 
 A request that reached the target but got no answer (it hung, or the connection dropped) fails
 as ``unsure``: it may have been delivered. A notifier whose target can tell (``resends_unsure``)
@@ -20,6 +22,8 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import jinja2
+
+from ivr.telephony import TextMessage
 
 
 class NotifyError(Exception):
@@ -58,6 +62,7 @@ class Alert:
     reading_c: Decimal | None = None  # the temperature the resident checked in with ("recovered")
     reading_local: str = ""  # when, "16:05" ("recovered")
     also: tuple[str, ...] = ()  # other reasons of the same reading, told in the same message
+    replies: bool = True  # staff can acknowledge by replying (no two-way SMS in mainland China)
 
     def context(self) -> dict[str, Any]:
         """The template variables: the fields plus the reason and severity in words."""
@@ -77,14 +82,14 @@ class Notifier(Protocol):
     channel: str
     resends_unsure: bool  # an unsure delivery may be tried again without a duplicate
 
-    def compose(self, alert: Alert) -> str:
-        """The body to store and later send."""
+    def compose(self, alert: Alert) -> TextMessage:
+        """The message to store and later send."""
 
-    def send(self, recipient: str, body: str, reference: str) -> str | None:
-        """Deliver ``body``; the provider's message id if it gives one. ``reference`` is the
+    def send(self, recipient: str, message: TextMessage, reference: str) -> str | None:
+        """Deliver ``message``; the provider's message id if it gives one. ``reference`` is the
         same on every try of one notification. Raises ``NotifyError``."""
 
-    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+    def already_sent(self, recipient: str, message: TextMessage, since: dt.datetime) -> str | None:
         """Before resending after an unsure try: the provider's id if it was delivered after
         all. Raises ``NotifyError`` when that cannot be told now."""
 

@@ -22,6 +22,7 @@ import requests
 
 from ivr.ambiguity import may_have_arrived
 from ivr.notifiers.base import Alert, NotifyError, render
+from ivr.telephony import TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,8 @@ class ChatNotifier:
         # a JSON receiver gets the same Idempotency-Key on every try of one notification.
         self.resends_unsure = channel == "json"
 
-    def compose(self, alert: Alert) -> str:
-        return json.dumps(self.payload(alert), ensure_ascii=False)
+    def compose(self, alert: Alert) -> TextMessage:
+        return TextMessage(json.dumps(self.payload(alert), ensure_ascii=False))
 
     def payload(self, alert: Alert) -> dict[str, Any]:
         context = alert.context()
@@ -92,7 +93,8 @@ class ChatNotifier:
     def _escaped(self, value: Any) -> Any:
         return escape_markup(self.channel, value) if isinstance(value, str) else value
 
-    def send(self, recipient: str, body: str, reference: str) -> str | None:
+    def send(self, recipient: str, message: TextMessage, reference: str) -> str | None:
+        body = message.body
         host = webhook_host(recipient)
         headers = {"Content-Type": "application/json; charset=utf-8"}
         if self.channel == "json":
@@ -121,7 +123,7 @@ class ChatNotifier:
         log.info("%s webhook %s accepted the post", self.channel, host)
         return None
 
-    def already_sent(self, recipient: str, body: str, since: dt.datetime) -> str | None:
+    def already_sent(self, recipient: str, message: TextMessage, since: dt.datetime) -> str | None:
         return None  # a robot cannot be asked; the JSON receiver deduplicates by key
 
     def _check_errcode(self, reply: requests.Response, host: str) -> None:

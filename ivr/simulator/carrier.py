@@ -25,7 +25,14 @@ from ivr.simulator.behaviour import Behaviour
 from ivr.simulator.engine import API_VERSION, MAX_REQUESTS, CallRunner, Phones, new_sid
 from ivr.simulator.records import CallError, CallRecord, CallRequest
 from ivr.simulator.webhook import WebhookClient
-from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall, SentMessage
+from ivr.telephony import (
+    CallInfo,
+    CarrierError,
+    ErrorKind,
+    OutboundCall,
+    SentMessage,
+    TextMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +200,8 @@ class SimulatedCarrier:
             raise refusal(21220) from None
         return self.fetch_call(sid)
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
+    def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
+        body = text.body
         for code, value in ((21604, to), (21603, from_), (21602, body)):
             if not value:
                 raise refusal(code)
@@ -208,11 +216,14 @@ class SimulatedCarrier:
             self._messages.append(SentMessage(sid, to, body, {"from": from_}))
         return sid
 
-    def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
-        wanted = (to, body, from_)
+    def find_sms(self, to: str, from_: str, text: TextMessage, since: dt.datetime) -> str | None:
+        wanted = (to, text.body, from_)
         with self._lock:
             sent = [m for m in self._messages if (m.to, m.body, m.extra.get("from")) == wanted]
         return sent[0].sid if sent else None
+
+    def check(self) -> list[str]:
+        return []  # the simulated account is always in order
 
     # --- people calling and texting the app -----------------------------------------------
 

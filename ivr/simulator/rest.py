@@ -30,7 +30,7 @@ from ivr.simulator.records import (
     CallRecord,
     CallRequest,
 )
-from ivr.telephony import CarrierError, ErrorKind
+from ivr.telephony import CarrierError, ErrorKind, TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ class _Api:
             return jsonify(self._message_page(account_sid)), 200
         form = request.form
         sender = form.get("From") or form.get("MessagingServiceSid", "")
-        sid = self._carrier.send_sms(form.get("To", ""), sender, form.get("Body", ""))
+        sid = self._carrier.send_sms(form.get("To", ""), sender, TextMessage(form.get("Body", "")))
         return jsonify(_message_json(account_sid, sid, form, sender)), 201
 
     def _message_page(self, account_sid: str) -> dict[str, Any]:

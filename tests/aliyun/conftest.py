@@ -10,10 +10,19 @@ import pytest
 
 from ivr.aliyun.carrier import AliyunCarrier
 from ivr.aliyun.simulator import AliyunSimulator
+from ivr.aliyun.sms import AliyunSms
+from ivr.aliyun.sms_simulator import AliyunSmsSimulator
 
 KEY_ID, KEY_SECRET = "LTAI5tPinganTestKey", "pingan-test-access-key-secret"
 CALLBACK_SECRET = "vms-callback-secret-0123456789"
 CALLER_ID = "+8637165000000"  # the number bought in the VMS console (Zhengzhou, 0371)
+SIGN_NAME = "中原社区"  # the approved SMS signature
+TEMPLATES = {  # Pingan's templates, approved under these codes
+    "opened": "SMS_480100001",
+    "reminder": "SMS_480100002",
+    "family": "SMS_480100003",
+    "recovered": "SMS_480100004",
+}
 
 
 @pytest.fixture
@@ -24,13 +33,26 @@ def platform() -> Iterator[AliyunSimulator]:
 
 
 @pytest.fixture
-def carrier(platform: AliyunSimulator) -> AliyunCarrier:
-    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url)
+def sms_platform() -> Iterator[AliyunSmsSimulator]:
+    simulated = AliyunSmsSimulator(KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATES)
+    yield simulated
+    simulated.close()
 
 
 @pytest.fixture
-def settings_overrides(platform: AliyunSimulator) -> dict[str, Any]:
+def carrier(platform: AliyunSimulator, sms_platform: AliyunSmsSimulator) -> AliyunCarrier:
+    sms = AliyunSms(KEY_ID, KEY_SECRET, sms_platform.url, SIGN_NAME, TEMPLATES)
+    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url, sms=sms)
+
+
+@pytest.fixture
+def settings_overrides(
+    platform: AliyunSimulator, sms_platform: AliyunSmsSimulator
+) -> dict[str, Any]:
     return {
+        "aliyun_sms_endpoint": sms_platform.url,
+        "aliyun_sms_sign_name": SIGN_NAME,
+        **{f"aliyun_sms_template_{kind}": code for kind, code in TEMPLATES.items()},
         "carrier": "aliyun",
         "aliyun_access_key_id": KEY_ID,
         "aliyun_access_key_secret": KEY_SECRET,

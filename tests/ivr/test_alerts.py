@@ -18,6 +18,7 @@ from ivr.db import session_scope, sessions
 from ivr.jobs import Jobs
 from ivr.notifiers import notifiers_for
 from ivr.staff import add_shift
+from ivr.telephony import TextMessage
 from storage import Community, Notification, Resident, Staff
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident
@@ -217,7 +218,7 @@ def test_a_text_a_dead_worker_sent_before_it_died_is_not_sent_again(
     open_escalation(app, staffed)
     (row,) = notifications(app, recipient=ALICE)
     settings = settings_of(app)
-    sid = carrier.send_sms(ALICE, settings.sms_from or settings.caller_id, row.body)
+    sid = carrier.send_sms(ALICE, settings.sms_from or settings.caller_id, TextMessage(row.body))
     with session_scope(app) as session:  # …and its worker was killed before it wrote "sent"
         session.execute(
             update(Notification)

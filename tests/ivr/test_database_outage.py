@@ -28,7 +28,7 @@ from ivr.jobs import Jobs
 from ivr.rounds import start_manual_round
 from ivr.server import webhooks_reachable
 from ivr.simulator import SimulatedCarrier
-from ivr.telephony import OutboundCall
+from ivr.telephony import OutboundCall, TextMessage
 from storage import Answer, CallAttempt, CheckIn, Community, Resident
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident, run_until_settled, script
@@ -192,8 +192,8 @@ class PausingCarrier:
     def fetch_call(self, sid: str) -> Any:
         return self.inner.fetch_call(sid)
 
-    def send_sms(self, to: str, from_: str, body: str) -> str:
-        return self.inner.send_sms(to, from_, body)
+    def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
+        return self.inner.send_sms(to, from_, text)
 
 
 @pytest.mark.slow

@@ -24,6 +24,7 @@ from ivr.db import sessions
 from ivr.jobs import Jobs
 from ivr.notifiers import Alert, NotifyError
 from ivr.notifiers.chat import ChatNotifier
+from ivr.telephony import TextMessage
 from tests.helpers import add_resident
 from tests.ivr.alerting import notifications, open_escalation, set_chat, staff_member, texts_to
 
@@ -144,14 +145,14 @@ def test_a_robot_answering_200_with_an_errcode_is_a_failure(chat_server: ChatSer
 def test_an_unreachable_chat_server_is_tried_again() -> None:
     notifier = ChatNotifier("json", timeout_s=2)
     with pytest.raises(NotifyError) as unreachable:
-        notifier.send("http://127.0.0.1:9/hook", "{}", "ref-1")
+        notifier.send("http://127.0.0.1:9/hook", TextMessage("{}"), "ref-1")
     assert not unreachable.value.permanent
 
 
 def test_a_client_error_is_not_retried(chat_server: ChatServer) -> None:
     chat_server.failures, chat_server.fail_status = 1, 404
     with pytest.raises(NotifyError) as refused:
-        ChatNotifier("json").send(chat_server.url, "{}", "ref-1")
+        ChatNotifier("json").send(chat_server.url, TextMessage("{}"), "ref-1")
     assert refused.value.permanent
 
 

@@ -12,7 +12,7 @@ from standin_app import ACCOUNT_SID, APP_NUMBER, AUTH_TOKEN, ELDER, StandIn
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.simulator import Behaviour, CallRequest, SimulatedCarrier
-from ivr.telephony import CarrierError, ErrorKind, OutboundCall
+from ivr.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage
 
 SID = re.compile(r"CA[0-9a-f]{32}")
 
@@ -190,7 +190,7 @@ def test_a_queued_call_can_be_canceled_silently(standin: StandIn, gate: threadin
 
 
 def test_send_sms(carrier: SimulatedCarrier) -> None:
-    sid = carrier.send_sms(ELDER, APP_NUMBER, "平安提醒：今天请测量体温。")
+    sid = carrier.send_sms(ELDER, APP_NUMBER, TextMessage("平安提醒：今天请测量体温。"))
     assert re.fullmatch(r"SM[0-9a-f]{32}", sid)
     (message,) = carrier.messages
     assert (message.sid, message.to, message.body, message.extra) == (
@@ -203,16 +203,18 @@ def test_send_sms(carrier: SimulatedCarrier) -> None:
 
 def test_sms_refusals(carrier: SimulatedCarrier) -> None:
     with pytest.raises(CarrierError) as bad_number:
-        carrier.send_sms("138", APP_NUMBER, "hi")
+        carrier.send_sms("138", APP_NUMBER, TextMessage("hi"))
     assert bad_number.value.kind is ErrorKind.BAD_NUMBER
     with pytest.raises(CarrierError) as empty:
-        carrier.send_sms(ELDER, APP_NUMBER, "")
+        carrier.send_sms(ELDER, APP_NUMBER, TextMessage(""))
     assert empty.value.code == 21602
     carrier.script_sms_failure(ELDER, 20429)
     with pytest.raises(CarrierError) as scripted:
-        carrier.send_sms(ELDER, APP_NUMBER, "hi")
+        carrier.send_sms(ELDER, APP_NUMBER, TextMessage("hi"))
     assert scripted.value.kind is ErrorKind.TRANSIENT
-    carrier.send_sms(ELDER, APP_NUMBER, "hi")  # the scripted failure was for one message
+    carrier.send_sms(
+        ELDER, APP_NUMBER, TextMessage("hi")
+    )  # the scripted failure was for one message
     assert len(carrier.messages) == 1
 
 

@@ -13,7 +13,7 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.simulator import SimulatedCarrier, serve_rest
-from ivr.telephony import CarrierError, ErrorKind, OutboundCall, TwilioCarrier
+from ivr.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage, TwilioCarrier
 
 for variable in ("TWILIO_EDGE", "TWILIO_REGION"):  # the SDK would rewrite the simulator's host
     os.environ.pop(variable, None)
@@ -168,7 +168,7 @@ def test_twilio_carrier_runs_against_the_simulator(
             )
         )
     assert (caught.value.kind, caught.value.code) == (ErrorKind.BAD_NUMBER, 21215)
-    assert real.send_sms(ELDER, APP_NUMBER, "hi").startswith("SM")
+    assert real.send_sms(ELDER, APP_NUMBER, TextMessage("hi")).startswith("SM")
 
 
 def test_twilio_carrier_keeps_its_endpoint_when_the_sdk_region_variables_are_set(
