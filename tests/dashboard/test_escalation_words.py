@@ -99,7 +99,7 @@ def test_a_group_chat_post_says_the_latest_event_in_chinese_even_from_an_english
         found = session.get(Escalation, unreachable.id)
         assert found is not None
         alert = alerts.alert_for(found, "opened", settings_of(app))
-        post = json.loads(ChatNotifier("wecom").compose(alert))["markdown"]["content"]
+        post = json.loads(ChatNotifier("wecom").compose(alert).body)["markdown"]["content"]
         payload = ChatNotifier("json").payload(alert)
     assert re.search(r"说明：第 1 次 \d\d:\d\d：无人接听", post)
     assert "no-answer" not in post

@@ -1,7 +1,7 @@
 """An escalation's events kept as facts (``escalation.facts``), so screens can say them in their
 reader's language; the English lines of rows already stored are read into the same facts
 
-Revision ID: 0009_escalation_detail
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 17:00:00
 """
@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_escalation_detail"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
