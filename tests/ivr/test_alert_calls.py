@@ -16,7 +16,8 @@ from ivr import alert_calls
 from ivr.db import session_scope
 from ivr.escalations import acknowledge, history
 from ivr.jobs import Jobs
-from storage import AlertCall
+from storage import AlertCall, Staff
+from tests.dashboard.pages import password_hash, signed_in, text
 from tests.helpers import add_resident, script
 from tests.ivr.alerting import escalation, open_escalation, staff_member
 
@@ -192,3 +193,16 @@ def test_a_forged_alert_call_webhook_is_refused_and_changes_nothing(
             assert requests.post(url, data=form, headers=headers, timeout=10).status_code == 403
     assert escalation(app, urgent).status == "open"
     assert rings(app, urgent) == [(ALICE, None)]
+
+
+def test_the_rings_are_on_the_escalation_page(app, jobs, carrier, clock, urgent) -> None:
+    script(carrier, ALICE, "no-answer")
+    script(carrier, BOB, "answer 1")
+    clock.advance(minutes=5)
+    ring_all(jobs, carrier)
+    with session_scope(app) as session:
+        alice = session.query(Staff).filter_by(phone=ALICE).one()
+        alice.password_hash = password_hash()
+    page = text(signed_in(app, ALICE).get(f"/escalations/{urgent}"))
+    assert page.count("拨打预警电话") == 2 and page.count("预警电话结束") == 2
+    assert "no-answer" in page and "钱建军 · 确认" in page
