@@ -14,7 +14,7 @@ from flask import Flask
 
 from ivr import alert_calls
 from ivr.db import session_scope
-from ivr.escalations import acknowledge, history
+from ivr.escalations import acknowledge, history, resolve
 from ivr.jobs import Jobs
 from storage import AlertCall, Staff
 from tests.dashboard.pages import password_hash, signed_in, text
@@ -206,3 +206,18 @@ def test_the_rings_are_on_the_escalation_page(app, jobs, carrier, clock, urgent)
     page = text(signed_in(app, ALICE).get(f"/escalations/{urgent}"))
     assert page.count("拨打预警电话") == 2 and page.count("预警电话结束") == 2
     assert "no-answer" in page and "钱建军 · 确认" in page
+
+
+def test_resolving_the_escalation_between_two_rings_stops_the_calls(
+    app, jobs, carrier, clock, urgent
+) -> None:
+    script(carrier, ALICE, "no-answer")
+    clock.advance(minutes=5)
+    jobs.call_staff()
+    assert carrier.wait_idle(30)
+    assert rings(app, urgent) == [(ALICE, "no-answer"), (BOB, None)]  # Bob is next
+    with session_scope(app) as session:
+        resolve(session, urgent, "孙主任", "visited", "上门测温 38.9", clock.now())
+    ring_all(jobs, carrier)
+    assert carrier.calls_to(BOB) == [] and carrier.calls_to(BOSS) == []
+    assert rings(app, urgent) == [(ALICE, "no-answer"), (BOB, "cancelled")]
