@@ -8,7 +8,14 @@ Nothing here imports Flask, SQLAlchemy, twilio or reads the clock; a test enforc
 from callflows.catalogue import LANGUAGES, Catalogue, Segment, load_catalogue
 from callflows.engine import FlowState, advance, start
 from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
-from callflows.loader import BUILTIN_FLOW, IDENTIFY_FLOW, check_flow, load_flow, parse_flow
+from callflows.loader import (
+    BUILTIN_FLOW,
+    IDENTIFY_FLOW,
+    STAFF_ALERT_FLOW,
+    check_flow,
+    load_flow,
+    parse_flow,
+)
 from callflows.types import (
     Action,
     Answered,
@@ -31,6 +38,7 @@ __all__ = [
     "BUILTIN_FLOW",
     "IDENTIFY_FLOW",
     "LANGUAGES",
+    "STAFF_ALERT_FLOW",
     "Action",
     "AnswerValue",
     "Answered",

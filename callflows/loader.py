@@ -20,6 +20,7 @@ from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
 
 BUILTIN_FLOW = Path(__file__).with_name("checkin.toml")
 IDENTIFY_FLOW = Path(__file__).with_name("identify.toml")  # callers we cannot match by number
+STAFF_ALERT_FLOW = Path(__file__).with_name("staff_alert.toml")  # urgent escalations, rung
 
 _SCALARS = (
     "type",

@@ -372,6 +372,23 @@ SETTINGS: tuple[Setting, ...] = (
         " `pingan health` and on the escalation page",
     ),
     Setting(
+        "PINGAN_ALERT_CALL",
+        "alert_call",
+        _choice("urgent", "off"),
+        "urgent",
+        "`urgent`: an urgent escalation still unacknowledged `PINGAN_ALERT_CALL_AFTER` after it"
+        " opened is also rung to the staff on duty, one by one, then the supervisors (press 1"
+        " acknowledges); `off`: texts only",
+    ),
+    Setting(
+        "PINGAN_ALERT_CALL_AFTER",
+        "alert_call_after_s",
+        parse_duration,
+        "5m",
+        "how long an urgent escalation waits for an acknowledgement of its text before the"
+        " staff alert call",
+    ),
+    Setting(
         "PINGAN_SMS_FROM",
         "sms_from",
         str,
@@ -531,6 +548,8 @@ class Settings:
     alert_retry_max_s: int
     alert_fallback_after: int
     alerts_failing_after_s: int
+    alert_call: str
+    alert_call_after_s: int
     sms_from: str | None
     duty_phone: str | None
     recordings_dir: str | None

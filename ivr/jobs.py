@@ -10,7 +10,7 @@ import logging
 
 from flask import Flask
 
-from ivr import carrier_of, clock_of, flow_of, settings_of
+from ivr import alert_calls, carrier_of, clock_of, flow_of, settings_of
 from ivr.alerts import CHAT_LANE, SMS_LANE, AlertSender, check_sla
 from ivr.config import ConfigError
 from ivr.db import sessions
@@ -44,6 +44,14 @@ class Jobs:
             )
             for lane in (SMS_LANE, CHAT_LANE)
         }
+        self.alert_caller = alert_calls.AlertCaller(
+            self.sessions,
+            carrier_of(app),
+            self.clock,
+            self.settings,
+            lambda: alert_calls.Urls(self._urls().base),
+            self.worker,
+        )
         self.last_ok: dict[str, dt.datetime] = {}  # job name → when its last run completed
         self.started_at = self.clock.now()
 
@@ -78,6 +86,10 @@ class Jobs:
         """Post due group-chat messages; returns how many went out."""
         return self.senders[CHAT_LANE].run_once()
 
+    def call_staff(self) -> int:
+        """Ring the staff about urgent escalations nobody acknowledged; returns calls placed."""
+        return self.alert_caller.run_once()
+
     def send_alerts(self) -> int:
         """Both lanes, texts first (loops that are not the scheduler, which runs them apart)."""
         return self.send_texts() + self.send_chats()
@@ -110,4 +122,5 @@ class Jobs:
         self.sweep()
         self.check_sla()
         self.send_alerts()
+        self.call_staff()
         return placed

@@ -3,6 +3,7 @@
 from storage.base import Base, UTCDateTime
 from storage.engine import make_engine, make_sessionmaker
 from storage.models import (
+    AlertCall,
     Answer,
     AuditEntry,
     CallAttempt,
@@ -20,6 +21,7 @@ from storage.models import (
 )
 
 __all__ = [
+    "AlertCall",
     "Answer",
     "AuditEntry",
     "Base",

@@ -363,6 +363,43 @@ class Notification(Base):
     escalation: Mapped[Escalation | None] = relationship()
 
 
+class AlertCall(Base):
+    """One ring of the staff alert call for an urgent escalation (``ivr.alert_calls``).
+
+    ``position`` orders the rings of one escalation; the unique keys make a ring, and a ring to
+    one phone, happen once per escalation whichever worker creates it. ``code`` is the
+    unguessable key in the call's webhook URLs, as for check-in calls."""
+
+    __tablename__ = "alert_call"
+    __table_args__ = (
+        UniqueConstraint("escalation_id", "position"),
+        UniqueConstraint("escalation_id", "phone"),
+        Index("ix_alert_call_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalation.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    phone: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    language: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # → dialing → placed → ended
+    status: Mapped[str | None] = mapped_column(String(16))  # the carrier's final CallStatus
+    outcome: Mapped[str | None] = mapped_column(String(24))  # acknowledged | unconfirmed | …
+    call_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    flow_state: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+    placed_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime | None]
+
+    escalation: Mapped[Escalation] = relationship()
+    staff: Mapped[Staff | None] = relationship()
+
+
 class ServiceOrder(Base):
     """A household's request (代买代送): groceries, medicine, supplies, garbage pickup."""
 

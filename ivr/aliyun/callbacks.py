@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 from callflows import Keys, Silence
-from ivr import calls, clock_of, flow_of, settings_of
+from ivr import alert_calls, calls, clock_of, flow_of, settings_of
 from ivr.aliyun.actions import (
     ANSWER_TURN,
     OUT_ID_MAX,
@@ -33,9 +33,10 @@ from ivr.aliyun.actions import (
 from ivr.db import session_scope
 from ivr.db_errors import database_unavailable
 from ivr.telephony import FINAL_STATUSES
+from ivr.voice.alert import alert_flow, alert_render, turn_of
 from ivr.voice.context import call_env, render_for
 from ivr.voice.keys import KEYPAD, MAX_KEYS
-from storage import CallAttempt
+from storage import AlertCall, CallAttempt
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,10 @@ def callback(secret: str) -> Response:
     with session_scope() as session:
         attempt = calls.load_attempt(session, cursor.code)
         form = {"CallSid": call_id}
+        ring = alert_calls.load(session, cursor.code) if attempt is None else None
+        if ring is not None and alert_calls.same_call(ring, call_id):
+            alert_calls.attach_call_sid(ring, call_id, clock_of(current_app).now())
+            return _json(_alert_turn(session, ring, cursor, kind, content, call_id))
         if attempt is None or not calls.same_call(attempt, form):
             log.warning("aliyun callback for unknown call %s; hanging up", call_id)
             return _json(hang_up(call_id))
@@ -119,6 +124,34 @@ def _turn(
     return render(turn.transition.actions, how, step, call_id)
 
 
+def _alert_turn(
+    session: Session,
+    ring: AlertCall,
+    cursor: Cursor,
+    kind: str,
+    content: Mapping[str, Any],
+    call_id: str,
+) -> dict[str, Any]:
+    """A staff alert call's callback: the same events as its Twilio webhooks."""
+    flow, now = alert_flow(current_app), clock_of(current_app).now()
+    if cursor.turn == ANSWER_TURN:  # VMS detects no answering machine: a voicemail is silent
+        transition = alert_calls.on_answer(session, ring, None, flow, now)
+    elif kind == "dtmf":
+        pressed, entry = _press(cursor, str(content.get("dtmf") or ""))
+        if entry is None:
+            return keep_keying(pressed, call_id)
+        transition = alert_calls.on_input(session, ring, entry, cursor.turn, flow, now)
+    elif kind == "mute":
+        event = Keys(cursor.keyed) if cursor.keyed else Silence()
+        transition = alert_calls.on_input(session, ring, event, cursor.turn, flow, now)
+    else:
+        return keep_listening(cursor, call_id)
+    turn = turn_of(transition)
+    return render(
+        transition.actions, alert_render(ring, turn), Cursor(ring.code, str(turn)), call_id
+    )
+
+
 def _press(cursor: Cursor, raw: str) -> tuple[Cursor, Keys | None]:
     """Keys of one ``dtmf`` callback (one key, normally), applied one by one."""
     keys = "".join(ch if ch in KEYPAD else "?" for ch in raw[:MAX_KEYS])
@@ -149,6 +182,8 @@ def receipt(secret: str) -> Response:
 def _settle(session: Session, record: Mapping[str, Any]) -> None:
     call_id = str(record.get("call_id") or "")[:64]
     attempt = _receipt_attempt(session, call_id, str(record.get("out_id") or ""))
+    if attempt is None and _settle_ring(session, record, call_id):
+        return
     if attempt is None:
         log.warning("aliyun receipt for unknown call %s; ignored", call_id)
         return
@@ -161,6 +196,29 @@ def _settle(session: Session, record: Mapping[str, Any]) -> None:
     duration = _int(record.get("duration"))
     log.info("attempt %s: aliyun receipt %s (%s)", attempt.id, code[:10], status)
     calls.finish_call(session, attempt, status, duration, None, call_env(attempt))
+
+
+def _settle_ring(session: Session, record: Mapping[str, Any], call_id: str) -> bool:
+    """A staff alert call's receipt (found as a check-in call's is); False if it is not one."""
+    ring = alert_calls.by_call_sid(session, call_id)
+    out_id = str(record.get("out_id") or "")
+    if ring is None and len(out_id) == OUT_ID_MAX:
+        pattern = out_id.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+        codes = session.scalars(
+            select(AlertCall.code).where(
+                AlertCall.code.like(pattern, escape="\\"), AlertCall.call_sid.is_(None)
+            )
+        ).all()
+        ring = alert_calls.load(session, codes[0]) if len(codes) == 1 else None
+    if ring is None:
+        return False
+    status = STATUS_BY_CODE.get(str(record.get("status_code") or ""), "failed")
+    now = clock_of(current_app).now()
+    alert_calls.attach_call_sid(ring, call_id, now)
+    alert_calls.on_final(
+        session, ring, status, None, settings_of(current_app), alert_flow(current_app), now
+    )
+    return True
 
 
 def _receipt_attempt(session: Session, call_id: str, out_id: str) -> CallAttempt | None:

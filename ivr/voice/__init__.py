@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
-from ivr.voice import errors, fallback, incoming, media, views  # noqa: E402,F401  (register on bp)
+from ivr.voice import alert, errors, fallback, incoming, media, views  # noqa: E402,F401  (register on bp)

@@ -30,7 +30,9 @@ from ivr.voice.twiml import apology
 log = logging.getLogger(__name__)
 
 # Endpoints whose reply the carrier does not play (status callbacks): they get a bare status.
-STATUS_ENDPOINTS = frozenset({"voice.status", "voice.incoming_status", "voice.prompt_media"})
+STATUS_ENDPOINTS = frozenset(
+    {"voice.status", "voice.alert_status", "voice.incoming_status", "voice.prompt_media"}
+)
 
 
 @bp.errorhandler(Exception)

@@ -9,14 +9,29 @@ from pathlib import Path
 
 import pytest
 
-from callflows import BUILTIN_FLOW, IDENTIFY_FLOW, LANGUAGES, Catalogue, check_flow, load_flow
+from callflows import (
+    BUILTIN_FLOW,
+    IDENTIFY_FLOW,
+    LANGUAGES,
+    STAFF_ALERT_FLOW,
+    Catalogue,
+    check_flow,
+    load_flow,
+)
 
 FLOW_FILES = [
     BUILTIN_FLOW,
     IDENTIFY_FLOW,
+    STAFF_ALERT_FLOW,
     *sorted((BUILTIN_FLOW.parent / "examples").glob("*.toml")),
 ]
-EXTRA_PROMPTS = ("apology",)  # spoken outside any flow
+EXTRA_PROMPTS = (  # spoken outside any flow
+    "apology",
+    "alert_reading",
+    "alert_unreachable",
+    "alert_no_response",
+    "alert_other",
+)
 KEY_WORDS = re.compile(r"[0-9]|pound|star|井|星")
 
 
