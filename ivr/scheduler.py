@@ -31,11 +31,20 @@ INTERVALS_S = {
     "check_sla": 15,
     "send_texts": 5,
     "send_chats": 5,
+    "chat_checkins": 5,
 }
 
 
 # The jobs the scheduler runs besides the heartbeat; health reports when each last completed.
-JOBS = ("start_rounds", "dial", "sweep", "check_sla", "send_texts", "send_chats")
+JOBS = (
+    "start_rounds",
+    "chat_checkins",
+    "dial",
+    "sweep",
+    "check_sla",
+    "send_texts",
+    "send_chats",
+)
 
 
 def build_scheduler(jobs: Jobs) -> BlockingScheduler:

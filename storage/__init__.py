@@ -18,6 +18,7 @@ from storage.models import (
     Staff,
     SystemState,
 )
+from storage.telegram import TelegramCheckIn, TelegramLink, TelegramLinkCode, TelegramUpdate
 
 __all__ = [
     "Answer",
@@ -35,6 +36,10 @@ __all__ = [
     "ServiceOrder",
     "Staff",
     "SystemState",
+    "TelegramCheckIn",
+    "TelegramLink",
+    "TelegramLinkCode",
+    "TelegramUpdate",
     "UTCDateTime",
     "make_engine",
     "make_sessionmaker",
