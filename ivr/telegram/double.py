@@ -337,15 +337,20 @@ class ChatUser:
             update = {"update_id": double.next_update_id(), "message": shaped}
         return double.deliver(update, secret)
 
-    def tap(self, label: str, in_chat: Chat | None = None) -> int:
-        """Tap the button ``label`` of the latest message that shows one."""
-        update = self.tap_update(label, in_chat)
+    def tap(self, label: str, in_chat: Chat | None = None, under: str = "") -> int:
+        """Tap the button ``label`` of the latest message that shows one (and whose text
+        contains ``under``)."""
+        update = self.tap_update(label, in_chat, under)
         return self.double.deliver(update)
 
-    def tap_update(self, label: str, in_chat: Chat | None = None) -> dict[str, Any]:
+    def tap_update(
+        self, label: str, in_chat: Chat | None = None, under: str = ""
+    ) -> dict[str, Any]:
         """The update a tap on ``label`` sends (kept, to deliver it again)."""
         chat = in_chat or self.chat
         for message in reversed(chat.messages):
+            if under not in message.text:
+                continue
             for text, data in message.buttons():
                 if text == label:
                     chat.log.append(f"{self.first_name} taps 「{label}」")
