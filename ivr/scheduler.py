@@ -38,12 +38,12 @@ INTERVALS_S = {
 # The jobs the scheduler runs besides the heartbeat; health reports when each last completed.
 JOBS = (
     "start_rounds",
-    "chat_checkins",
     "dial",
     "sweep",
     "check_sla",
     "send_texts",
     "send_chats",
+    "chat_checkins",
 )
 
 

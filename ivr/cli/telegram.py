@@ -1,4 +1,4 @@
-"""``pingan telegram setup|status``, and link codes: ``pingan residents link PHONE``,
+"""``pingan telegram setup|status|group``, and link codes: ``pingan residents link PHONE``,
 ``pingan residents unlink PHONE``, ``pingan staff link STAFF``."""
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from flask import Flask
 from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, pass_pingan
 from ivr.cli.residents import find_resident, residents
-from ivr.cli.staff import staff_group, staff_ref
+from ivr.cli.staff import community_named, staff_group, staff_ref
 from ivr.db import session_scope
 from ivr.phones import mask_phone
 from ivr.telegram.bot import bot_of, enabled
 from ivr.telegram.client import ALLOWED_UPDATES, TelegramError
 from ivr.telegram.linking import new_code, unlink_resident
+from ivr.telegram.notifier import CHANNEL
 
 
 def _bot_app(pingan: Pingan) -> Flask:
@@ -64,6 +65,28 @@ def status(pingan: Pingan) -> None:
         when = dt.datetime.fromtimestamp(int(info.get("last_error_date") or 0), dt.UTC)
         local = when.astimezone(settings_of(app).tz).strftime("%Y-%m-%d %H:%M")
         click.echo(f"last error: {info['last_error_message']} ({local})")
+
+
+@telegram.command("group")
+@click.argument("community")
+@click.option("--chat", "chat_id", help="The group's chat id (-100…).")
+@click.option("--off", is_flag=True, help="Stop posting this community's escalations there.")
+@pass_pingan
+def group(pingan: Pingan, community: str, chat_id: str | None, off: bool) -> None:
+    """Post a community's escalations to a Telegram group (its chat id, e.g. -100123…), with
+    确认 / 已处理 buttons for the linked staff in it; instead of a WeCom/DingTalk robot."""
+    app = pingan.app if off else _bot_app(pingan)
+    with session_scope(app) as session:
+        target = community_named(session, community)
+        if off:
+            if target.chat_format == CHANNEL:
+                target.chat_webhook_url = target.chat_format = None
+            click.echo(f"{target.name}: no Telegram group")
+            return
+        if not chat_id or not chat_id.lstrip("-").isdigit() or len(chat_id) > 20:
+            raise click.ClickException("give the group's chat id (a number such as -1001234567890)")
+        target.chat_webhook_url, target.chat_format = chat_id, CHANNEL
+        click.echo(f"{target.name}: escalations go to Telegram group {chat_id}")
 
 
 @residents.command("link")

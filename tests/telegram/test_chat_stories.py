@@ -64,3 +64,33 @@ def test_the_operator_registers_the_webhook_and_reads_its_status(app, server, do
     assert code.exit_code == 0, code.output
     assert "link code for 张桂兰 (+86138****0103), resident:" in code.output
     assert ZHANG not in code.output
+
+
+def test_a_community_posts_to_its_telegram_group_where_only_linked_staff_can_acknowledge(
+    app, jobs, double, webhook
+) -> None:
+    from tests.ivr.alerting import open_escalation, staff_member
+
+    staff_id = staff_member(app, "赵红梅", "+8613903710011")
+    resident_id = add_resident(app, "张桂兰", ZHANG)
+    room = double.group(-1001234567890, "中原社区值班群")
+    runner = CliRunner()
+    done = runner.invoke(
+        cli, ["telegram", "group", "中原社区", "--chat", str(room.id)], obj=Pingan(app)
+    )
+    assert done.exit_code == 0, done.output
+    staffer, neighbour = double.user(5550002, "红梅"), double.user(5550003, "邻居")
+    link(app, staffer, staff_id=staff_id)
+    escalation_id = open_escalation(app, resident_id)
+    jobs.send_alerts()
+    post = room.messages[-1]
+    assert post.text.startswith("【平安】紧急：张桂兰 高热 39.2℃")
+    assert neighbour.tap("确认", in_chat=room) == 200
+    with session_scope(app) as session:
+        assert session.get(Escalation, escalation_id).status == "open"
+    assert staffer.tap("确认", in_chat=room) == 200
+    assert staffer.tap("已处理", in_chat=room) == 200
+    with session_scope(app) as session:
+        found = session.get(Escalation, escalation_id)
+        assert (found.status, found.resolved_by, found.outcome) == ("resolved", "赵红梅", "other")
+    assert post.buttons() == []
