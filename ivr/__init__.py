@@ -106,6 +106,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(telegram_bp)
+    from ivr.telegram import pages  # noqa: F401  (the resident page's panel, on the dashboard)
+
     dashboard.init_app(app, settings_of(app))  # pages, JSON API, sessions, CSRF, translations
 
 

@@ -27,7 +27,7 @@ from ivr.telegram import chat
 from ivr.telegram.client import BotApi, TelegramError
 from ivr.telegram.linking import resident_chat
 from ivr.telegram.texts import word
-from storage import CheckIn, Resident, TelegramCheckIn
+from storage import CheckIn, Resident, TelegramCheckIn, TelegramLink
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,11 @@ def offer_round(session: Session, round_id: int, settings: Settings, now: dt.dat
     calling window closes, the call stays where it is (the chat would only delay it)."""
     grace = dt.timedelta(seconds=settings.telegram_grace_s)
     already = select(TelegramCheckIn.checkin_id).where(TelegramCheckIn.checkin_id == CheckIn.id)
+    # Only the residents with a chat are read: a round of 100,000 residents costs one query.
+    linked = select(TelegramLink.resident_id).where(TelegramLink.resident_id.is_not(None))
     query = select(CheckIn).where(
         CheckIn.round_id == round_id,
+        CheckIn.resident_id.in_(linked),
         CheckIn.status == "pending",
         CheckIn.attempts == 0,
         CheckIn.next_attempt_at.is_not(None),

@@ -12,11 +12,12 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from ivr import audit
-from storage import Resident, Staff, TelegramLink, TelegramLinkCode
+from storage import Resident, Staff, TelegramCheckIn, TelegramLink, TelegramLinkCode
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ def unlink_chat(session: Session, chat_id: int, actor: str, now: dt.datetime) ->
             link.role,
         )
     session.execute(delete(TelegramLink).where(TelegramLink.chat_id == chat_id))
+    _end_chats(session, TelegramCheckIn.chat_id == chat_id, now)
     log.info("telegram chat %s unlinked (%d links)", chat_id, len(links))
     return len(links)
 
@@ -131,9 +133,20 @@ def unlink_chat(session: Session, chat_id: int, actor: str, now: dt.datetime) ->
 def unlink_resident(session: Session, resident: Resident, actor: str, now: dt.datetime) -> int:
     """Every chat linked to ``resident`` (their own and their family's), unlinked."""
     result = session.execute(delete(TelegramLink).where(TelegramLink.resident_id == resident.id))
+    _end_chats(session, TelegramCheckIn.resident_id == resident.id, now)
     count = int(result.rowcount)  # type: ignore[attr-defined]
     audit.record(session, now, actor, "telegram_unlinked", "resident", resident.id, f"{count}")
     return count
+
+
+def _end_chats(session: Session, which: ColumnElement[bool], now: dt.datetime) -> None:
+    """Chat check-ins not yet finished end with the link: the call takes them over (their
+    phone call is already scheduled, at the end of the grace period at the latest)."""
+    session.execute(
+        update(TelegramCheckIn)
+        .where(which, TelegramCheckIn.status.in_(("due", "open")))
+        .values(status="over", updated_at=now)
+    )
 
 
 def resident_chat(session: Session, resident_id: int) -> int | None:
