@@ -133,3 +133,19 @@ def test_a_link_code_works_once_and_unlinking_is_one_button(app, jobs, double, w
     assert family.last().text == "已解除绑定，这里不会再收到消息。"
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(TelegramLink)) == 0
+
+
+def test_unlinking_during_a_check_in_leaves_it_to_the_phone_call(
+    app, jobs, double, webhook, carrier, clock
+) -> None:
+    resident_id = add_resident(app, "张桂兰", ZHANG)
+    user = asked(app, jobs, double, resident_id)
+    assert user.send("/unlink") == 200
+    assert user.last().text == "已解除绑定，这里不会再收到消息。"
+    before = checkin_row(app, resident_id)
+    user.tap("开始")
+    assert double.callbacks[max(double.callbacks)] == "这道题已经过去了"
+    assert checkin_row(app, resident_id) == before
+    clock.advance(minutes=30)
+    run_until_settled(jobs, carrier, clock)
+    assert len(carrier.calls_to(ZHANG)) == 1
