@@ -106,12 +106,16 @@ def _register_blueprints(app: Flask) -> None:
     from ivr.aliyun.callbacks import bp as aliyun_bp
     from ivr.health import bp as health_bp
     from ivr.sms import bp as sms_bp
+    from ivr.telegram.webhook import bp as telegram_bp
     from ivr.voice import bp as voice_bp
 
     app.register_blueprint(voice_bp)
     app.register_blueprint(aliyun_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(telegram_bp)
+    from ivr.telegram import pages  # noqa: F401  (the resident page's panel, on the dashboard)
+
     dashboard.init_app(app, settings_of(app))  # pages, JSON API, sessions, CSRF, translations
 
 

@@ -38,7 +38,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from ivr import audit
+from ivr import audit, channels
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.notifiers import Alert, Notifier, NotifyError, compose
@@ -309,6 +309,7 @@ def _queue(
     if family:
         targets = [(SMS_LANE, escalation.resident.emergency_contact or "")]
     else:
+        targets += channels.staff_targets(session, list(dict.fromkeys(phones)), settings)
         targets += _chat_target(escalation)
     return _add_rows(session, escalation, kind, targets, settings, now, due)
 

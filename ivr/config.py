@@ -158,6 +158,19 @@ def _callback_secret(raw: str) -> str:
     return raw
 
 
+def _bot_token(raw: str) -> str:
+    if not re.fullmatch(r"\d{1,20}:[A-Za-z0-9_-]{20,100}", raw):
+        raise ValueError("a bot token looks like 123456789:AAE… (ask BotFather)")
+    return raw
+
+
+def _telegram_secret(raw: str) -> str:
+    # The characters and length setWebhook accepts for secret_token.
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", raw):
+        raise ValueError("use 1 to 256 letters, digits, - or _ (e.g. `openssl rand -hex 24`)")
+    return raw
+
+
 @dataclass(frozen=True)
 class Setting:
     env: str
@@ -506,6 +519,37 @@ SETTINGS: tuple[Setting, ...] = (
         "client address",
     ),
     Setting(
+        "PINGAN_TELEGRAM_BOT_TOKEN",
+        "telegram_bot_token",
+        _bot_token,
+        None,
+        "the Telegram bot's token from BotFather; residents, families and staff can then use "
+        "the bot (see Telegram)",
+    ),
+    Setting(
+        "PINGAN_TELEGRAM_WEBHOOK_SECRET",
+        "telegram_webhook_secret",
+        _telegram_secret,
+        None,
+        "the `secret_token` Telegram sends with every update (`X-Telegram-Bot-Api-Secret-Token`); "
+        "1–256 letters, digits, - or _; required with a bot token",
+    ),
+    Setting(
+        "PINGAN_TELEGRAM_GRACE",
+        "telegram_grace_s",
+        parse_duration,
+        "30m",
+        "how long a resident linked to Telegram has to answer the check-in by chat before the "
+        "phone call follows",
+    ),
+    Setting(
+        "PINGAN_TELEGRAM_API_BASE",
+        "telegram_api_base",
+        _url,
+        "https://api.telegram.org",
+        "Bot API endpoint (the Bot API double's, e.g. `http://127.0.0.1:8902`, in tests)",
+    ),
+    Setting(
         "PINGAN_LOG_LEVEL",
         "log_level",
         _choice("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -567,6 +611,10 @@ class Settings:
     secret_key: str | None
     web_workers: int
     trusted_proxies: int
+    telegram_bot_token: str | None
+    telegram_webhook_secret: str | None
+    telegram_grace_s: int
+    telegram_api_base: str
     log_level: str
 
     @property
@@ -631,6 +679,10 @@ def _complete(values: dict[str, Any]) -> Settings:
                 raise ConfigError(f"PINGAN_CARRIER=twilio needs {env} to be set.")
     if values["carrier"] == "aliyun":
         _check_aliyun(values)
+    if values["telegram_bot_token"] and not values["telegram_webhook_secret"]:
+        raise ConfigError(
+            "PINGAN_TELEGRAM_BOT_TOKEN needs PINGAN_TELEGRAM_WEBHOOK_SECRET to be set."
+        )
     return Settings(**values)
 
 

@@ -19,6 +19,7 @@ from ivr.dialer import Dialer, Urls
 from ivr.notifiers import notifiers_for
 from ivr.rounds import start_due_rounds
 from ivr.sweeper import Sweeper
+from ivr.telegram.jobs import send_chat_checkins
 from ivr.workers import beat, worker_id
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ class Jobs:
     def dial(self) -> int:
         return self.dialer.run_once()
 
+    def chat_checkins(self) -> int:
+        """Check-ins offered by chat whose time has come are sent (before their call)."""
+        return send_chat_checkins(self.app)
+
     def sweep(self) -> None:
         self.sweeper.run_once()
 
@@ -118,6 +123,7 @@ class Jobs:
         """Everything once, in order (used by loops that are not the scheduler)."""
         self.heartbeat()
         self.start_rounds()
+        self.chat_checkins()
         placed = self.dial()
         self.sweep()
         self.check_sla()

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr import audit
+from ivr import audit, channels
 from ivr.config import Settings, parse_times
 from ivr.schedule import Schedule, schedule_for
 from ivr.settle import close_missed
@@ -103,6 +103,7 @@ def start_round(
         skip_completed_in=skip_completed_in,
     )
     _apply_preferred_times(session, round_, schedule, due, slot_index)
+    channels.offer_round(session, round_.id, settings, now)
     audit.record(
         session,
         now,

@@ -32,11 +32,21 @@ INTERVALS_S = {
     "send_texts": 5,
     "send_chats": 5,
     "call_staff": 5,
+    "chat_checkins": 5,
 }
 
 
 # The jobs the scheduler runs besides the heartbeat; health reports when each last completed.
-JOBS = ("start_rounds", "dial", "sweep", "check_sla", "send_texts", "send_chats", "call_staff")
+JOBS = (
+    "start_rounds",
+    "dial",
+    "sweep",
+    "check_sla",
+    "send_texts",
+    "send_chats",
+    "call_staff",
+    "chat_checkins",
+)
 
 
 def build_scheduler(jobs: Jobs) -> BlockingScheduler:

@@ -19,6 +19,7 @@ from storage.models import (
     Staff,
     SystemState,
 )
+from storage.telegram import TelegramCheckIn, TelegramLink, TelegramLinkCode, TelegramUpdate
 
 __all__ = [
     "AlertCall",
@@ -37,6 +38,10 @@ __all__ = [
     "ServiceOrder",
     "Staff",
     "SystemState",
+    "TelegramCheckIn",
+    "TelegramLink",
+    "TelegramLinkCode",
+    "TelegramUpdate",
     "UTCDateTime",
     "make_engine",
     "make_sessionmaker",

@@ -109,4 +109,5 @@ from ivr.cli import (  # noqa: E402,F401
     rounds,
     simulator,
     staff,
+    telegram,
 )

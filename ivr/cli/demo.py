@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import click
 from flask import Flask
@@ -13,7 +15,10 @@ from ivr.db import engine
 from ivr.demo import serve
 from ivr.demo.run import DemoRunning, demo_app, load_sample_district, run_round
 from ivr.demo.summary import data_hint, summary
+from ivr.demo.telegram import TOKEN, TelegramDemo, telegram_settings
+from ivr.jobs import Jobs
 from ivr.server import webhooks_reachable
+from ivr.telegram.double import BotApiDouble
 
 
 @cli.command("demo")
@@ -23,22 +28,46 @@ from ivr.server import webhooks_reachable
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
 @click.option("--port", default=8000, show_default=True, help="Port for --serve (0: any free).")
-def demo(timeout: float, serve_: bool, host: str, port: int) -> None:
+@click.option(
+    "--telegram",
+    "telegram_",
+    is_flag=True,
+    help="One resident checks in by chat and staff acknowledge from Telegram (Bot API double).",
+)
+def demo(timeout: float, serve_: bool, host: str, port: int, telegram_: bool) -> None:
     """Load a sample sub-district, call everyone through the simulator, print a summary."""
     if serve_:
         _check_port(host, port)  # before the demo replaces anything
-    try:
-        app = demo_app()
-    except (ConfigError, DemoRunning) as exc:
-        raise click.ClickException(str(exc)) from None
-    load_sample_district(app)
-    with webhooks_reachable(app):
-        seconds = run_round(app, timeout)
-    click.echo(summary(app, seconds))
+    with ExitStack() as stack:
+        double = stack.enter_context(_double()) if telegram_ else None
+        try:
+            app = demo_app(**(telegram_settings(double) if double else {}))
+        except (ConfigError, DemoRunning) as exc:
+            raise click.ClickException(str(exc)) from None
+        load_sample_district(app)
+        with webhooks_reachable(app) as base:
+            chats = TelegramDemo(app, double) if double else None
+            if chats is not None:
+                chats.link(base)
+            seconds = run_round(app, timeout, chats.play if chats else None)
+            if chats is not None:
+                chats.acknowledge(Jobs(app, worker="demo"))
+        click.echo(summary(app, seconds))
+        if chats is not None:
+            click.echo(chats.transcript())
     url = engine(app).url.render_as_string(hide_password=True)
     click.echo("\n" + data_hint(app, url))
     if serve_:
         _serve(app, host, port)
+
+
+@contextmanager
+def _double() -> Iterator[BotApiDouble]:
+    double = BotApiDouble(TOKEN)
+    try:
+        yield double
+    finally:
+        double.close()
 
 
 def _check_port(host: str, port: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -112,14 +113,19 @@ def load_sample_district(app: Flask) -> None:
             carrier.script(phone, *(Behaviour.parse(b) for b in resident.behaviours))
 
 
-def run_round(app: Flask, timeout_s: float = 50.0) -> float:
-    """Start a round in every community and tick the jobs until every check-in is closed."""
+def run_round(
+    app: Flask, timeout_s: float = 50.0, started_hook: Callable[[Jobs], None] | None = None
+) -> float:
+    """Start a round in every community and tick the jobs until every check-in is closed
+    (``started_hook`` runs once the rounds have started: the Telegram demo's chat users)."""
     started = time.monotonic()
     settings, now = settings_of(app), clock_of(app).now()
     with session_scope(app) as session:
         for community in session.scalars(select(Community).order_by(Community.id)):
             start_manual_round(session, community, settings, now)
     jobs = Jobs(app, worker="demo")
+    if started_hook is not None:
+        started_hook(jobs)
     while time.monotonic() - started < timeout_s:
         jobs.dial()
         jobs.sweep()

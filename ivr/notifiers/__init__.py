@@ -25,6 +25,11 @@ def notifiers_for(app: Flask) -> dict[str, Notifier]:
     }
     for channel in FORMATS:
         found[channel] = ChatNotifier(channel)
+    if settings.telegram_bot_token:
+        from ivr.telegram.bot import bot_of
+        from ivr.telegram.notifier import TelegramNotifier
+
+        found[TelegramNotifier.channel] = TelegramNotifier(bot_of(app))
     return found
 
 
@@ -32,4 +37,8 @@ def compose(channel: str, alert: Alert) -> TextMessage:
     """What ``channel`` would send for ``alert`` (no connection needed to compose)."""
     if channel == "sms":
         return SmsNotifier.compose(alert)
+    if channel == "telegram":
+        from ivr.telegram.notifier import TelegramNotifier
+
+        return TelegramNotifier.compose(alert)
     return ChatNotifier(channel).compose(alert)
