@@ -20,6 +20,8 @@ from darabonba.exceptions import ResponseException
 from darabonba.runtime import RuntimeOptions
 
 from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, out_id
+from ivr.aliyun.status import final_status
+from ivr.clock import Clock, SystemClock
 from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ AUTH_CODES = frozenset(
     }
 )
 BAD_NUMBER_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "InvalidCalledNumber.Malformed"})
+SMART_CALL_PRODUCT = 11030000180001  # QueryCallDetailByCallId's ProdId for 智能外呼 calls
+CHINA = dt.timezone(dt.timedelta(hours=8))
+DETAIL_SYNC_S = 600  # "建议您呼叫结束后等待 3 到 5 分钟再尝试调用接口", and then some
 TRANSIENT_CODES = frozenset(
     {"isv.BUSINESS_LIMIT_CONTROL", "Throttling", "Throttling.User", "isp.SYSTEM_ERROR"}
 )
@@ -58,8 +63,15 @@ class AliyunCarrier:
     name = "aliyun"
 
     def __init__(
-        self, access_key_id: str, access_key_secret: str, endpoint: str, timeout_s: float = 15
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        endpoint: str,
+        timeout_s: float = 15,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or SystemClock()
+        self._unsynced: dict[str, dt.datetime] = {}  # calls whose detail record is still empty
         url = urlsplit(endpoint)
         config = Config(
             access_key_id=access_key_id,
@@ -110,9 +122,52 @@ class AliyunCarrier:
         return str(body.call_id)
 
     def fetch_call(self, sid: str) -> CallInfo:
-        # The receipts settle calls; a call whose receipt was lost is closed by the sweeper as
-        # failed (QueryCallDetailByCallId is not wired yet, see docs/carriers.md).
-        raise CarrierError("call lookup is not available on Alibaba Cloud yet", ErrorKind.REJECTED)
+        """How a call ended, from its detail record: the settling of a call whose receipts were
+        lost. The record is empty until the platform has synced it (3 to 5 minutes after the
+        call): the call is then taken as still going and the sweeper asks again on its next
+        round, for up to ``DETAIL_SYNC_S``; a call still without a record after that (one of
+        another day, or none at all) is one the platform does not know."""
+        request = models.QueryCallDetailByCallIdRequest(
+            call_id=sid, prod_id=SMART_CALL_PRODUCT, query_date=self._query_date()
+        )
+        try:
+            response = self._client.query_call_detail_by_call_id_with_options(
+                request, self._runtime
+            )
+        except ResponseException as exc:
+            raise CarrierError(
+                f"{exc.code}: {exc.message}",
+                error_kind(str(exc.code), exc.status_code),
+                status=exc.status_code,
+            ) from exc
+        except Exception as exc:  # the SDK wraps network failures in several exception types
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        body = response.body
+        if body is None or body.code != "OK":
+            found = body.code if body is not None else "no body"
+            raise CarrierError(f"{found}: call detail", error_kind(str(found), None))
+        detail = _detail(body.data)
+        now = self._clock.now()
+        if not detail.get("state"):
+            first = self._unsynced.setdefault(sid, now)
+            if now - first < dt.timedelta(seconds=DETAIL_SYNC_S):
+                return CallInfo(sid, "in-progress")
+            del self._unsynced[sid]
+            raise CarrierError(f"no call detail for {sid}", ErrorKind.REJECTED)
+        self._unsynced.pop(sid, None)
+        duration = detail.get("duration")
+        seconds = (
+            int(duration) if isinstance(duration, int | str) and str(duration).isdigit() else None
+        )
+        return CallInfo(sid, final_status(str(detail["state"])), seconds)
+
+    def _query_date(self) -> int:
+        """Midnight in China today, in ms: the record is searched in the 24 hours after
+        ``QueryDate``, which must fall on the call's day."""
+        today = (
+            self._clock.now().astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        return int(today.timestamp() * 1000)
 
     def send_sms(self, to: str, from_: str, body: str) -> str:
         raise CarrierError(
@@ -121,6 +176,14 @@ class AliyunCarrier:
 
     def find_sms(self, to: str, from_: str, body: str, since: dt.datetime) -> str | None:
         return None
+
+
+def _detail(data: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(data) if data else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _national(e164: str) -> str:

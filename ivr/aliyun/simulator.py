@@ -6,7 +6,10 @@ refuses: an unknown AccessKey, a bad signature, a ``CalledShowNumber`` that is n
 bought, a ``CalledNumber`` outside mainland China. Each call it accepts is played by a scripted
 resident (``Behaviour``, the Twilio simulator's language): it posts the 智能外呼 callbacks to the
 URL set "in the console" (``callback_url``) over HTTP, one ``dtmf`` callback per key and
-``mute`` after silence, obeys the JSON replies, and finally pushes the call receipt.
+``mute`` after silence, obeys the JSON replies, and finally pushes the call receipt (unless
+``lose_receipts`` is set: then only ``QueryCallDetailByCallId`` knows how the call ended).
+A ``transfer`` reply is a blind transfer: the number is recorded in ``dials`` and the call
+leaves the callbacks, as on the platform.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from flask import Flask, Response, request
 from ivr.aliyun.actions import FORBIDDEN, Cursor
 from ivr.simulator import Behaviour
 from ivr.simulator.behaviour import HANG_UP, SILENCE
+from ivr.simulator.records import Dialed
 from ivr.simulator.rest import WsgiServer
 
 log = logging.getLogger(__name__)
@@ -37,6 +41,7 @@ SIGNATURE = "ACS3-HMAC-SHA256"
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
+SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
 DEFAULT = Behaviour.parse("answer")
 
@@ -70,6 +75,12 @@ class AliyunCall:
     exchanges: list[Exchange] = field(default_factory=list)
     receipt: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    dials: list[Dialed] = field(default_factory=list)  # blind transfers, E.164
+
+    @property
+    def sid(self) -> str:
+        """The CallId, by the name the Twilio simulator's records give a call's id."""
+        return self.call_id
 
     def heard_text(self) -> str:
         return " ".join(
@@ -91,6 +102,7 @@ class AliyunSimulator:
         self.shown_number = caller_id[3:] if caller_id.startswith("+86") else caller_id
         self.callback_url = ""  # 通用设置 > 回调地址 in the console
         self.receipt_url = ""
+        self.lose_receipts = False  # receipts that never arrive (the push failed 3 times)
         self._scripts: dict[str, list[Behaviour]] = {}
         self._calls: list[AliyunCall] = []
         self._lock = threading.Lock()
@@ -99,16 +111,20 @@ class AliyunSimulator:
         self._server = WsgiServer(self._rest_app())
         self.url = self._server.base_url
 
-    def script(self, phone: str, *behaviours: Behaviour) -> None:
-        """What the resident at ``phone`` (E.164) does on their next calls, one per call."""
+    def script(self, phone: str, *behaviours: Behaviour | str) -> None:
+        """What the resident at ``phone`` (E.164) does on their next calls, one per call; the
+        last one repeats (as in the Twilio simulator, so one story script serves both)."""
+        if not behaviours:
+            raise ValueError("script() needs at least one behaviour")
+        parsed = [b if isinstance(b, Behaviour) else Behaviour.parse(b) for b in behaviours]
         with self._lock:
-            self._scripts.setdefault(_national(phone), []).extend(behaviours)
+            self._scripts[_national(phone)] = parsed
 
     def calls_to(self, phone: str) -> list[AliyunCall]:
         with self._lock:
             return [c for c in self._calls if c.called == _national(phone)]
 
-    def wait_idle(self, timeout_s: float) -> bool:
+    def wait_idle(self, timeout_s: float = 30) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
@@ -135,9 +151,11 @@ class AliyunSimulator:
         if refused is not None:
             return refused
         action = request.headers.get("x-acs-action") or request.args.get("Action", "")
+        params = {**request.args.to_dict(), **request.form.to_dict()}
+        if action == "QueryCallDetailByCallId":
+            return self._call_detail(params)
         if action != "SmartCall":
             return _error(400, "InvalidAction.NotFound", f"Specified api {action} is not found.")
-        params = {**request.args.to_dict(), **request.form.to_dict()}
         shown, called = params.get("CalledShowNumber", ""), params.get("CalledNumber", "")
         if not (params.get("VoiceCode") and shown and called):
             return _body("isv.INVALID_PARAMETERS", "参数异常")
@@ -178,10 +196,31 @@ class AliyunSimulator:
             )
         return None
 
+    def _call_detail(self, params: dict[str, str]) -> Response:
+        """The call's detail record, as a JSON string in ``Data``; empty while the call is
+        live, and for a call of another product (``ProdId``) or unknown."""
+        if params.get("ProdId") != SMART_CALL_PRODUCT or not params.get("QueryDate"):
+            return _body("OK", "OK", Data="")
+        with self._lock:
+            found = [c for c in self._calls if c.call_id == params.get("CallId")]
+        receipt = found[0].receipt if found else None
+        if receipt is None:
+            return _body("OK", "OK", Data="")
+        detail = {
+            "callId": receipt["call_id"],
+            "callee": found[0].called,
+            "calleeShowNumber": found[0].shown,
+            "state": receipt["status_code"],
+            "duration": int(receipt["duration"]),
+            "startDate": receipt["start_time"],
+            "endDate": receipt["end_time"],
+        }
+        return _body("OK", "OK", Data=json.dumps(detail, ensure_ascii=False))
+
     def _next_behaviour(self, called: str) -> Behaviour:
         with self._lock:
             queue = self._scripts.get(called, [])
-            return queue.pop(0) if queue else DEFAULT
+            return queue.pop(0) if len(queue) > 1 else (queue[0] if queue else DEFAULT)
 
     def _start(self, call: AliyunCall, dynamic_id: str) -> None:
         thread = threading.Thread(target=self._play, args=(call, dynamic_id), daemon=True)
@@ -211,7 +250,12 @@ class AliyunSimulator:
         data = self._post(call, "mute", {"dynamic_id": dynamic_id})  # the opening played
         for _ in range(MAX_CALLBACKS):
             action = data.get("action")
-            if action in ("hangup", "transfer"):
+            if action == "transfer":
+                number = str(data.get("number") or "")
+                shown = f"+86{number}" if MAINLAND.fullmatch(number) else number
+                call.dials.append(Dialed(shown, behaviour.dial, behaviour.dial_duration_s))
+                return "200000"
+            if action == "hangup":
                 return "200000"
             dynamic_id = str(data.get("dynamic_id") or dynamic_id)
             if action == "play" and not keys:  # a new question: the resident answers it
@@ -249,6 +293,8 @@ class AliyunSimulator:
             "start_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
             "end_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
         }
+        if self.lose_receipts:
+            return
         try:
             response = self._http.post(self.receipt_url, json=[call.receipt], timeout=15)
             answered_ok = response.status_code == 200 and isinstance(response.json()["code"], int)
