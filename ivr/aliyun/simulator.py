@@ -96,7 +96,16 @@ class AliyunCall:
 class AliyunSimulator:
     """The platform: an SDK endpoint, scripted residents, callbacks and receipts."""
 
-    def __init__(self, access_key_id: str, access_key_secret: str, caller_id: str) -> None:
+    def __init__(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        caller_id: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default_behaviour: Behaviour = DEFAULT,
+    ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
         self.shown_number = caller_id[3:] if caller_id.startswith("+86") else caller_id
@@ -108,7 +117,8 @@ class AliyunSimulator:
         self._lock = threading.Lock()
         self._running: set[threading.Thread] = set()
         self._http = requests.Session()
-        self._server = WsgiServer(self._rest_app())
+        self.default_behaviour = default_behaviour
+        self._server = WsgiServer(self._rest_app(), host, port)
         self.url = self._server.base_url
 
     def script(self, phone: str, *behaviours: Behaviour | str) -> None:
@@ -220,7 +230,9 @@ class AliyunSimulator:
     def _next_behaviour(self, called: str) -> Behaviour:
         with self._lock:
             queue = self._scripts.get(called, [])
-            return queue.pop(0) if len(queue) > 1 else (queue[0] if queue else DEFAULT)
+            if len(queue) > 1:
+                return queue.pop(0)
+            return queue[0] if queue else self.default_behaviour
 
     def _start(self, call: AliyunCall, dynamic_id: str) -> None:
         thread = threading.Thread(target=self._play, args=(call, dynamic_id), daemon=True)

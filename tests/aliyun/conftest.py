@@ -10,6 +10,7 @@ import pytest
 
 from ivr.aliyun.carrier import AliyunCarrier
 from ivr.aliyun.simulator import AliyunSimulator
+from ivr.clock import FixedClock
 
 KEY_ID, KEY_SECRET = "LTAI5tPinganTestKey", "pingan-test-access-key-secret"
 CALLBACK_SECRET = "vms-callback-secret-0123456789"
@@ -24,8 +25,8 @@ def platform() -> Iterator[AliyunSimulator]:
 
 
 @pytest.fixture
-def carrier(platform: AliyunSimulator) -> AliyunCarrier:
-    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url)
+def carrier(platform: AliyunSimulator, clock: FixedClock) -> AliyunCarrier:
+    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url, clock=clock)
 
 
 @pytest.fixture
