@@ -19,7 +19,7 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import ResponseException
 from darabonba.runtime import RuntimeOptions
 
-from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, out_id
+from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, national, out_id
 from ivr.aliyun.status import final_status
 from ivr.clock import Clock, SystemClock
 from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall
@@ -92,8 +92,8 @@ class AliyunCarrier:
     def place_call(self, call: OutboundCall) -> str:
         code = _attempt_code(call.url)
         request = models.SmartCallRequest(
-            called_show_number=_national(call.from_),
-            called_number=_national(call.to),
+            called_show_number=national(call.from_),
+            called_number=national(call.to),
             voice_code=f"${OPENING[0]}$",
             voice_code_param=json.dumps({OPENING[0]: OPENING[1]}, ensure_ascii=False),
             out_id=out_id(code),
@@ -184,11 +184,6 @@ def _detail(data: str | None) -> dict[str, object]:
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def _national(e164: str) -> str:
-    """VMS takes mainland numbers without the country code (examples: 1590****0000)."""
-    return e164[3:] if e164.startswith("+86") else e164
 
 
 def _attempt_code(answer_url: str) -> str:

@@ -28,18 +28,21 @@ from urllib.parse import quote
 
 import requests
 from flask import Flask, Response, request
+from requests.adapters import HTTPAdapter
 
-from ivr.aliyun.actions import FORBIDDEN, Cursor
+from ivr.aliyun.actions import FORBIDDEN, Cursor, e164, national
 from ivr.simulator import Behaviour
 from ivr.simulator.behaviour import HANG_UP, SILENCE
 from ivr.simulator.records import Dialed
 from ivr.simulator.rest import WsgiServer
+from ivr.telephony import BAD_NUMBER_CODES
 
 log = logging.getLogger(__name__)
 
 SIGNATURE = "ACS3-HMAC-SHA256"
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
+MAX_CALLS = 64  # calls expected to play at the same time (a round's burst)
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
 SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
@@ -90,7 +93,13 @@ class AliyunCall:
         )
 
     def transcript(self) -> str:
-        return "\n".join(e.line() for e in self.exchanges)
+        """The call as the platform saw it: each callback (→) and its reply (←), then the
+        receipt it pushed."""
+        lines = [e.line() for e in self.exchanges]
+        if self.receipt is not None:
+            shown = {k: self.receipt[k] for k in ("status_code", "duration", "out_id")}
+            lines.append(f"⇢ receipt {json.dumps(shown, ensure_ascii=False)}")
+        return "\n".join(lines)
 
 
 class AliyunSimulator:
@@ -108,7 +117,7 @@ class AliyunSimulator:
     ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
-        self.shown_number = caller_id[3:] if caller_id.startswith("+86") else caller_id
+        self.shown_number = national(caller_id)
         self.callback_url = ""  # 通用设置 > 回调地址 in the console
         self.receipt_url = ""
         self.lose_receipts = False  # receipts that never arrive (the push failed 3 times)
@@ -117,6 +126,9 @@ class AliyunSimulator:
         self._lock = threading.Lock()
         self._running: set[threading.Thread] = set()
         self._http = requests.Session()
+        # One connection per call playing at once: the default pool (10) would discard them.
+        self._http.mount("http://", HTTPAdapter(pool_maxsize=MAX_CALLS))
+        self._http.mount("https://", HTTPAdapter(pool_maxsize=MAX_CALLS))
         self.default_behaviour = default_behaviour
         self._server = WsgiServer(self._rest_app(), host, port)
         self.url = self._server.base_url
@@ -128,11 +140,11 @@ class AliyunSimulator:
             raise ValueError("script() needs at least one behaviour")
         parsed = [b if isinstance(b, Behaviour) else Behaviour.parse(b) for b in behaviours]
         with self._lock:
-            self._scripts[_national(phone)] = parsed
+            self._scripts[national(phone)] = parsed
 
     def calls_to(self, phone: str) -> list[AliyunCall]:
         with self._lock:
-            return [c for c in self._calls if c.called == _national(phone)]
+            return [c for c in self._calls if c.called == national(phone)]
 
     def wait_idle(self, timeout_s: float = 30) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -173,12 +185,15 @@ class AliyunSimulator:
             return _body("isv.BILLID_NOT_EXIST", "计费账号不存在")  # not a number you bought
         if not MAINLAND.fullmatch(called):
             return _body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")  # 仅支持中国内地号码
+        behaviour = self._next_behaviour(called)
+        if behaviour.reject_code is not None:  # a story's "reject:<Twilio code>", in VMS words
+            return _refusal(behaviour.reject_code)
         call = AliyunCall(
             call_id=f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}",
             called=called,
             shown=shown,
             out_id=params.get("OutId", ""),
-            behaviour=self._next_behaviour(called),
+            behaviour=behaviour,
         )
         self._start(call, params.get("DynamicId", ""))
         return _body("OK", "OK", CallId=call.call_id)
@@ -264,8 +279,7 @@ class AliyunSimulator:
             action = data.get("action")
             if action == "transfer":
                 number = str(data.get("number") or "")
-                shown = f"+86{number}" if MAINLAND.fullmatch(number) else number
-                call.dials.append(Dialed(shown, behaviour.dial, behaviour.dial_duration_s))
+                call.dials.append(Dialed(e164(number), behaviour.dial, behaviour.dial_duration_s))
                 return "200000"
             if action == "hangup":
                 return "200000"
@@ -355,6 +369,19 @@ def _signature(secret: str, signed_headers: str) -> str:
     return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+def _refusal(twilio_code: int) -> Response:
+    """What VMS answers where Twilio would refuse with ``twilio_code`` (or an HTTP status)."""
+    if twilio_code in (401, 20003):
+        return _error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+    if twilio_code in (429, 20429):
+        return _error(400, "Throttling.User", "Request was denied due to user flow control.")
+    if (twilio_code >= 500 and twilio_code < 600) or twilio_code in (20500, 20503):
+        return _error(500, "InternalError", "The request processing has failed.")
+    if twilio_code in BAD_NUMBER_CODES:
+        return _body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")
+    return _body("isv.OUT_OF_SERVICE", "业务停机")
+
+
 def _body(code: str, message: str, **extra: str) -> Response:
     """A business answer: HTTP 200, the outcome in ``Code`` (``OK`` or an ``isv.*`` code)."""
     body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message, **extra}
@@ -365,7 +392,3 @@ def _error(status: int, code: str, message: str) -> Response:
     """A gateway refusal: an HTTP error with the platform's error body."""
     body = {"RequestId": str(uuid.uuid4()).upper(), "Code": code, "Message": message}
     return Response(json.dumps(body), status=status, mimetype="application/json")
-
-
-def _national(phone: str) -> str:
-    return phone[3:] if phone.startswith("+86") else phone

@@ -11,8 +11,16 @@ from ivr.cli import cli
 from ivr.config import ConfigError
 from ivr.db import engine
 from ivr.demo import serve
-from ivr.demo.run import DemoRunning, demo_app, load_sample_district, run_round
-from ivr.demo.summary import data_hint, summary
+from ivr.demo.run import (
+    CARRIERS,
+    DemoRunning,
+    connect_platform,
+    demo_app,
+    demo_platform,
+    load_sample_district,
+    run_round,
+)
+from ivr.demo.summary import data_hint, summary, transcript
 from ivr.server import webhooks_reachable
 
 
@@ -23,18 +31,39 @@ from ivr.server import webhooks_reachable
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address for --serve.")
 @click.option("--port", default=8000, show_default=True, help="Port for --serve (0: any free).")
-def demo(timeout: float, serve_: bool, host: str, port: int) -> None:
+@click.option(
+    "--carrier",
+    type=click.Choice(CARRIERS),
+    default="twilio",
+    show_default=True,
+    help="The simulated carrier: Twilio, or Alibaba Cloud VMS (mainland China).",
+)
+@click.option(
+    "--transcript",
+    "transcript_",
+    is_flag=True,
+    help="aliyun: also print one resident's call as its callbacks and replies.",
+)
+def demo(
+    timeout: float, serve_: bool, host: str, port: int, carrier: str, transcript_: bool
+) -> None:
     """Load a sample sub-district, call everyone through the simulator, print a summary."""
     if serve_:
         _check_port(host, port)  # before the demo replaces anything
     try:
-        app = demo_app()
+        app = demo_app(carrier=carrier)
     except (ConfigError, DemoRunning) as exc:
         raise click.ClickException(str(exc)) from None
     load_sample_district(app)
-    with webhooks_reachable(app):
+    with webhooks_reachable(app) as url:
+        connect_platform(app, url)
         seconds = run_round(app, timeout)
+    platform = demo_platform(app)
+    if platform is not None:
+        platform.close()
     click.echo(summary(app, seconds))
+    if transcript_ and platform is not None:
+        click.echo("\n" + transcript(app, platform))
     url = engine(app).url.render_as_string(hide_password=True)
     click.echo("\n" + data_hint(app, url))
     if serve_:
