@@ -31,7 +31,7 @@ from flask import Flask, Response, request
 from requests.adapters import HTTPAdapter
 
 from ivr.aliyun.actions import FORBIDDEN, Cursor, e164, national
-from ivr.simulator import Behaviour
+from ivr.simulator import DEFAULT_BEHAVIOUR, Behaviour
 from ivr.simulator.behaviour import HANG_UP, SILENCE
 from ivr.simulator.records import Dialed
 from ivr.simulator.rest import WsgiServer
@@ -46,7 +46,7 @@ MAX_CALLS = 64  # calls expected to play at the same time (a round's burst)
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
 SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
-DEFAULT = Behaviour.parse("answer")
+DEFAULT = DEFAULT_BEHAVIOUR  # an unscripted resident checks in, as on the Twilio simulator
 
 
 @dataclass
