@@ -69,6 +69,7 @@ def production_like(
                 "serve",
                 "--port",
                 str(sim),
+                "--china-vetted",  # the benchmark's residents are +86 numbers
                 "--default",
                 behaviour,
                 "--max-calls",

@@ -94,7 +94,7 @@ def _bad_number(
     resident, checkin = attempt.resident, attempt.checkin
     assert resident is not None and checkin is not None
     resident.phone_invalid_at = now
-    resident.phone_error = f"{exc.code}: {exc}"[:200]
+    resident.phone_error = _code_and_message(exc)[:200]
     attempt.state, attempt.status, attempt.outcome, attempt.ended_at = (
         "ended",
         "failed",
@@ -107,15 +107,22 @@ def _bad_number(
         resident,
         "bad_phone",
         "high",
-        f"the carrier cannot call {resident.phone}: {exc.code} {exc}",
+        f"the carrier cannot call {resident.phone}: {_code_and_message(exc)}",
         now,
         checkin=checkin,
         settings=settings,
         fact=escalation_facts.carrier_refused(exc.code, str(exc)),
     )
     audit.record(
-        session, now, audit.SYSTEM, "phone_invalid", "resident", resident.id, f"{exc.code}: {exc}"
+        session, now, audit.SYSTEM, "phone_invalid", "resident", resident.id, _code_and_message(exc)
     )
     log.error(
-        "resident %s: number refused by the carrier (%s); calls stopped", resident.id, exc.code
+        "resident %s: number refused by the carrier (%s); calls stopped",
+        resident.id,
+        mask_phones_in(_code_and_message(exc))[:120],
     )
+
+
+def _code_and_message(exc: CarrierError) -> str:
+    """``21215: Account not authorized …``; VMS codes are words and already lead the message."""
+    return f"{exc.code}: {exc}" if exc.code is not None else str(exc)

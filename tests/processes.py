@@ -162,7 +162,9 @@ class Processes:
         """The simulator's REST API and gunicorn, running and answering."""
         sim_port = self.env["PINGAN_TWILIO_API_BASE"].rsplit(":", 1)[1]
         web_port = self.env["PINGAN_PUBLIC_URL"].rsplit(":", 1)[1]
-        self.start("simulator", "simulator", "serve", "--port", sim_port, *simulator_args)
+        self.start(
+            "simulator", "simulator", "serve", "--port", sim_port, "--china-vetted", *simulator_args
+        )
         self.start("web", "serve", "--port", web_port, "--workers", str(web_workers))
         wait_for(self.env["PINGAN_TWILIO_API_BASE"])
         wait_for(self.env["PINGAN_PUBLIC_URL"] + "/healthz")

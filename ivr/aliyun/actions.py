@@ -72,6 +72,22 @@ class Cursor:
         return replace(self, keyed=keyed), None
 
 
+def national(e164: str) -> str:
+    """A mainland number as VMS takes it: no country code; a fixed line with its area code's
+    trunk 0 (0371 6788 1104), a mobile as it is (138 0371 0101)."""
+    if not e164.startswith("+86"):
+        return e164
+    rest = e164[3:]
+    return rest if rest.startswith("1") else "0" + rest
+
+
+def e164(number: str) -> str:
+    """The E.164 form of a number VMS shows (``national``'s inverse)."""
+    if number.startswith("0"):
+        return "+86" + number[1:]
+    return "+86" + number if number.startswith("1") else number
+
+
 def out_id(code: str) -> str:
     return code[:OUT_ID_MAX]
 
@@ -157,5 +173,4 @@ def _mute_ms(timeout_s: int) -> int:
 
 
 def _number(how: Render) -> str:
-    number = how.transfer_to() or ""
-    return number[3:] if number.startswith("+86") else number
+    return national(how.transfer_to() or "")

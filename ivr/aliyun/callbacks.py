@@ -30,6 +30,7 @@ from ivr.aliyun.actions import (
     keep_listening,
     render,
 )
+from ivr.aliyun.status import final_status
 from ivr.db import session_scope
 from ivr.db_errors import database_unavailable
 from ivr.telephony import FINAL_STATUSES
@@ -41,20 +42,6 @@ from storage import AlertCall, CallAttempt
 log = logging.getLogger(__name__)
 
 bp = Blueprint("aliyun", __name__, url_prefix="/aliyun")
-
-# 呼叫状态码 (运营商回执错误码) → the final status Pingan's settle logic knows (Twilio's words).
-STATUS_BY_CODE = {
-    "200000": "completed",  # heard the whole prompt
-    "200001": "completed",  # hung up before the prompt ended
-    "200008": "completed",  # key collection timed out
-    "200002": "busy",
-    "200003": "no-answer",  # rang, not picked up
-    "200004": "failed",  # invalid number
-    "200005": "failed",  # could not be connected (carrier, or the callee refused)
-    "200007": "failed",  # out of the service area
-    "200010": "failed",  # switched off
-    "200011": "failed",  # suspended
-}
 
 
 def _authentic(secret: str) -> bool:
@@ -191,7 +178,7 @@ def _settle(session: Session, record: Mapping[str, Any]) -> None:
         log.info("attempt %s: repeated aliyun receipt; ignored", attempt.id)
         return
     code = str(record.get("status_code") or "")
-    status = STATUS_BY_CODE.get(code, "failed")
+    status = final_status(code)
     calls.attach_call_sid(attempt, {"CallSid": call_id}, clock_of(current_app).now())
     duration = _int(record.get("duration"))
     log.info("attempt %s: aliyun receipt %s (%s)", attempt.id, code[:10], status)
@@ -212,7 +199,7 @@ def _settle_ring(session: Session, record: Mapping[str, Any], call_id: str) -> b
         ring = alert_calls.load(session, codes[0]) if len(codes) == 1 else None
     if ring is None:
         return False
-    status = STATUS_BY_CODE.get(str(record.get("status_code") or ""), "failed")
+    status = final_status(str(record.get("status_code") or ""))
     now = clock_of(current_app).now()
     alert_calls.attach_call_sid(ring, call_id, now)
     alert_calls.on_final(

@@ -20,7 +20,9 @@ from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import ResponseException
 from darabonba.runtime import RuntimeOptions
 
-from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, out_id
+from ivr.aliyun.actions import OPENING, OPENING_MUTE_MS, first_dynamic_id, national, out_id
+from ivr.aliyun.status import final_status
+from ivr.clock import Clock, SystemClock
 from ivr.telephony import CallInfo, CarrierError, ErrorKind, OutboundCall, TextMessage
 
 if TYPE_CHECKING:
@@ -41,6 +43,9 @@ AUTH_CODES = frozenset(
     }
 )
 BAD_NUMBER_CODES = frozenset({"isv.MOBILE_NUMBER_ILLEGAL", "InvalidCalledNumber.Malformed"})
+SMART_CALL_PRODUCT = 11030000180001  # QueryCallDetailByCallId's ProdId for 智能外呼 calls
+CHINA = dt.timezone(dt.timedelta(hours=8))
+DETAIL_SYNC_S = 600  # "建议您呼叫结束后等待 3 到 5 分钟再尝试调用接口", and then some
 TRANSIENT_CODES = frozenset(
     {"isv.BUSINESS_LIMIT_CONTROL", "Throttling", "Throttling.User", "isp.SYSTEM_ERROR"}
 )
@@ -67,9 +72,12 @@ class AliyunCarrier:
         access_key_secret: str,
         endpoint: str,
         timeout_s: float = 15,
+        clock: Clock | None = None,
         sms: AliyunSms | None = None,
     ) -> None:
         self.sms = sms
+        self._clock = clock or SystemClock()
+        self._unsynced: dict[str, dt.datetime] = {}  # calls whose detail record is still empty
         url = urlsplit(endpoint)
         config = Config(
             access_key_id=access_key_id,
@@ -90,8 +98,8 @@ class AliyunCarrier:
     def place_call(self, call: OutboundCall) -> str:
         code = _attempt_code(call.url)
         request = models.SmartCallRequest(
-            called_show_number=_national(call.from_),
-            called_number=_national(call.to),
+            called_show_number=national(call.from_),
+            called_number=national(call.to),
             voice_code=f"${OPENING[0]}$",
             voice_code_param=json.dumps({OPENING[0]: OPENING[1]}, ensure_ascii=False),
             out_id=out_id(code),
@@ -120,9 +128,52 @@ class AliyunCarrier:
         return str(body.call_id)
 
     def fetch_call(self, sid: str) -> CallInfo:
-        # The receipts settle calls; a call whose receipt was lost is closed by the sweeper as
-        # failed (QueryCallDetailByCallId is not wired yet, see docs/carriers.md).
-        raise CarrierError("call lookup is not available on Alibaba Cloud yet", ErrorKind.REJECTED)
+        """How a call ended, from its detail record: the settling of a call whose receipts were
+        lost. The record is empty until the platform has synced it (3 to 5 minutes after the
+        call): the call is then taken as still going and the sweeper asks again on its next
+        round, for up to ``DETAIL_SYNC_S``; a call still without a record after that (one of
+        another day, or none at all) is one the platform does not know."""
+        request = models.QueryCallDetailByCallIdRequest(
+            call_id=sid, prod_id=SMART_CALL_PRODUCT, query_date=self._query_date()
+        )
+        try:
+            response = self._client.query_call_detail_by_call_id_with_options(
+                request, self._runtime
+            )
+        except ResponseException as exc:
+            raise CarrierError(
+                f"{exc.code}: {exc.message}",
+                error_kind(str(exc.code), exc.status_code),
+                status=exc.status_code,
+            ) from exc
+        except Exception as exc:  # the SDK wraps network failures in several exception types
+            raise CarrierError(f"carrier unreachable: {exc}", ErrorKind.TRANSIENT) from exc
+        body = response.body
+        if body is None or body.code != "OK":
+            found = body.code if body is not None else "no body"
+            raise CarrierError(f"{found}: call detail", error_kind(str(found), None))
+        detail = _detail(body.data)
+        now = self._clock.now()
+        if not detail.get("state"):
+            first = self._unsynced.setdefault(sid, now)
+            if now - first < dt.timedelta(seconds=DETAIL_SYNC_S):
+                return CallInfo(sid, "in-progress")
+            del self._unsynced[sid]
+            raise CarrierError(f"no call detail for {sid}", ErrorKind.REJECTED)
+        self._unsynced.pop(sid, None)
+        duration = detail.get("duration")
+        seconds = (
+            int(duration) if isinstance(duration, int | str) and str(duration).isdigit() else None
+        )
+        return CallInfo(sid, final_status(str(detail["state"])), seconds)
+
+    def _query_date(self) -> int:
+        """Midnight in China today, in ms: the record is searched in the 24 hours after
+        ``QueryDate``, which must fall on the call's day."""
+        today = (
+            self._clock.now().astimezone(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+        return int(today.timestamp() * 1000)
 
     def send_sms(self, to: str, from_: str, text: TextMessage) -> str:
         # ``from_`` has no place on SendSms: texts come from the signature's channel.
@@ -142,9 +193,12 @@ class AliyunCarrier:
         return self.sms
 
 
-def _national(e164: str) -> str:
-    """VMS takes mainland numbers without the country code (examples: 1590****0000)."""
-    return e164[3:] if e164.startswith("+86") else e164
+def _detail(data: str | None) -> dict[str, object]:
+    try:
+        value = json.loads(data) if data else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _attempt_code(answer_url: str) -> str:

@@ -6,7 +6,10 @@ refuses: an unknown AccessKey, a bad signature, a ``CalledShowNumber`` that is n
 bought, a ``CalledNumber`` outside mainland China. Each call it accepts is played by a scripted
 resident (``Behaviour``, the Twilio simulator's language): it posts the 智能外呼 callbacks to the
 URL set "in the console" (``callback_url``) over HTTP, one ``dtmf`` callback per key and
-``mute`` after silence, obeys the JSON replies, and finally pushes the call receipt.
+``mute`` after silence, obeys the JSON replies, and finally pushes the call receipt (unless
+``lose_receipts`` is set: then only ``QueryCallDetailByCallId`` knows how the call ended).
+A ``transfer`` reply is a blind transfer: the number is recorded in ``dials`` and the call
+leaves the callbacks, as on the platform.
 """
 
 from __future__ import annotations
@@ -22,20 +25,25 @@ from typing import Any
 
 import requests
 from flask import Flask, Response
+from requests.adapters import HTTPAdapter
 
 from ivr.aliyun import gateway
-from ivr.aliyun.actions import FORBIDDEN, Cursor
-from ivr.simulator import Behaviour
+from ivr.aliyun.actions import FORBIDDEN, Cursor, e164, national
+from ivr.simulator import DEFAULT_BEHAVIOUR, Behaviour
 from ivr.simulator.behaviour import HANG_UP, SILENCE
+from ivr.simulator.records import Dialed
 from ivr.simulator.rest import WsgiServer
+from ivr.telephony import BAD_NUMBER_CODES
 
 log = logging.getLogger(__name__)
 
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
+MAX_CALLS = 64  # calls expected to play at the same time (a round's burst)
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
+SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
-DEFAULT = Behaviour.parse("answer")
+DEFAULT = DEFAULT_BEHAVIOUR  # an unscripted resident checks in, as on the Twilio simulator
 
 
 @dataclass
@@ -67,6 +75,12 @@ class AliyunCall:
     exchanges: list[Exchange] = field(default_factory=list)
     receipt: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
+    dials: list[Dialed] = field(default_factory=list)  # blind transfers, E.164
+
+    @property
+    def sid(self) -> str:
+        """The CallId, by the name the Twilio simulator's records give a call's id."""
+        return self.call_id
 
     def heard_text(self) -> str:
         return " ".join(
@@ -76,36 +90,60 @@ class AliyunCall:
         )
 
     def transcript(self) -> str:
-        return "\n".join(e.line() for e in self.exchanges)
+        """The call as the platform saw it: each callback (→) and its reply (←), then the
+        receipt it pushed."""
+        lines = [e.line() for e in self.exchanges]
+        if self.receipt is not None:
+            shown = {k: self.receipt[k] for k in ("status_code", "duration", "out_id")}
+            lines.append(f"⇢ receipt {json.dumps(shown, ensure_ascii=False)}")
+        return "\n".join(lines)
 
 
 class AliyunSimulator:
     """The platform: an SDK endpoint, scripted residents, callbacks and receipts."""
 
-    def __init__(self, access_key_id: str, access_key_secret: str, caller_id: str) -> None:
+    def __init__(
+        self,
+        access_key_id: str,
+        access_key_secret: str,
+        caller_id: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default_behaviour: Behaviour = DEFAULT,
+    ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
-        self.shown_number = caller_id[3:] if caller_id.startswith("+86") else caller_id
+        self.shown_number = national(caller_id)
         self.callback_url = ""  # 通用设置 > 回调地址 in the console
         self.receipt_url = ""
+        self.lose_receipts = False  # receipts that never arrive (the push failed 3 times)
         self._scripts: dict[str, list[Behaviour]] = {}
         self._calls: list[AliyunCall] = []
         self._lock = threading.Lock()
         self._running: set[threading.Thread] = set()
         self._http = requests.Session()
-        self._server = WsgiServer(self._rest_app())
+        # One connection per call playing at once: the default pool (10) would discard them.
+        self._http.mount("http://", HTTPAdapter(pool_maxsize=MAX_CALLS))
+        self._http.mount("https://", HTTPAdapter(pool_maxsize=MAX_CALLS))
+        self.default_behaviour = default_behaviour
+        self._server = WsgiServer(self._rest_app(), host, port)
         self.url = self._server.base_url
 
-    def script(self, phone: str, *behaviours: Behaviour) -> None:
-        """What the resident at ``phone`` (E.164) does on their next calls, one per call."""
+    def script(self, phone: str, *behaviours: Behaviour | str) -> None:
+        """What the resident at ``phone`` (E.164) does on their next calls, one per call; the
+        last one repeats (as in the Twilio simulator, so one story script serves both)."""
+        if not behaviours:
+            raise ValueError("script() needs at least one behaviour")
+        parsed = [b if isinstance(b, Behaviour) else Behaviour.parse(b) for b in behaviours]
         with self._lock:
-            self._scripts.setdefault(_national(phone), []).extend(behaviours)
+            self._scripts[national(phone)] = parsed
 
     def calls_to(self, phone: str) -> list[AliyunCall]:
         with self._lock:
-            return [c for c in self._calls if c.called == _national(phone)]
+            return [c for c in self._calls if c.called == national(phone)]
 
-    def wait_idle(self, timeout_s: float) -> bool:
+    def wait_idle(self, timeout_s: float = 30) -> bool:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
@@ -132,11 +170,13 @@ class AliyunSimulator:
         if refused is not None:
             return refused
         action = gateway.action()
+        params = gateway.params()
+        if action == "QueryCallDetailByCallId":
+            return self._call_detail(params)
         if action != "SmartCall":
             return gateway.error(
                 400, "InvalidAction.NotFound", f"Specified api {action} is not found."
             )
-        params = gateway.params()
         shown, called = params.get("CalledShowNumber", ""), params.get("CalledNumber", "")
         if not (params.get("VoiceCode") and shown and called):
             return gateway.body("isv.INVALID_PARAMETERS", "参数异常")
@@ -144,20 +184,46 @@ class AliyunSimulator:
             return gateway.body("isv.BILLID_NOT_EXIST", "计费账号不存在")  # not a number you bought
         if not MAINLAND.fullmatch(called):
             return gateway.body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")  # 仅支持中国内地号码
+        behaviour = self._next_behaviour(called)
+        if behaviour.reject_code is not None:  # a story's "reject:<Twilio code>", in VMS words
+            return _refusal(behaviour.reject_code)
         call = AliyunCall(
             call_id=f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}",
             called=called,
             shown=shown,
             out_id=params.get("OutId", ""),
-            behaviour=self._next_behaviour(called),
+            behaviour=behaviour,
         )
         self._start(call, params.get("DynamicId", ""))
         return gateway.body("OK", "OK", CallId=call.call_id)
 
+    def _call_detail(self, params: dict[str, str]) -> Response:
+        """The call's detail record, as a JSON string in ``Data``; empty while the call is
+        live, and for a call of another product (``ProdId``) or unknown."""
+        if params.get("ProdId") != SMART_CALL_PRODUCT or not params.get("QueryDate"):
+            return gateway.body("OK", "OK", Data="")
+        with self._lock:
+            found = [c for c in self._calls if c.call_id == params.get("CallId")]
+        receipt = found[0].receipt if found else None
+        if receipt is None:
+            return gateway.body("OK", "OK", Data="")
+        detail = {
+            "callId": receipt["call_id"],
+            "callee": found[0].called,
+            "calleeShowNumber": found[0].shown,
+            "state": receipt["status_code"],
+            "duration": int(receipt["duration"]),
+            "startDate": receipt["start_time"],
+            "endDate": receipt["end_time"],
+        }
+        return gateway.body("OK", "OK", Data=json.dumps(detail, ensure_ascii=False))
+
     def _next_behaviour(self, called: str) -> Behaviour:
         with self._lock:
             queue = self._scripts.get(called, [])
-            return queue.pop(0) if queue else DEFAULT
+            if len(queue) > 1:
+                return queue.pop(0)
+            return queue[0] if queue else self.default_behaviour
 
     def _start(self, call: AliyunCall, dynamic_id: str) -> None:
         thread = threading.Thread(target=self._play, args=(call, dynamic_id), daemon=True)
@@ -187,7 +253,11 @@ class AliyunSimulator:
         data = self._post(call, "mute", {"dynamic_id": dynamic_id})  # the opening played
         for _ in range(MAX_CALLBACKS):
             action = data.get("action")
-            if action in ("hangup", "transfer"):
+            if action == "transfer":
+                number = str(data.get("number") or "")
+                call.dials.append(Dialed(e164(number), behaviour.dial, behaviour.dial_duration_s))
+                return "200000"
+            if action == "hangup":
                 return "200000"
             dynamic_id = str(data.get("dynamic_id") or dynamic_id)
             if action == "play" and not keys:  # a new question: the resident answers it
@@ -225,6 +295,8 @@ class AliyunSimulator:
             "start_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
             "end_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
         }
+        if self.lose_receipts:
+            return
         try:
             response = self._http.post(self.receipt_url, json=[call.receipt], timeout=15)
             answered_ok = response.status_code == 200 and isinstance(response.json()["code"], int)
@@ -254,5 +326,16 @@ def _checked(reply: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
     return data
 
 
-def _national(phone: str) -> str:
-    return phone[3:] if phone.startswith("+86") else phone
+def _refusal(twilio_code: int) -> Response:
+    """What VMS answers where Twilio would refuse with ``twilio_code`` (or an HTTP status)."""
+    if twilio_code in (401, 20003):
+        return gateway.error(
+            404, "InvalidAccessKeyId.NotFound", "Specified access key is not found."
+        )
+    if twilio_code in (429, 20429):
+        return gateway.error(400, "Throttling.User", "Request was denied due to user flow control.")
+    if (twilio_code >= 500 and twilio_code < 600) or twilio_code in (20500, 20503):
+        return gateway.error(500, "InternalError", "The request processing has failed.")
+    if twilio_code in BAD_NUMBER_CODES:
+        return gateway.body("isv.MOBILE_NUMBER_ILLEGAL", "号码格式非法")
+    return gateway.body("isv.OUT_OF_SERVICE", "业务停机")

@@ -30,6 +30,13 @@ from ivr.simulator.rest import WsgiServer
 from ivr.telephony import SentMessage
 
 TEXT, PHONE, NUMBER = "text", "phone", "number"  # the variable properties Pingan's templates use
+# Codes the demo and the stories "had approved": one per kind of text Pingan sends.
+SAMPLE_CODES = {
+    "opened": "SMS_480100001",
+    "reminder": "SMS_480100002",
+    "family": "SMS_480100003",
+    "recovered": "SMS_480100004",
+}
 PINGAN_TEMPLATES: dict[str, tuple[str, dict[str, str]]] = {
     "opened": (
         "${severity}预警：${community}居民${resident}，${reason}，体温${temperature}。"
@@ -90,6 +97,7 @@ class AliyunSmsSimulator:
     ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
+        self.sign_name, self.codes = sign_name, dict(codes)
         self.account = Account(
             {sign_name: 1},
             {code: Template(*PINGAN_TEMPLATES[kind]) for kind, code in codes.items()},
@@ -98,6 +106,14 @@ class AliyunSmsSimulator:
         self._lock = threading.Lock()
         self._server = WsgiServer(self._app())
         self.url = self._server.base_url
+
+    def app_settings(self) -> dict[str, str]:
+        """The settings of an app whose staff texts go through this simulator."""
+        return {
+            "aliyun_sms_endpoint": self.url,
+            "aliyun_sms_sign_name": self.sign_name,
+            **{f"aliyun_sms_template_{kind}": code for kind, code in self.codes.items()},
+        }
 
     @property
     def messages(self) -> list[SentMessage]:

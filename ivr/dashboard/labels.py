@@ -245,6 +245,29 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
 )
 
 
+# Why a carrier refused a number, in words staff can act on: the codes the dialer stores with
+# a ``bad_phone`` escalation and on the resident (``ivr.dial_errors``).
+PHONE_REFUSALS: tuple[tuple[re.Pattern[str], Callable[[], str]], ...] = (
+    (
+        re.compile(r"\b21215\b.*\+86|\+86.*\b21215\b", re.S),
+        lambda: _(
+            "Twilio 自 2023 年 11 月 30 日起不再呼叫中国大陆号码："
+            "中国大陆的居民请改用阿里云语音服务（PINGAN_CARRIER=aliyun）"
+        ),
+    ),
+    (re.compile(r"\b21215\b"), lambda: _("本账号未开通呼叫该国家或地区的权限（Twilio 地域权限）")),
+    (re.compile(r"isv\.MOBILE_NUMBER_ILLEGAL"), lambda: _("阿里云语音服务只能呼叫中国大陆号码")),
+)
+
+
+def phone_refusal(detail: str | None) -> str:
+    """Why the carrier cannot call a number, or nothing when the refusal is not a known one."""
+    for pattern, words in PHONE_REFUSALS:
+        if detail and pattern.search(detail):
+            return str(words())
+    return ""
+
+
 def audit_detail(detail: str | None) -> str:
     if not detail:
         return ""

@@ -3,6 +3,10 @@
 Everything goes through the product's own paths: the CSV importer loads the residents, the
 simulated carrier drives the real webhooks over HTTP, the worker's jobs dial, retry and text the
 staff on duty about urgent and high escalations (the simulator records the messages).
+
+With ``carrier="aliyun"`` the carrier is the Alibaba Cloud VMS simulator: the app runs with
+``PINGAN_CARRIER=aliyun``, its official SDK signs requests to the simulator's local endpoint,
+and the simulator posts the 智能外呼 callbacks and receipts to the app's console URLs.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from ivr import carrier_of, clock_of, create_app, settings_of
+from ivr.aliyun.actions import e164
+from ivr.aliyun.simulator import AliyunSimulator
+from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
 from ivr.db import engine, session_scope
 from ivr.demo.data import COMMUNITIES, SAMPLES, STAFF, residents_csv
 from ivr.jobs import Jobs
@@ -40,25 +47,71 @@ DEMO_SETTINGS: dict[str, Any] = {
 }
 
 
-def demo_app(instance: Path | None = None, **overrides: Any) -> Flask:
+# The demo's own Alibaba Cloud account, known to the simulator only.
+ALIYUN_KEY_ID, ALIYUN_KEY_SECRET = "LTAI5tPinganDemo", "pingan-demo-access-key-secret"
+ALIYUN_CALLBACK_SECRET = "pingan-demo-callback-secret"
+CARRIERS = ("twilio", "aliyun")
+DEMO_MAINLAND_NUMBER = "+8637165000000"  # a Zhengzhou (0371) number "bought in the console"
+
+
+def demo_app(instance: Path | None = None, carrier: str = "twilio", **overrides: Any) -> Flask:
     """An app on a brand-new demo database, ``pingan-demo.db`` in the instance folder
-    (``instance``, else ``PINGAN_INSTANCE_PATH``, else ``./instance``)."""
+    (``instance``, else ``PINGAN_INSTANCE_PATH``, else ``./instance``), calling through the
+    simulated ``carrier`` (``twilio`` or ``aliyun``)."""
     base = create_app({"instance_path": str(instance)} if instance else {})
     folder = Path(base.instance_path)
     database = folder / "pingan-demo.db"
     lock = _lock_demo(folder)
     for leftover in folder.glob("pingan-demo.db*"):
         leftover.unlink()
+    platform = _platform(settings_of(base).caller_id) if carrier == "aliyun" else None
     settings = {
         **DEMO_SETTINGS,
+        **(_aliyun_settings(platform) if platform else {}),
         "instance_path": str(folder),
         "database_url": f"sqlite:///{database}",
         **overrides,
     }
     app = create_app(settings)
     app.extensions["pingan.demo_lock"] = lock  # held while the app lives
+    app.extensions["pingan.demo_platform"] = platform
     upgrade(engine(app))
     return app
+
+
+def demo_platform(app: Flask) -> AliyunSimulator | None:
+    """The Alibaba Cloud simulator the demo calls through, if it does."""
+    platform: AliyunSimulator | None = app.extensions.get("pingan.demo_platform")
+    return platform
+
+
+def connect_platform(app: Flask, url: str) -> None:
+    """The callback URLs "entered in the VMS console", once the app's webhooks are served."""
+    platform = demo_platform(app)
+    if platform is not None:
+        platform.callback_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/callback"
+        platform.receipt_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/receipt"
+
+
+def _platform(caller_id: str) -> AliyunSimulator:
+    # A Twilio-style caller ID from the environment would be refused by VMS: the demo's own
+    # number is a mainland one.
+    shown = caller_id if caller_id.startswith("+86") else DEMO_MAINLAND_NUMBER
+    return AliyunSimulator(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, shown)
+
+
+def _aliyun_settings(platform: AliyunSimulator) -> dict[str, Any]:
+    # Staff texts go through the SMS service's simulator, which lives as long as the process.
+    texts = AliyunSmsSimulator(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, "平安", SAMPLE_CODES)
+    return {
+        **texts.app_settings(),
+        "carrier": "aliyun",
+        "aliyun_access_key_id": ALIYUN_KEY_ID,
+        "aliyun_access_key_secret": ALIYUN_KEY_SECRET,
+        "aliyun_endpoint": platform.url,
+        "aliyun_callback_secret": ALIYUN_CALLBACK_SECRET,
+        "caller_id": e164(platform.shown_number),
+    }
 
 
 class DemoRunning(Exception):
@@ -107,10 +160,12 @@ def load_sample_district(app: Flask) -> None:
                 region=settings.phone_region,
             )
     carrier = carrier_of(app)
-    if isinstance(carrier, SimulatedCarrier):
+    platform = demo_platform(app)
+    scripted = platform if platform is not None else carrier
+    if isinstance(scripted, SimulatedCarrier | AliyunSimulator):
         for resident in SAMPLES:
             phone = normalize_phone(resident.phone, settings.phone_region)
-            carrier.script(phone, *(Behaviour.parse(b) for b in resident.behaviours))
+            scripted.script(phone, *(Behaviour.parse(b) for b in resident.behaviours))
 
 
 def run_round(

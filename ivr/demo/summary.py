@@ -13,12 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import flow_of, settings_of
+from ivr.aliyun.simulator import AliyunSimulator
 from ivr.dashboard import escalation_words, labels
 from ivr.dashboard.i18n import speaking
 from ivr.dashboard.labels import label
 from ivr.db import session_scope
+from ivr.demo.data import SAMPLES
 from ivr.orders import order_rows
-from ivr.phones import display_phone
+from ivr.phones import display_phone, normalize_phone
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table, shorten
 from storage import Notification, Staff
@@ -58,6 +60,7 @@ def summary(app: Flask, seconds: float) -> str:
         return "\n".join(
             [
                 *_counts(checkins, calls, seconds),
+                _carrier(settings.carrier),
                 "",
                 _table(CHECKIN_COLUMNS, [_checkin(c) for c in checkins]),
                 "",
@@ -74,6 +77,25 @@ def summary(app: Flask, seconds: float) -> str:
                 _table(ORDER_COLUMNS, [_order(o) for o in orders]),
             ]
         )
+
+
+def transcript(app: Flask, platform: AliyunSimulator) -> str:
+    """The first sample resident's call as the platform saw it: callbacks and replies."""
+    settings = settings_of(app)
+    resident = SAMPLES[0]
+    calls = platform.calls_to(normalize_phone(resident.phone, settings.phone_region))
+    with speaking(app, settings.language):
+        title = _(
+            "%(name)s 的通话（阿里云语音服务：→ 回调，← 回复）：",
+            name=resident.name,
+        )
+    return "\n".join([str(title), *(c.transcript() for c in calls[:1])])
+
+
+def _carrier(carrier: str) -> str:
+    if carrier == "aliyun":
+        return str(_("运营商：阿里云语音服务（模拟）"))
+    return str(_("运营商：Twilio（模拟）"))
 
 
 def data_hint(app: Flask, url: str) -> str:

@@ -4,6 +4,12 @@ Like Twilio, creating a call only queues it: ``place_call`` validates the reques
 a CallSid at once and the call proceeds in a worker thread, calling the app's webhooks over real
 HTTP. What each number does is scripted with ``script()``; REST refusals are raised as the same
 ``CarrierError`` the real ``TwilioCarrier`` would raise for them.
+
+Like Twilio since 30 November 2023 it calls no mainland China (``+86``) number: the request is
+refused with 21215, the code Twilio's geo permissions give a country that is not open to the
+account (China was taken off the Geo Permissions page). A ``From`` number that is not one of
+``owned_numbers`` is refused with 21210, as Twilio refuses a caller ID that is neither bought
+nor verified. See docs/carriers.md.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from types import MappingProxyType, TracebackType
 from urllib.parse import urlsplit
@@ -38,6 +45,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BEHAVIOUR = Behaviour.parse("answer 1 365# 1 2 9")
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+MAINLAND_CHINA = "+86"  # Hong Kong (+852), Macao (+853) and Taiwan (+886) have their own codes
 SIMULATOR_FAILURE = 0  # not a Twilio code: the simulator itself broke (a bug to report)
 
 # Twilio REST refusals: error code -> (HTTP status, message). Messages follow Twilio's wording.
@@ -111,8 +119,15 @@ class SimulatedCarrier:
         default_behaviour: Behaviour | str = DEFAULT_BEHAVIOUR,
         clock: Clock | None = None,
         max_requests: int = MAX_REQUESTS,
+        owned_numbers: Iterable[str] | None = None,
+        china_vetted: bool = False,
     ) -> None:
         self.auth_token = auth_token
+        # None: any well-formed From (a double that does not know the deployment's number)
+        self.owned_numbers = frozenset(owned_numbers) if owned_numbers is not None else None
+        # An account Twilio had vetted for calls to China, as it did until 30 November 2023:
+        # the story suite and the Twilio demo keep their +86 residents with it.
+        self.china_vetted = china_vetted
         self.account_sid = account_sid or new_sid("AC")
         self.default_behaviour = as_behaviour(default_behaviour)
         self._clock = clock
@@ -153,6 +168,10 @@ class SimulatedCarrier:
     def create_call(self, request: CallRequest) -> str:
         """Accept a call like Twilio's create-call request: validate, queue, return its sid."""
         _validate(request)
+        if self.owned_numbers is not None and request.from_ not in self.owned_numbers:
+            raise refusal(21210)
+        if request.to.startswith(MAINLAND_CHINA) and not self.china_vetted:
+            raise refusal(21215, request.to)
         behaviour = self._next_behaviour(request.to)
         if behaviour.reject_code is not None:
             raise refusal(behaviour.reject_code, request.to)

@@ -11,18 +11,14 @@ import pytest
 from ivr.aliyun.carrier import AliyunCarrier
 from ivr.aliyun.simulator import AliyunSimulator
 from ivr.aliyun.sms import AliyunSms
-from ivr.aliyun.sms_simulator import AliyunSmsSimulator
+from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr.clock import FixedClock
 
 KEY_ID, KEY_SECRET = "LTAI5tPinganTestKey", "pingan-test-access-key-secret"
 CALLBACK_SECRET = "vms-callback-secret-0123456789"
 CALLER_ID = "+8637165000000"  # the number bought in the VMS console (Zhengzhou, 0371)
 SIGN_NAME = "中原社区"  # the approved SMS signature
-TEMPLATES = {  # Pingan's templates, approved under these codes
-    "opened": "SMS_480100001",
-    "reminder": "SMS_480100002",
-    "family": "SMS_480100003",
-    "recovered": "SMS_480100004",
-}
+TEMPLATES = SAMPLE_CODES  # Pingan's templates, approved under these codes
 
 
 @pytest.fixture
@@ -40,9 +36,11 @@ def sms_platform() -> Iterator[AliyunSmsSimulator]:
 
 
 @pytest.fixture
-def carrier(platform: AliyunSimulator, sms_platform: AliyunSmsSimulator) -> AliyunCarrier:
+def carrier(
+    platform: AliyunSimulator, sms_platform: AliyunSmsSimulator, clock: FixedClock
+) -> AliyunCarrier:
     sms = AliyunSms(KEY_ID, KEY_SECRET, sms_platform.url, SIGN_NAME, TEMPLATES)
-    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url, sms=sms)
+    return AliyunCarrier(KEY_ID, KEY_SECRET, platform.url, clock=clock, sms=sms)
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ def test_a_resident_in_zhengzhou_completes_a_check_in_through_alibaba_cloud(
     assert row["needs"] == ["groceries"]
     (call,) = platform.calls_to(PHONE)
     assert call.errors == [] and call.receipt and call.receipt["status_code"] == "200000"
-    assert call.shown == "37165000000"  # CalledShowNumber: the purchased number, no +86
+    assert call.shown == "037165000000"  # CalledShowNumber: the number bought, 0 + area code
     print(call.transcript())
     assert "三十七点二度" in call.heard_text()
     with session_scope(app) as session:

@@ -24,6 +24,8 @@ from tests.dashboard.pages import make_people, post, signed_in, text
 from tests.helpers import call_round, script
 from tests.ivr.alerting import staff_member
 
+pytestmark = pytest.mark.both_carriers
+
 PHONE = "+8613803710102"  # 李建国 of make_people
 
 
@@ -138,6 +140,7 @@ def test_an_unconfirmed_reading_in_a_call_that_reached_its_end_is_partial(
     assert row["temperature_confirmed"] is False and row["status"] == "partial"
 
 
+@pytest.mark.twilio_only("reads the staff text the Twilio simulator received; VMS texts are SMS's")
 def test_the_staff_text_and_the_escalation_card_say_the_fever_was_not_confirmed(
     app, jobs, carrier, clock
 ) -> None:

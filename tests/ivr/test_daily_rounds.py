@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 import threading
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
@@ -23,6 +24,8 @@ from storage import CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident, run_until_settled, script
 from tests.ivr.alerting import open_escalation
+
+pytestmark = pytest.mark.both_carriers
 
 DAY = dt.date(2026, 11, 28)
 

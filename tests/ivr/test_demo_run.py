@@ -21,12 +21,17 @@ def demo_environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def run_demo(tmp_path: Path, **settings: str) -> str:
+def run_demo(tmp_path: Path, *options: str, **settings: str) -> str:
     env = {**demo_environment(tmp_path), **settings}
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
     done = subprocess.run(
-        [PINGAN, "demo"], env=env, cwd=elsewhere, capture_output=True, text=True, timeout=120
+        [PINGAN, "demo", *options],
+        env=env,
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "instance" / "pingan-demo.db").exists()
@@ -101,6 +106,31 @@ def test_an_english_deployment_gets_the_summary_and_notes_in_english(tmp_path: P
     assert re.search(r"张桂兰\s+39.2\s+Symptoms: Yes", escalations)
     assert not re.search(r"[\u4e00-\u9fff]{2}：", escalations)  # no Chinese sentence
     assert notes(tmp_path, "黄明") == "asks for groceries and medicine"
+
+
+def test_the_demo_on_alibaba_cloud_reads_as_the_twilio_one_and_shows_a_call(
+    tmp_path: Path,
+) -> None:
+    summary = run_demo(tmp_path, "--carrier", "aliyun", "--transcript")
+
+    assert "平安演示：4 个社区 20 位居民" in summary and "运营商：阿里云语音服务（模拟）" in summary
+    assert "拨出电话：28   接通：19   未能拨出：1" in summary  # as on Twilio
+    # Twilio's 15 and 1: the two who press 0 leave the flow at the transfer on VMS (below)
+    assert "报平安：已完成 13   部分完成 3   未接通 4   待呼叫 0" in summary
+    assert row(summary, "王秀英")[2:5] == ["已完成", "1", "36.5"]
+    assert row(summary, "陈玉珍")[2:4] == ["已完成", "2"]  # busy, then answers
+    assert row(summary, "杨志强")[2:5] == ["已完成", "1", "36.8"]  # 99.9 refused, then 36.8
+    assert row(summary, "何志明")[2:5] == ["已完成", "3", "37.2"]  # answers the third call
+    # Pressing 0 is a blind transfer on VMS: the callback request stays (docs/carriers.md)
+    assert row(summary, "徐凤英")[-1] == "是" and row(summary, "周丽华")[-1] == "是"
+    escalations = summary.split("预警列表")[1].split("发给值班工作人员的短信")[0]
+    assert re.search(r"号码无效\s+\S+\s+郭伟", escalations)
+    assert re.search(r"联系不上\s+\S+\s+刘德华", escalations)  # a landline, called like any
+    call = summary.split("王秀英 的通话（阿里云语音服务：→ 回调，← 回复）：")[1]
+    assert "→ dtmf 3  ← break" in call and "您输入的是三十六点五度" in call
+    assert "← hangup 「谢谢您。祝您平安健康，再见！」" in call
+    assert '⇢ receipt {"status_code": "200000"' in call
+    assert not re.search(r"complete|missed|high_fever|urgent", summary.split("\n\n")[1])
 
 
 def test_the_demo_says_how_the_cli_sees_its_data_and_no_command_makes_an_empty_one(

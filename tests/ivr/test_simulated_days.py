@@ -19,6 +19,8 @@ from storage import AuditEntry, CallAttempt, CheckIn, Escalation, Resident, Roun
 from tests.conftest import SHANGHAI
 from tests.helpers import add_resident, day_summaries_and_recomputed, script
 
+pytestmark = pytest.mark.both_carriers
+
 FIRST_DAY = dt.date(2026, 11, 28)
 
 MIXED = {  # phone: (name, behaviour per call, expected status, expected attempts)

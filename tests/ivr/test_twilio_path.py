@@ -54,6 +54,7 @@ def processes(environment: dict[str, str], tmp_path: Path) -> Iterator[None]:
                 "serve",
                 "--port",
                 sim_port,
+                "--china-vetted",  # as the README's try: the resident is a +86 number
                 "--script",
                 "+8613803710101=answer 1 372# 1 2 1 9",
             ],

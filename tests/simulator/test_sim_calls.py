@@ -84,7 +84,7 @@ def test_a_forged_signature_is_refused_by_the_app(standin: StandIn) -> None:
 
 def test_a_wrong_auth_token_fails_like_twilio_would(standin: StandIn) -> None:
     standin.twiml("/voice", say("hi"))
-    with SimulatedCarrier("not-the-token", ACCOUNT_SID) as wrong:
+    with SimulatedCarrier("not-the-token", ACCOUNT_SID, china_vetted=True) as wrong:
         sid = wrong.create_call(CallRequest(to=ELDER, from_=APP_NUMBER, url=standin.url("/voice")))
         assert wrong.wait_idle(10)
         record = wrong.record(sid)
@@ -476,7 +476,7 @@ def test_a_looping_app_is_stopped(standin: StandIn) -> None:
     response = VoiceResponse()
     response.redirect("/voice")
     standin.twiml("/voice", response)
-    with SimulatedCarrier(AUTH_TOKEN, ACCOUNT_SID, max_requests=15) as looping:
+    with SimulatedCarrier(AUTH_TOKEN, ACCOUNT_SID, max_requests=15, china_vetted=True) as looping:
         sid = looping.create_call(
             CallRequest(to=ELDER, from_=APP_NUMBER, url=standin.url("/voice"))
         )
