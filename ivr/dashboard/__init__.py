@@ -86,6 +86,7 @@ from ivr.dashboard import (  # noqa: E402,F401  (routes register on bp)
     admin,
     auth,
     calls,
+    doorlist,
     errors,
     escalations,
     exports,

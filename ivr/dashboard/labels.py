@@ -73,7 +73,12 @@ COLOURS = {  # the five-colour board (五色动态监管图), plus residents not
     "pending": _l("白：今日待呼叫"),
 }
 WHY_ORANGE = {"fever": _l("发热"), "unreached": _l("未接通")}
-ROLES = {"staff": _l("社区工作人员"), "supervisor": _l("督导"), "admin": _l("管理员")}
+ROLES = {
+    "staff": _l("社区工作人员"),
+    "supervisor": _l("督导"),
+    "admin": _l("管理员"),
+    "property": _l("物业"),
+}
 CALL_STATUSES = {
     "queued": _l("排队"),
     "initiated": _l("呼叫发起"),
