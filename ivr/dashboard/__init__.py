@@ -91,6 +91,7 @@ from ivr.dashboard import (  # noqa: E402,F401  (routes register on bp)
     escalations,
     exports,
     imports,
+    notices,
     orders,
     resident_add,
     resident_edit,

@@ -99,6 +99,7 @@ EVENT_KINDS = {
     "answer": _l("接听"),
     "flow": _l("流程"),
     "error": _l("错误"),
+    "news": _l("播报"),
 }
 # What a call-timeline entry names, besides a call status: the step of the built-in flow a key
 # or a silence belongs to, who answered, what a transfer leg did. A custom flow's own step
@@ -129,6 +130,16 @@ EVENT_NAMES = {
     "declined": _l("未接受"),
     "nobody_accepted": _l("无人接受"),
     "no_one_to_call": _l("无人可转接"),
+    "news": _l("播报"),
+    "notice": _l("社区通知"),
+    "order_taken": _l("订单已接单"),
+    "order_taken_today": _l("订单已接单，今天送达"),
+    "order_taken_tomorrow": _l("订单已接单，明天送达"),
+    "order_delivered": _l("订单已送达"),
+    "order_delivered_today": _l("订单已送达"),
+    "order_delivered_yesterday": _l("订单已送达"),
+    "garbage_collected": _l("垃圾已收走"),
+    "release_today": _l("隔离期满"),
 }
 AUDIT_ACTIONS = {
     "opened": _l("开启"),
