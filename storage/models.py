@@ -384,6 +384,7 @@ class ServiceOrder(Base):
     eta_at: Mapped[dt.datetime | None]  # when staff expect to deliver it (told to the resident)
     # The last status the resident was told of in a call (taken | delivered); None: none yet.
     announced: Mapped[str | None] = mapped_column(String(12))
+    reminded_at: Mapped[dt.datetime | None]  # staff were reminded it is still not taken
 
     resident: Mapped[Resident] = relationship()
     community: Mapped[Community] = relationship()

@@ -1,4 +1,4 @@
-"""Community notices read in the calls, what each resident heard, and order delivery news
+"""Community notices read in the calls, what each resident heard, order news and reminders
 
 Revision ID: 0009_notices
 Revises: 0008
@@ -76,10 +76,14 @@ def upgrade() -> None:
             sa.Column("eta_at", storage.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("announced", sa.String(length=12), nullable=True))
+        batch_op.add_column(
+            sa.Column("reminded_at", storage.base.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("service_order", schema=None) as batch_op:
+        batch_op.drop_column("reminded_at")
         batch_op.drop_column("announced")
         batch_op.drop_column("eta_at")
     with op.batch_alter_table("notice_heard", schema=None) as batch_op:
