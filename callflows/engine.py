@@ -105,7 +105,7 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
         return _finish(state, [Hangup()], out)
     if isinstance(event, HangUp):
         _keep_on_hang_up(flow, state, out)
-        return _finish(replace(state, outcome=Outcome.HUNG_UP.value), [], out)
+        return _finish(replace(state, outcome=_hang_up_outcome(flow, state).value), [], out)
     if isinstance(event, Answered):
         if event.machine:
             return _finish(
@@ -163,6 +163,12 @@ def _wants_repeat(flow: Flow, step: Step, digits: str) -> bool:
     if step.type == "number" and step.decimals:
         return digits.startswith(key) or digits.endswith(key)
     return key in digits
+
+
+def _hang_up_outcome(flow: Flow, state: FlowState) -> Outcome:
+    """Hanging up during the news, after every question, ends a finished call."""
+    step = flow.steps.get(state.step or "")
+    return Outcome.FINISHED if step is not None and step.type == "news" else Outcome.HUNG_UP
 
 
 def _keep_on_hang_up(flow: Flow, state: FlowState, out: _Out) -> None:

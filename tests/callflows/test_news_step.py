@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from callflows import Answered, Keys, NewsItem, Silence, advance, load_flow
+from callflows import Answered, HangUp, Keys, NewsItem, Outcome, Silence, advance, load_flow
 from tests.callflows.test_checkin_flow import prompts
 
 FLOW = load_flow()
@@ -46,3 +46,8 @@ def test_with_no_news_the_call_goes_straight_to_goodbye() -> None:
 def test_a_malformed_news_item_is_read_as_what_it_names_and_never_breaks_the_state() -> None:
     state = to_the_end_of_the_questions([{"prompt": "release_today", "args": None}])
     assert prompts(advance(FLOW, state, Keys("9"))) == ["release_today", "news_more"]
+
+
+def test_hanging_up_during_the_news_ends_a_finished_call() -> None:
+    heard = advance(FLOW, to_the_end_of_the_questions(NEWS), Keys("9"))
+    assert advance(FLOW, heard.state, HangUp()).outcome is Outcome.FINISHED

@@ -169,3 +169,15 @@ def test_every_language_has_the_words_of_the_news(app) -> None:
     for lang in catalogue.languages:
         missing = [name for name in news.NEWS_PROMPTS if not catalogue.has(name, lang)]
         assert missing == [], lang
+
+
+def test_hanging_up_during_the_notice_still_completes_the_check_in(
+    app, jobs, carrier, clock
+) -> None:
+    add_resident(app, "王秀英", PHONE)
+    cli_run(app, "notices", "add", "中原社区", "--text", NOTICE, "--until", "2026-11-28")
+    script(carrier, PHONE, "answer 1 365# 1 2 9")  # hangs up once the news begins
+    call_round(app, jobs, carrier, clock)
+    assert "社区通知：" + NOTICE in heard(carrier)
+    rows = cli_run(app, "checkins", "--json")
+    assert '"status": "complete"' in rows
