@@ -6,7 +6,7 @@ Nothing here imports Flask, SQLAlchemy, twilio or reads the clock; a test enforc
 """
 
 from callflows.catalogue import LANGUAGES, Catalogue, Segment, load_catalogue
-from callflows.engine import FlowState, advance, start
+from callflows.engine import FlowState, NewsItem, advance, start
 from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
 from callflows.loader import (
     BUILTIN_FLOW,
@@ -54,6 +54,7 @@ __all__ = [
     "HangUp",
     "Hangup",
     "Keys",
+    "NewsItem",
     "Outcome",
     "Problem",
     "Say",

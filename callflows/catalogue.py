@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from callflows.speech import say_digits, say_number
+from callflows.speech import say_digits, say_number, say_time
 
 CATALOGUE_DIR = Path(__file__).with_name("prompts")
 LANGUAGES = ("zh-CN", "en", "yue")
@@ -24,6 +24,7 @@ DEFAULT_LANGUAGE = "zh-CN"
 # How each placeholder is spoken: numbers in words, phone numbers digit by digit.
 _NUMBER_SLOTS = frozenset({"temperature", "value"})
 _DIGIT_SLOTS = frozenset({"hotline"})
+_TIME_SLOTS = frozenset({"time"})  # a local time of day, "10:30"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def spoken_value(slot: str, value: str, lang: str) -> str:
             return value
     if slot in _DIGIT_SLOTS:
         return say_digits(value, lang)
+    if slot in _TIME_SLOTS:
+        return say_time(value, lang)
     return value
 
 

@@ -23,6 +23,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "yes_no": ("answer", "prompts", "next"),
     "choice": ("answer", "prompts", "options", "next"),
     "multi": ("answer", "prompts", "options", "done_key", "next"),
+    "news": ("prompts", "next"),
     "transfer": ("target", "prompts", "next"),
     "end": ("prompts",),
 }

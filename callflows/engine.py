@@ -44,6 +44,9 @@ class FlowState:
     outcome: str | None = None
     skipped: tuple[str, ...] = ()  # answers left unanswered (see _skip)
     keyed: str = ""  # the first key of a number or digits entry, while the rest is keyed
+    # What a ``news`` step reads, put in by the host before the call starts: prompt names
+    # with their arguments (a notice's text, an order's need and time), in order.
+    news: tuple[NewsItem, ...] = ()
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> FlowState:
@@ -52,13 +55,34 @@ class FlowState:
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
         known["chosen"] = tuple(known.get("chosen", ()))
         known["skipped"] = tuple(known.get("skipped", ()))
+        known["news"] = tuple(NewsItem.load(item) for item in known.get("news", ()))
         return cls(**known)
 
     def dump(self) -> dict[str, Any]:
         data = asdict(self)
         data["chosen"] = list(self.chosen)
         data["skipped"] = list(self.skipped)
+        data["news"] = [item.dump() for item in self.news]
         return data
+
+
+@dataclass(frozen=True)
+class NewsItem:
+    """One piece of news: a catalogue prompt and the values of its placeholders."""
+
+    prompt: str
+    args: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, raw: Mapping[str, Any]) -> NewsItem:
+        args = raw.get("args") or {}
+        return cls(str(raw.get("prompt", "")), {str(k): str(v) for k, v in args.items()})
+
+    def dump(self) -> dict[str, Any]:
+        return {"prompt": self.prompt, "args": dict(self.args)}
+
+    def say(self) -> Say:
+        return Say(self.prompt, dict(self.args))
 
 
 @dataclass
@@ -81,7 +105,7 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
         return _finish(state, [Hangup()], out)
     if isinstance(event, HangUp):
         _keep_on_hang_up(flow, state, out)
-        return _finish(replace(state, outcome=Outcome.HUNG_UP.value), [], out)
+        return _finish(replace(state, outcome=_hang_up_outcome(flow, state).value), [], out)
     if isinstance(event, Answered):
         if event.machine:
             return _finish(
@@ -141,6 +165,12 @@ def _wants_repeat(flow: Flow, step: Step, digits: str) -> bool:
     return key in digits
 
 
+def _hang_up_outcome(flow: Flow, state: FlowState) -> Outcome:
+    """Hanging up during the news, after every question, ends a finished call."""
+    step = flow.steps.get(state.step or "")
+    return Outcome.FINISHED if step is not None and step.type == "news" else Outcome.HUNG_UP
+
+
 def _keep_on_hang_up(flow: Flow, state: FlowState, out: _Out) -> None:
     """What the caller keyed before hanging up and no later turn would store: a value awaiting
     its read-back (unconfirmed), and a transfer to staff they asked for but never heard end."""
@@ -178,6 +208,9 @@ def _enter(flow: Flow, name: str, state: FlowState, out: _Out) -> FlowState:
             out.actions += [Say(p) for p in step.prompts]
             name = step.next or ""
             continue
+        if step.type == "news" and not state.news:  # nothing to tell: the call goes on
+            name = step.next or ""
+            continue
         if step.type == "transfer":
             out.actions += [*(Say(p) for p in step.prompts), Transfer(step.target or "")]
         elif step.type == "end":
@@ -196,6 +229,8 @@ def _phase_prompts(step: Step, state: FlowState) -> tuple[Say, ...]:
         )
     if state.phase == "more" and step.more:
         return (Say(step.more),)
+    if step.type == "news":
+        return (*(item.say() for item in state.news), *(Say(p) for p in step.prompts))
     return tuple(Say(p) for p in step.prompts)
 
 
@@ -220,6 +255,8 @@ def _move_on(flow: Flow, step: Step, state: FlowState, out: _Out, target: str | 
 
 
 def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
+    if step.type == "news":  # listened to the end: reading it again unasked would be a loop
+        return _move_on(flow, step, state, out, None)
     state = replace(state, silences=state.silences + 1)
     if state.silences <= step.silence_retries:
         return _ask(flow, state, out)
@@ -252,6 +289,11 @@ def _skip(step: Step, state: FlowState) -> FlowState:
 
 
 # --- per step type ----------------------------------------------------------------------------
+
+
+def _news(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
+    """Any key but ``*`` (which reads it all again) goes on."""
+    return _move_on(flow, step, state, out, None)
 
 
 def _any_key(flow: Flow, step: Step, state: FlowState, digits: str, out: _Out) -> FlowState:
@@ -350,4 +392,5 @@ _KEY_HANDLERS = {
     "yes_no": _yes_no,
     "choice": _choice,
     "multi": _multi,
+    "news": _news,
 }

@@ -17,6 +17,7 @@ STEP_TYPES = (
     "yes_no",
     "choice",
     "multi",
+    "news",
     "transfer",
     "end",
 )

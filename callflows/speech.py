@@ -48,3 +48,13 @@ def say_digits(number: str, lang: str) -> str:
     if lang in ("zh-CN", "yue"):
         return "，".join(_ZH_DIGITS[int(d)] for d in digits)
     return " ".join(digits)
+
+
+def say_time(hhmm: str, lang: str) -> str:
+    """A time of day ("10:30") as spoken: 十点三十分 in Chinese; anything else is left as is."""
+    hours, _, minutes = hhmm.partition(":")
+    if lang not in ("zh-CN", "yue") or not (hours.isdigit() and minutes.isdigit()):
+        return hhmm
+    hour = "点" if lang == "zh-CN" else "點"
+    spoken = _zh_integer(int(hours)) + hour
+    return spoken + (_zh_integer(int(minutes)) + "分" if int(minutes) else "")

@@ -26,6 +26,7 @@ _KIND = {
     "yes_no": "asks yes or no",
     "choice": "asks to choose one",
     "multi": "menu: several choices, one at a time",
+    "news": "reads the resident's news (notices, orders, release day), if any; any key goes on",
     "transfer": "connects the caller to the duty phone",
     "end": "end of the call",
 }
@@ -165,6 +166,15 @@ def _end(flow: Flow, step: Step, say: _Speaker) -> list[str]:
     return [f"  - hangs up (outcome: {step.outcome})"]
 
 
+def _news(flow: Flow, step: Step, say: _Speaker) -> list[str]:
+    return [
+        "  (before these words: each piece of news the app has for this resident today)",
+        f"  {flow.repeat_key} -> reads it all again",
+        f"  any other key or silence -> [{step.next}]",
+        f"  no news -> straight on to [{step.next}]",
+    ]
+
+
 def _say(flow: Flow, step: Step, say: _Speaker) -> list[str]:
     return [f"  -> [{step.next}]"]
 
@@ -177,6 +187,7 @@ _BODIES = {
     "yes_no": _yes_no,
     "choice": _choice,
     "multi": _multi,
+    "news": _news,
     "transfer": _transfer,
     "end": _end,
 }

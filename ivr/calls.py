@@ -30,7 +30,7 @@ from callflows import (
     Transition,
     advance,
 )
-from ivr import transfer
+from ivr import news, transfer
 from ivr.answers import store_answers
 from ivr.config import Settings
 from ivr.settle import UNHEARD, refund_unheard, settle_attempt
@@ -114,13 +114,23 @@ def on_answer(
     attempt.state = "in_call"
     _event(session, attempt, env.now, "answer", answered_by or "answered")
     machine = answered_by in MACHINE_ANSWERS
+    if not machine:
+        _put_news(session, attempt, env)
     return _apply(session, attempt, Answered(machine=machine), env)
 
 
 def start_flow(session: Session, attempt: CallAttempt, env: CallEnv) -> Turn:
     """Start ``env.flow`` on a call already answered (a caller identified mid-call)."""
     _event(session, attempt, env.now, "flow", env.flow.name)
+    _put_news(session, attempt, env)
     return _apply(session, attempt, Answered(), env)
+
+
+def _put_news(session: Session, attempt: CallAttempt, env: CallEnv) -> None:
+    """The flow's news section reads what the app has for this resident (``ivr.news``)."""
+    items = news.for_call(session, attempt, env.flow, env.settings.tz, env.now)
+    if items:
+        attempt.flow_state = {**(attempt.flow_state or {}), "news": items}
 
 
 def on_input(
@@ -208,6 +218,7 @@ def _apply(session: Session, attempt: CallAttempt, event: Event, env: CallEnv) -
             _event(session, attempt, env.now, "dial", "no_one_to_call")
             transition = _merge(transition, advance(flow, transition.state, DialEnded("failed")))
     attempt.flow_state = dict(transition.state)
+    news.heard(session, attempt, transition, env.settings.tz, env.now)
     store_answers(session, attempt, transition.answers, flow, env.settings, env.now)
     if transition.outcome is not None:
         attempt.outcome = transition.outcome.value

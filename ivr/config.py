@@ -361,6 +361,14 @@ SETTINGS: tuple[Setting, ...] = (
         "the same for a high escalation",
     ),
     Setting(
+        "PINGAN_ORDER_TAKE_WITHIN",
+        "order_take_within_s",
+        parse_duration,
+        "4h",
+        "a need nobody took (接单) this long reminds the staff on duty, like an unacknowledged"
+        " escalation",
+    ),
+    Setting(
         "PINGAN_ALERT_RETRY_MAX",
         "alert_retry_max_s",
         parse_duration,
@@ -421,6 +429,13 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         None,
         "folder of recorded prompts `<lang>/<prompt>.mp3`; default `recordings` in the instance",
+    ),
+    Setting(
+        "PINGAN_PDF_FONT",
+        "pdf_font",
+        str,
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "a CJK font (TTF, OTF or TTC) for the door-to-door list's PDF (Debian's fonts-noto-cjk)",
     ),
     Setting(
         "PINGAN_CALLS_PER_SECOND",
@@ -589,6 +604,7 @@ class Settings:
     rising_from_c: Decimal
     ack_urgent_s: int
     ack_high_s: int
+    order_take_within_s: int
     alert_retry_max_s: int
     alert_fallback_after: int
     alerts_failing_after_s: int
@@ -597,6 +613,7 @@ class Settings:
     sms_from: str | None
     duty_phone: str | None
     recordings_dir: str | None
+    pdf_font: str
     calls_per_second: float
     max_concurrent_calls: int
     retry_delay_s: int

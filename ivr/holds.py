@@ -7,6 +7,7 @@ not be called at 10:10 and then escalated as unreachable.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,7 +16,12 @@ from ivr import audit
 from ivr.config import Settings
 from ivr.dial_errors import end_unplaced
 from ivr.settle import stop_calls
-from storage import CallAttempt, Resident
+from storage import CallAttempt, Notification, Resident
+
+log = logging.getLogger(__name__)
+
+
+RELEASE_TEXT = "release"  # the kind of the resident's text (an SMS template of its own)
 
 
 def release(
@@ -25,10 +31,40 @@ def release(
     actor: str,
     settings: Settings,
     now: dt.datetime,
+    *,
+    tell: str | None = None,
 ) -> None:
+    """Stop calling ``resident``. Released before their last day, they are sent ``tell`` (the
+    words in their language) once, unless staff chose not to (``tell`` None): the last-day
+    call already says it to the others."""
+    already = resident.released_at is not None
     resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
     audit.record(session, now, actor, "released", "resident", resident.id, reason)
     _stop_planned_calls(session, resident, settings, now)
+    if tell and not already and _early(resident, now.astimezone(settings.tz).date()):
+        _queue_text(session, resident, tell, now)
+
+
+def _early(resident: Resident, today: dt.date) -> bool:
+    end = resident.isolation_end()
+    return end is None or today < end
+
+
+def _queue_text(session: Session, resident: Resident, body: str, now: dt.datetime) -> None:
+    session.add(
+        Notification(
+            escalation_id=None,
+            channel="sms",
+            recipient=resident.phone,
+            kind=RELEASE_TEXT,
+            body=body,
+            status="pending",
+            tries=0,
+            next_try_at=now,
+            created_at=now,
+        )
+    )
+    log.info("resident %s released early: a text tells them", resident.id)
 
 
 def hold(

@@ -17,6 +17,7 @@ from ivr.db import sessions
 from ivr.db_errors import database_unavailable
 from ivr.dialer import Dialer, Urls
 from ivr.notifiers import notifiers_for
+from ivr.order_reminders import remind_untaken
 from ivr.rounds import start_due_rounds
 from ivr.sweeper import Sweeper
 from ivr.telegram.jobs import send_chat_checkins
@@ -79,9 +80,12 @@ class Jobs:
         self.sweeper.run_once()
 
     def check_sla(self) -> int:
-        """Queue reminders for escalations not acknowledged in time."""
+        """Queue reminders for escalations not acknowledged in time, and needs not taken."""
         with self.sessions.begin() as session:
-            return check_sla(session, self.settings, self.clock.now())
+            now = self.clock.now()
+            return check_sla(session, self.settings, now) + remind_untaken(
+                session, self.settings, now
+            )
 
     def send_texts(self) -> int:
         """Send due text messages; returns how many went out."""

@@ -83,7 +83,7 @@ def _open_one(
         )
         return None
     existing.status, existing.opened_at, existing.cancelled_at = "open", now, None
-    existing.taken_by = existing.taken_at = None
+    existing.taken_by = existing.taken_at = existing.reminded_at = None
     audit.record(session, now, audit.SYSTEM, "order_reopened", "service_order", existing.id, need)
     log.info("order %s opened again: %s asked for again", existing.id, need)
     return existing
@@ -99,16 +99,40 @@ def _existing(session: Session, resident_id: int, need: str, day: dt.date) -> Se
 
 
 def take(
-    session: Session, order_id: int, actor: str, now: dt.datetime, community_id: int | None = None
+    session: Session,
+    order_id: int,
+    actor: str,
+    now: dt.datetime,
+    community_id: int | None = None,
+    eta: dt.datetime | None = None,
 ) -> ServiceOrder:
-    """``open`` → ``taken`` (接单): ``actor`` will deliver it."""
+    """``open`` → ``taken`` (接单): ``actor`` will deliver it, expected at ``eta`` if given
+    (the resident hears it in their next call)."""
     order = _load(session, order_id, community_id)
     if order.status != "open":
         raise LifecycleError(f"order {order_id} is already {order.status}")
-    order.status, order.taken_by, order.taken_at = "taken", actor, now
-    audit.record(session, now, actor, "order_taken", "service_order", order.id)
+    order.status, order.taken_by, order.taken_at, order.eta_at = "taken", actor, now, eta
+    detail = f"eta {eta.isoformat(timespec='minutes')}" if eta else None
+    audit.record(session, now, actor, "order_taken", "service_order", order.id, detail)
     log.info("order %s taken", order.id)
     return order
+
+
+def parse_eta(raw: str, now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """A delivery time as staff type it: "10:00" (the next such time from now, today or
+    tomorrow) or "2026-11-29 10:00"; raises ``LifecycleError`` for anything else."""
+    raw = raw.strip()
+    local_now = now.astimezone(tz)
+    try:
+        if len(raw) <= 5:
+            clock = dt.datetime.strptime(raw, "%H:%M").time()
+            when = dt.datetime.combine(local_now.date(), clock, tz)
+            return when if when >= local_now else when + dt.timedelta(days=1)
+        return dt.datetime.strptime(raw, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+    except ValueError:
+        raise LifecycleError(
+            f"delivery time {raw[:20]!r}: give HH:MM or YYYY-MM-DD HH:MM", "invalid"
+        ) from None
 
 
 def deliver(
@@ -206,6 +230,7 @@ def order_rows(
             "status": o.status,
             "opened_at": _local(o.opened_at, tz),
             "taken_by": o.taken_by,
+            "eta": _local(o.eta_at, tz),
             "delivered_at": _local(o.delivered_at, tz),
             "note": o.note,
         }

@@ -24,8 +24,11 @@ from storage import Community, DutyShift, Resident, Staff
 
 log = logging.getLogger(__name__)
 
-ROLES = ("staff", "supervisor", "admin")
+ROLES = ("staff", "supervisor", "admin", "property")
 SUPERVISING = ("supervisor", "admin")
+# The property company (物业): sees the door-to-door list of its community and nothing of
+# anyone's health; never on duty, never alerted, never acting on an escalation or a call.
+PROPERTY = "property"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -47,7 +50,7 @@ def add_staff(
     """Register a staff member (or bring back a removed one with the same phone)."""
     if role not in ROLES:
         raise StaffError(f"role must be one of {', '.join(ROLES)}")
-    if community_id is None and role == "staff":
+    if community_id is None and role in ("staff", PROPERTY):
         raise StaffError("a staff member belongs to a community")
     try:
         e164 = normalize_phone(phone, region)
@@ -103,6 +106,8 @@ def staff_by_phone(session: Session, phone: str) -> Staff | None:
 
 def may_act_for(staff: Staff, community_id: int) -> bool:
     """Staff act for their own community; supervisors and admins without one act for all."""
+    if staff.role == PROPERTY:
+        return False
     if staff.community_id == community_id:
         return True
     return staff.role in SUPERVISING and staff.community_id is None
@@ -142,7 +147,11 @@ def on_duty(session: Session, community_id: int, now: dt.datetime, tz: dt.tzinfo
     everyone = list(
         session.scalars(
             select(Staff)
-            .where(Staff.community_id == community_id, Staff.active.is_(True))
+            .where(
+                Staff.community_id == community_id,
+                Staff.active.is_(True),
+                Staff.role != PROPERTY,
+            )
             .order_by(Staff.id)
         )
     )
@@ -155,6 +164,7 @@ def on_duty(session: Session, community_id: int, now: dt.datetime, tz: dt.tzinfo
         s.staff.id: s.staff
         for s in shifts
         if s.staff.active
+        and s.staff.role != PROPERTY
         and (s.weekday is None or s.weekday == local.weekday())
         and s.start <= clock < s.end
     }

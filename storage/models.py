@@ -306,7 +306,7 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164; also the login
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="staff")  # staff | supervisor | admin
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # see ivr.staff ROLES
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -423,9 +423,46 @@ class ServiceOrder(Base):
     delivered_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     note: Mapped[str | None] = mapped_column(Text)
+    eta_at: Mapped[dt.datetime | None]  # when staff expect to deliver it (told to the resident)
+    # The last status the resident was told of in a call (taken | delivered); None: none yet.
+    announced: Mapped[str | None] = mapped_column(String(12))
+    reminded_at: Mapped[dt.datetime | None]  # staff were reminded it is still not taken
 
     resident: Mapped[Resident] = relationship()
     community: Mapped[Community] = relationship()
+
+
+class Notice(Base):
+    """A community notice read in the calls from ``starts_on`` to ``ends_on`` (local dates,
+    inclusive); ``community_id`` None: every community (a supervisor's)."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_days", "ends_on", "starts_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    removed_at: Mapped[dt.datetime | None]
+
+    community: Mapped[Community | None] = relationship()
+
+
+class NoticeHeard(Base):
+    """A resident heard a notice on a local day: the unique key keeps it to once a day."""
+
+    __tablename__ = "notice_heard"
+    __table_args__ = (UniqueConstraint("notice_id", "resident_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("call_attempt.id"))
+    at: Mapped[dt.datetime]
 
 
 class AuditEntry(Base):

@@ -101,6 +101,7 @@ from ivr.cli import (  # noqa: E402,F401
     demo,
     flows,
     health,
+    notices,
     orders,
     prompts,
     purge,

@@ -13,7 +13,7 @@ from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
 from ivr.escalations import LifecycleError
-from ivr.orders import STATUSES, cancel, deliver, order_rows, order_stats, take
+from ivr.orders import STATUSES, cancel, deliver, order_rows, order_stats, parse_eta, take
 from ivr.tables import format_table
 from storage import ServiceOrder
 
@@ -68,10 +68,17 @@ def _act(
 @orders.command("take")
 @click.argument("order_id", type=int)
 @click.option("--by", required=True, help="Staff phone or name.")
+@click.option("--eta", help="Expected delivery time, HH:MM or YYYY-MM-DD HH:MM (local).")
 @pass_pingan
-def take_(pingan: Pingan, order_id: int, by: str) -> None:
-    """Take an open order (接单)."""
-    _act(pingan, order_id, by, lambda s, actor, now: take(s, order_id, actor, now))
+def take_(pingan: Pingan, order_id: int, by: str, eta: str | None) -> None:
+    """Take an open order (接单); the resident hears it, with --eta, in their next call."""
+    tz = settings_of(pingan.app).tz
+
+    def taking(s: Session, actor: str, now: dt.datetime) -> ServiceOrder:
+        when = parse_eta(eta, now, tz) if eta else None
+        return take(s, order_id, actor, now, eta=when)
+
+    _act(pingan, order_id, by, taking)
 
 
 @orders.command("deliver")

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import clock_of, holds, settings_of
+from ivr import clock_of, flow_of, holds, news, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
 from ivr.phones import PhoneError, normalize_phone
@@ -177,13 +177,20 @@ def add(pingan: Pingan, /, name: str, phone: str, actor: str, **options: str | b
 @click.argument("phone")
 @click.option("--reason", default="released by staff", show_default=True)
 @click.option("--by", "actor", default="cli", help="Who releases the resident.")
+@click.option(
+    "--tell/--no-tell",
+    default=True,
+    show_default=True,
+    help="Text a resident released before their last day that they are released.",
+)
 @pass_pingan
-def release(pingan: Pingan, phone: str, reason: str, actor: str) -> None:
+def release(pingan: Pingan, phone: str, reason: str, actor: str, tell: bool) -> None:
     """Stop calling a resident (isolation over, moved away, …)."""
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
-        holds.release(session, resident, reason, actor, settings_of(pingan.app), now)
+        text = news.release_text(flow_of(pingan.app), resident) if tell else None
+        holds.release(session, resident, reason, actor, settings_of(pingan.app), now, tell=text)
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
 
 

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 SECRET_FIELDS = ("twilio_auth_token", "secret_key", "database_url", "twilio_account_sid")
 
 
-RANK = {role: rank for rank, role in enumerate(ROLES)}
+# Who may grant what: a role up to one's own. The property company ranks below staff.
+RANK = {"property": 0, "staff": 1, "supervisor": 2, "admin": 3}
 
 
 def deployment_admin() -> None:

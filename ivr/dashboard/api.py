@@ -23,6 +23,7 @@ from ivr.dashboard.auth import Viewer, viewer_of
 from ivr.dashboard.queries import in_scope
 from ivr.db import session_scope
 from ivr.reports import answers_by_checkin, keys_of, list_answer_keys
+from ivr.staff import PROPERTY
 from storage import CallAttempt, CheckIn, Community, Escalation, Resident
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -47,6 +48,8 @@ def _authenticate() -> None:
         staff = staff_by_token(db, token.strip())
         if staff is None:
             raise ApiError("the token is not valid", 401)
+        if staff.role == PROPERTY:  # the API is all health data: none of it is theirs
+            raise ApiError("this account may not use the API", 403)
         g.api_viewer = viewer_of(staff, staff.community)
 
 

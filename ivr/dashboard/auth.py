@@ -25,7 +25,7 @@ from ivr.dashboard.accounts import password_matches
 from ivr.dashboard.templating import render
 from ivr.db import session_scope
 from ivr.phones import PhoneError, mask_phone, normalize_phone
-from ivr.staff import SUPERVISING, end_sessions
+from ivr.staff import PROPERTY, SUPERVISING, end_sessions
 from storage import Community, Escalation, Resident, ServiceOrder, Staff
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,32 @@ def load_viewer() -> None:
             session.clear()  # removed, or signed out everywhere since this session began
             return
         g.viewer = viewer_of(staff, community)
+
+
+# All the property company (物业) may open: the door-to-door list, its files, the garbage
+# pickups, and signing in and out. Everything else is refused before any view runs.
+PROPERTY_ENDPOINTS = frozenset(
+    {
+        "dashboard.doorlist",
+        "dashboard.doorlist_export",
+        "dashboard.doorlist_garbage",
+        "dashboard.home",
+        "dashboard.login",
+        "dashboard.login_post",
+        "dashboard.logout",
+        "dashboard.account",
+        "dashboard.logout_everywhere",
+        "dashboard.static",
+    }
+)
+
+
+@bp.before_request
+def _property_limits() -> None:
+    found: Viewer | None = g.get("viewer")
+    if found is not None and found.role == PROPERTY and request.endpoint not in PROPERTY_ENDPOINTS:
+        log.warning("property account %s refused %s", found.id, request.path[:200])
+        abort(403)
 
 
 @bp.before_request
@@ -243,6 +269,8 @@ def _end_sessions(action: str) -> None:
 @bp.get("/")
 @login_required
 def home() -> Response:
+    if viewer().role == PROPERTY:
+        return redirect(url_for("dashboard.doorlist"))
     return redirect(url_for("dashboard.escalations"))
 
 

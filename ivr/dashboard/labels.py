@@ -73,7 +73,12 @@ COLOURS = {  # the five-colour board (五色动态监管图), plus residents not
     "pending": _l("白：今日待呼叫"),
 }
 WHY_ORANGE = {"fever": _l("发热"), "unreached": _l("未接通")}
-ROLES = {"staff": _l("社区工作人员"), "supervisor": _l("督导"), "admin": _l("管理员")}
+ROLES = {
+    "staff": _l("社区工作人员"),
+    "supervisor": _l("督导"),
+    "admin": _l("管理员"),
+    "property": _l("物业"),
+}
 CALL_STATUSES = {
     "queued": _l("排队"),
     "initiated": _l("呼叫发起"),
@@ -99,6 +104,7 @@ EVENT_KINDS = {
     "answer": _l("接听"),
     "flow": _l("流程"),
     "error": _l("错误"),
+    "news": _l("播报"),
 }
 # What a call-timeline entry names, besides a call status: the step of the built-in flow a key
 # or a silence belongs to, who answered, what a transfer leg did. A custom flow's own step
@@ -129,6 +135,16 @@ EVENT_NAMES = {
     "declined": _l("未接受"),
     "nobody_accepted": _l("无人接受"),
     "no_one_to_call": _l("无人可转接"),
+    "news": _l("播报"),
+    "notice": _l("社区通知"),
+    "order_taken": _l("订单已接单"),
+    "order_taken_today": _l("订单已接单，今天送达"),
+    "order_taken_tomorrow": _l("订单已接单，明天送达"),
+    "order_delivered": _l("订单已送达"),
+    "order_delivered_today": _l("订单已送达"),
+    "order_delivered_yesterday": _l("订单已送达"),
+    "garbage_collected": _l("垃圾已收走"),
+    "release_today": _l("隔离期满"),
 }
 AUDIT_ACTIONS = {
     "opened": _l("开启"),

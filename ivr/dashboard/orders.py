@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from ivr import orders as lifecycle
+from ivr import settings_of
 from ivr.dashboard import PAGE_SIZE, bp, forms, labels, queries
 from ivr.dashboard.auth import actor, login_required, scope
 from ivr.dashboard.templating import now, render
 from ivr.db import session_scope
+from ivr.escalations import LifecycleError
 from storage import ServiceOrder
 
 
@@ -28,8 +30,13 @@ def orders() -> str:
 @bp.post("/orders/<int:order_id>/take")
 @login_required
 def order_take(order_id: int) -> Response:
+    raw = forms.text(request.form, "eta", _("预计送达"), limit=20)
+    try:
+        eta = lifecycle.parse_eta(raw, now(), settings_of(current_app).tz) if raw else None
+    except LifecycleError:
+        raise forms.FormError(_("预计送达时间请写成 10:00。")) from None
     with session_scope() as db:
-        order = lifecycle.take(db, order_id, actor(), now(), scope())
+        order = lifecycle.take(db, order_id, actor(), now(), scope(), eta=eta)
         flash(_("已接单：%(name)s，%(need)s", name=order.resident.name, need=_need(order)))
     return redirect(url_for("dashboard.orders"))
 

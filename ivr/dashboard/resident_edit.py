@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ivr import audit, flow_of, holds, settings_of
+from ivr import audit, flow_of, holds, news, settings_of
 from ivr.checkins import record_on_behalf
 from ivr.dashboard import bp, forms, queries
 from ivr.dashboard.auth import actor, login_required, scope
@@ -117,7 +117,8 @@ def resident_release(resident_id: int) -> Response:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
         if found.released_at is not None:
             raise forms.FormError(_("该居民已经解除隔离。"), 409)
-        holds.release(db, found, reason, actor(), settings_of(current_app), now())
+        text = news.release_text(flow_of(current_app), found) if request.form.get("tell") else None
+        holds.release(db, found, reason, actor(), settings_of(current_app), now(), tell=text)
         flash(_("已解除隔离：%(name)s", name=found.name))
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 

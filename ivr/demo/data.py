@@ -54,13 +54,22 @@ STAFF = (
 
 HEALTHY = "answer 1 365# 1 2 9"
 
+# Read after the questions in every call of its community (Chinese and English deployments).
+NOTICE = (
+    "中原社区",
+    "明天上午八点到十一点在小区东门做核酸检测，请戴好口罩，错峰下楼。",
+    "Testing at the east gate tomorrow from 8 to 11 in the morning. Please wear a mask.",
+)
+# Groceries 王秀英 asked for yesterday, delivered yesterday evening: her call says so.
+DELIVERED = ("13803710101", "groceries", "赵红梅")
+
 SAMPLES = (
     Sample(
         "王秀英",
         "13803710101",
         "中原社区",
         "建设西路12号院3号楼2单元501",
-        (HEALTHY,),
+        (HEALTHY + " 1",),  # a key after the news: she hears goodbye
         ("身体健康", "healthy"),
     ),
     Sample(

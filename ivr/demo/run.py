@@ -20,20 +20,21 @@ from typing import IO, Any
 
 from flask import Flask
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
-from ivr import carrier_of, clock_of, create_app, settings_of
+from ivr import carrier_of, clock_of, create_app, notices, orders, settings_of
 from ivr.aliyun.actions import e164
 from ivr.aliyun.simulator import AliyunSimulator
 from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
 from ivr.db import engine, session_scope
-from ivr.demo.data import COMMUNITIES, SAMPLES, STAFF, residents_csv
+from ivr.demo.data import COMMUNITIES, DELIVERED, NOTICE, SAMPLES, STAFF, residents_csv
 from ivr.jobs import Jobs
 from ivr.phones import normalize_phone
 from ivr.residents_import import import_csv
 from ivr.rounds import start_manual_round
 from ivr.simulator import Behaviour, SimulatedCarrier
 from ivr.staff import add_staff
-from storage import CallAttempt, CheckIn, Community
+from storage import CallAttempt, CheckIn, Community, Resident
 from storage.migrate import upgrade
 
 DEMO_SETTINGS: dict[str, Any] = {
@@ -159,6 +160,7 @@ def load_sample_district(app: Flask) -> None:
                 now,
                 region=settings.phone_region,
             )
+        _news(session, settings.language, settings.tz, now, ids)
     carrier = carrier_of(app)
     platform = demo_platform(app)
     scripted = platform if platform is not None else carrier
@@ -166,6 +168,21 @@ def load_sample_district(app: Flask) -> None:
         for resident in SAMPLES:
             phone = normalize_phone(resident.phone, settings.phone_region)
             scripted.script(phone, *(Behaviour.parse(b) for b in resident.behaviours))
+
+
+def _news(
+    session: Session, language: str, tz: dt.tzinfo, now: dt.datetime, ids: dict[str, int]
+) -> None:
+    """A notice for one community and an order delivered yesterday, which the calls tell."""
+    community, zh, en = NOTICE
+    today = now.astimezone(tz).date()
+    text = en if language == "en" else zh
+    notices.add(session, ids[community], text, today, today + dt.timedelta(days=1), "周主任", now)
+    phone, need, by = DELIVERED
+    resident = session.scalars(select(Resident).where(Resident.phone.endswith(phone))).one()
+    yesterday = now - dt.timedelta(days=1)
+    (order,) = orders.open_orders(session, resident, [need], yesterday, tz)
+    orders.deliver(session, order.id, by, yesterday + dt.timedelta(hours=6))
 
 
 def run_round(

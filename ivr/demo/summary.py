@@ -23,7 +23,7 @@ from ivr.orders import order_rows
 from ivr.phones import display_phone, normalize_phone
 from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table, shorten
-from storage import Notification, Staff
+from storage import CallAttempt, CallEvent, Notification, Resident, Staff
 
 CHECKIN_COLUMNS = (
     "community",
@@ -56,6 +56,7 @@ def summary(app: Flask, seconds: float) -> str:
         escalations = escalation_rows(session, tz, status="open")
         texts = _texts(session)
         orders = order_rows(session, tz)
+        news = _news(session)
     with speaking(app, settings.language):
         return "\n".join(
             [
@@ -75,6 +76,12 @@ def summary(app: Flask, seconds: float) -> str:
                 "",
                 _("服务订单（%(n)s 个）：", n=len(orders)),
                 _table(ORDER_COLUMNS, [_order(o) for o in orders]),
+                "",
+                _("电话中的播报（%(n)s 条）：", n=len(news)),
+                format_table(
+                    [_("居民"), _("播报"), _("内容")],
+                    [[who, label(labels.EVENT_NAMES, what), said] for who, what, said in news],
+                ),
             ]
         )
 
@@ -183,6 +190,18 @@ def _texts(session: Session) -> list[tuple[str | None, str, str, str]]:
         .order_by(Notification.escalation_id, Notification.id)
     )
     return [(names.get(n.recipient), n.recipient, n.status, n.body) for n in session.scalars(query)]
+
+
+def _news(session: Session) -> list[tuple[str, str, str | None]]:
+    """What the calls read after the questions (notices, orders, release day), by resident."""
+    query = (
+        select(Resident.name, CallEvent.name, CallEvent.detail)
+        .join(CallAttempt, CallAttempt.id == CallEvent.attempt_id)
+        .join(Resident, Resident.id == CallAttempt.resident_id)
+        .where(CallEvent.kind == "news")
+        .order_by(CallEvent.id)
+    )
+    return [(name, what, detail) for name, what, detail in session.execute(query)]
 
 
 def _text(text: tuple[str | None, str, str, str], region: str) -> list[Any]:

@@ -41,7 +41,7 @@ def test_an_unknown_step_type_is_named_with_its_line() -> None:
     text = GOOD.replace('type = "yes_no"', 'type = "question"')
     assert problems(text)[0] == (
         "line 6: step 'hello': unknown step type 'question' (use one of say, any_key, number, "
-        "digits, yes_no, choice, multi, transfer, end)"
+        "digits, yes_no, choice, multi, news, transfer, end)"
     )
 
 

@@ -16,7 +16,7 @@ def test_the_transcript_shows_every_step_its_words_and_where_each_key_leads() ->
         assert f"[{step}]" in text
     assert '"您好！这里是中原社区的每日健康回访电话。"' in text
     assert '"您输入的是三十六点五度。正确请按1，重新输入请按2。"' in text
-    assert "  0 -> [transfer]" in text and "  9 -> done -> [goodbye]" in text
+    assert "  0 -> [transfer]" in text and "  9 -> done -> [news]" in text
     assert "silence -> asks again (once), then -> [no_response]" in text
     assert "* repeats it; no key for 10 s counts as silence" in text
     assert "symptoms = yes -> symptoms (high)" in text

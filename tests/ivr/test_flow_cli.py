@@ -55,7 +55,7 @@ def test_check_lists_each_problem_with_its_line_and_exits_non_zero(tmp_path: Pat
     assert result.output.splitlines() == [
         f"{path}: 5 problems",
         "line 6: step 'hello': unknown step type 'question' (use one of say, any_key, number, "
-        "digits, yes_no, choice, multi, transfer, end)",
+        "digits, yes_no, choice, multi, news, transfer, end)",
         "line 5: prompt 'ask_pets' has no text in language 'en'",
         "line 5: prompt 'ask_pets' has no text in language 'yue'",
         "line 5: prompt 'ask_pets' has no text in language 'zh-CN'",

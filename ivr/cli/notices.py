@@ -1,0 +1,98 @@
+"""``pingan notices``: community notices read to residents in their calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr import clock_of, notices, settings_of
+from ivr.cli import Pingan, cli, emit_json, pass_pingan
+from ivr.cli.staff import staff_ref
+from ivr.db import session_scope
+from ivr.escalations import LifecycleError
+from ivr.staff import SUPERVISING
+from ivr.tables import format_table
+from storage import Community
+
+day_type = click.DateTime(["%Y-%m-%d"])
+EVERY_COMMUNITY = "all"
+
+
+@cli.group("notices", invoke_without_command=True)
+@click.option("--community", help="Only the notices this community hears.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+def notices_(ctx: click.Context, community: str | None, as_json: bool) -> None:
+    """Notices not yet over (subcommands add and remove them)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    app = ctx.ensure_object(Pingan).app
+    today = clock_of(app).now().astimezone(settings_of(app).tz).date()
+    with session_scope(app) as session:
+        rows = notices.rows(session, today, community)
+    if as_json:
+        emit_json(rows)
+        return
+    headers = ["id", "community", "from", "until", "text"]
+    click.echo(format_table(headers, [[r[h] or "*" for h in headers] for r in rows]))
+
+
+@notices_.command("add")
+@click.argument("community")
+@click.option("--text", required=True, help="What is read to every resident of the community.")
+@click.option("--until", required=True, type=day_type, help="Last local day it is read.")
+@click.option("--from", "starts", type=day_type, help="First local day; default today.")
+@click.option("--by", help="Staff phone or name (a supervisor for 'all').")
+@pass_pingan
+def add(
+    pingan: Pingan,
+    community: str,
+    text: str,
+    until: dt.datetime,
+    starts: dt.datetime | None,
+    by: str | None,
+) -> None:
+    """Add a notice for COMMUNITY (or 'all' communities) from today (or --from) to --until."""
+    app = pingan.app
+    now = clock_of(app).now()
+    first = starts.date() if starts else now.astimezone(settings_of(app).tz).date()
+    with session_scope(app) as session:
+        community_id = _community_id(session, community)
+        actor = "cli"
+        if by is not None:
+            region = settings_of(app).phone_region
+            staff = staff_ref(session, by, region, acting_for=community_id)
+            if community_id is None and staff.role not in SUPERVISING:
+                raise click.ClickException(f"{staff.name} may not write to every community")
+            actor = staff.name
+        try:
+            notice = notices.add(session, community_id, text, first, until.date(), actor, now)
+        except LifecycleError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"notice {notice.id}: read from {first} to {until.date()} in {community}")
+
+
+@notices_.command("remove")
+@click.argument("notice_id", type=int)
+@pass_pingan
+def remove(pingan: Pingan, notice_id: int) -> None:
+    """Stop reading a notice."""
+    app = pingan.app
+    with session_scope(app) as session:
+        try:
+            notices.remove(session, notice_id, "cli", clock_of(app).now())
+        except LifecycleError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"notice {notice_id} removed")
+
+
+def _community_id(session: Session, name: str) -> int | None:
+    if name == EVERY_COMMUNITY:
+        return None
+    found = session.scalar(select(Community.id).where(Community.name == name))
+    if found is None:
+        raise click.ClickException(f"no community {name!r}")
+    return int(found)
