@@ -24,6 +24,9 @@ DEFAULT_LANGUAGE = "zh-CN"
 # How each placeholder is spoken: numbers in words, phone numbers digit by digit.
 _NUMBER_SLOTS = frozenset({"temperature", "value"})
 _DIGIT_SLOTS = frozenset({"hotline"})
+# A list of names (a household's members), given joined by the Chinese enumeration comma.
+_LIST_SLOTS = frozenset({"names"})
+_LIST_SEPARATORS = {"en": ", "}
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def spoken_value(slot: str, value: str, lang: str) -> str:
             return value
     if slot in _DIGIT_SLOTS:
         return say_digits(value, lang)
+    if slot in _LIST_SLOTS:
+        return value.replace("、", _LIST_SEPARATORS.get(lang, "、"))
     return value
 
 
