@@ -323,7 +323,7 @@ def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
     if state.phase == "confirm" and state.pending is not None:
         # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
         return _store_pending(flow, step, state, out, confirmed=False)
-    return _move_on(flow, step, _skip(step, state), out, step.on_silence)
+    return _move_on(flow, step, _skip(flow, step, state), out, step.on_silence)
 
 
 def _invalid(
@@ -337,15 +337,30 @@ def _invalid(
         return _store_pending(flow, step, state, out, confirmed=False)
     if step.skip:
         out.actions.append(Say(step.skip))
-    return _move_on(flow, step, _skip(step, state), out, step.on_fail)
+    return _move_on(flow, step, _skip(flow, step, state), out, step.on_fail)
 
 
-def _skip(step: Step, state: FlowState) -> FlowState:
+def _skip(flow: Flow, step: Step, state: FlowState) -> FlowState:
     """Note a question left without an answer, so the host can tell a call that reached its
-    end from one that answered everything (``FlowState.skipped``)."""
-    if not step.answer or step.answer in state.skipped or state.chosen:
+    end from one that answered everything (``FlowState.skipped``). A household member's
+    after the first is noted as ``answer@place`` (see ``skipped_by``)."""
+    if not step.answer or state.chosen:
         return state
-    return replace(state, skipped=(*state.skipped, step.answer))
+    entry = step.answer
+    if _in_section(flow, state) and state.member:
+        entry = f"{entry}@{state.member}"
+    if entry in state.skipped:
+        return state
+    return replace(state, skipped=(*state.skipped, entry))
+
+
+def skipped_by(state: Mapping[str, Any] | None, member: int) -> list[str]:
+    """The answers a household member (by place) left unanswered; 0 has the call's own."""
+    entries = [str(e) for e in (state or {}).get("skipped") or []]
+    if not member:
+        return [e for e in entries if "@" not in e]
+    suffix = f"@{member}"
+    return [e.removesuffix(suffix) for e in entries if e.endswith(suffix)]
 
 
 # --- per step type ----------------------------------------------------------------------------
