@@ -11,10 +11,15 @@ from decimal import Decimal
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr import households
+from ivr.clock import FixedClock
 from ivr.db import session_scope
+from ivr.residents_import import import_csv
+from ivr.rounds import start_manual_round
 from ivr.simulator import SimulatedCarrier
-from storage import Answer, CallAttempt, CallMember, CheckIn, Escalation, Resident
+from storage import Answer, CallAttempt, CallMember, CheckIn, Community, Escalation, Resident
 from tests.helpers import add_resident, call_round, script
+from tests.ivr.test_inbound_callbacks import call_in
 
 LANDLINE = "+8637165123456"
 
@@ -150,3 +155,75 @@ def test_nobody_answering_leaves_every_member_unreachable(app, jobs, carrier, cl
     call_round(app, jobs, carrier, clock)
     assert calls_placed(app) == 3  # one call per attempt for the household
     assert sorted(escalations(app)) == [("张桂兰", "unreachable"), ("李建国", "unreachable")]
+
+
+def test_a_call_back_from_the_household_phone_asks_the_members_still_due(
+    app, server, jobs, carrier, clock
+) -> None:
+    couple(app)
+    script(carrier, LANDLINE, "answer 1 365# 1 2 7 9")  # 李建国 was out
+    start_manual_round_now(app, clock)
+    jobs.dial()
+    assert carrier.wait_idle(30)
+
+    clock.advance(minutes=10)
+    record = call_in(server, carrier, LANDLINE, "1 367# 1 2 9")  # he rings back
+    assert "张桂兰" not in record.heard_text() and not record.errors
+    assert checkins(app) == {
+        "张桂兰": ("complete", Decimal("36.5"), False, 1),
+        "李建国": ("complete", Decimal("36.7"), False, 1),
+    }
+
+
+def test_a_call_back_asks_both_when_both_are_still_due(app, server, jobs, carrier, clock) -> None:
+    couple(app)
+    script(carrier, LANDLINE, "no-answer")
+    start_manual_round_now(app, clock)
+    jobs.dial()
+    assert carrier.wait_idle(30)
+
+    record = call_in(server, carrier, LANDLINE, "1 365# 1 2 372# 1 2 9")
+    assert "今天要登记2位：张桂兰、李建国。" in record.heard_text()
+    statuses = {name: row[0] for name, row in checkins(app).items()}
+    assert statuses == {"张桂兰": "complete", "李建国": "complete"}
+    assert jobs.dial() == 0  # nobody's retry is left
+
+
+def start_manual_round_now(app: Flask, clock: FixedClock) -> None:
+    settings = app.extensions["pingan.settings"]
+    with session_scope(app) as session:
+        for community in session.scalars(select(Community)):
+            start_manual_round(session, community, settings, clock.now())
+
+
+def import_file(app: Flask, clock: FixedClock, data: str) -> list[str]:
+    with session_scope(app) as session:
+        return import_csv(session, data, clock.now()).format_report()
+
+
+def test_two_rows_sharing_a_phone_are_a_household_and_reimporting_changes_nothing(
+    app, clock
+) -> None:
+    data = "name,phone,community\n张桂兰,0371-65123456,中原社区\n李建国,0371-65123456,中原社区\n"
+    assert import_file(app, clock, data)[-1].startswith("2 created, 0 updated")
+    assert import_file(app, clock, data)[-1].startswith("0 created, 0 updated, 2 unchanged")
+    with session_scope(app) as session:
+        assert [r.name for r in households.housemates(session, LANDLINE)] == ["张桂兰", "李建国"]
+
+
+def test_an_import_adds_a_second_member_to_an_existing_phone(app, jobs, carrier, clock) -> None:
+    add_resident(app, "张桂兰", LANDLINE, address="建设路 12 号")
+    report = import_file(app, clock, "name,phone,community\n李建国,0371-65123456,中原社区\n")
+    assert report == [
+        "line 2: 李建国 added to the household of 张桂兰 (same phone)",
+        "1 created, 0 updated, 0 unchanged, 0 rows with errors skipped",
+    ]
+    with session_scope(app) as session:
+        first = session.scalars(select(Resident).where(Resident.name == "张桂兰")).one()
+        assert first.address == "建设路 12 号"  # not overwritten
+    script(carrier, LANDLINE, "answer 1 365# 1 2 366# 1 2 9")
+    call_round(app, jobs, carrier, clock)
+    assert {name: row[0] for name, row in checkins(app).items()} == {
+        "张桂兰": "complete",
+        "李建国": "complete",
+    }
