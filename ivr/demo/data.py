@@ -233,6 +233,29 @@ SAMPLES = (
 )
 
 
+# A couple on one landline: one call asks each of them in turn (a household, issue 13).
+HOUSEHOLD_CALL = "answer 1 365# 1 2 368# 1 2 9"
+HOUSEHOLD = (
+    Sample(
+        "刘桂芝",
+        "0371-65128888",
+        "中原社区",
+        "建设西路14号院2号楼1单元101",
+        (HOUSEHOLD_CALL,),
+        ("与老伴共用一部座机，一通电话两人都登记", "shares a landline with her husband"),
+    ),
+    Sample(
+        "陈国华",
+        "0371-65128888",
+        "中原社区",
+        "建设西路14号院2号楼1单元101",
+        (HOUSEHOLD_CALL,),
+        ("与老伴共用一部座机，一通电话两人都登记", "shares a landline with his wife"),
+    ),
+)
+SAMPLES = SAMPLES + HOUSEHOLD
+
+
 def residents_csv(language: str = "zh-CN") -> str:
     """The sample residents as the CSV a community office would import, with notes in the
     deployment's language (Cantonese deployments write Chinese)."""
