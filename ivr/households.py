@@ -154,3 +154,19 @@ def housemates(session: Session, phone: str) -> list[Resident]:
     """Everyone registered with this phone, as asked in a call."""
     query = select(Resident).where(Resident.phone == phone).order_by(Resident.id)
     return list(session.scalars(query))
+
+
+def household_names(session: Session, phones: Sequence[str]) -> dict[str, str]:
+    """For each of these phones that several residents share, their names (one query)."""
+    names: dict[str, list[str]] = {}
+    wanted = list(dict.fromkeys(phones))
+    if not wanted:
+        return {}
+    query = (
+        select(Resident.phone, Resident.name)
+        .where(Resident.phone.in_(wanted))
+        .order_by(Resident.phone, Resident.id)
+    )
+    for phone, name in session.execute(query):
+        names.setdefault(phone, []).append(name)
+    return {phone: "、".join(group) for phone, group in names.items() if len(group) > 1}

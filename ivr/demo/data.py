@@ -54,7 +54,7 @@ STAFF = (
 
 HEALTHY = "answer 1 365# 1 2 9"
 
-SAMPLES = (
+SAMPLES: tuple[Sample, ...] = (
     Sample(
         "王秀英",
         "13803710101",
