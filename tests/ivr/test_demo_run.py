@@ -116,4 +116,4 @@ def test_the_demo_says_how_the_cli_sees_its_data_and_no_command_makes_an_empty_o
         timeout=60,
     )
     assert listed.returncode == 0, listed.stderr
-    assert len(json.loads(listed.stdout)) == 20
+    assert len(json.loads(listed.stdout)) == 22
