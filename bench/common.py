@@ -41,9 +41,15 @@ def fresh_database(kind: str, name: str) -> str:
 
 
 def load_residents(
-    engine: Engine, count: int, communities: int = 1, start_phone: int = 13000000000
+    engine: Engine,
+    count: int,
+    communities: int = 1,
+    start_phone: int = 13000000000,
+    households: int | None = None,
 ) -> None:
-    """``count`` residents spread over ``communities``, inserted in bulk."""
+    """``count`` residents spread over ``communities``, inserted in bulk; with ``households``,
+    that many phones, shared by the residents in turn (100,000 in 60,000: 40,000 couples)."""
+    phones = households or count
     with engine.begin() as connection:
         community_ids = []
         for n in range(communities):
@@ -56,7 +62,7 @@ def load_residents(
             batch.append(
                 {
                     "name": f"居民{n}",
-                    "phone": f"+86{start_phone + n}",
+                    "phone": f"+86{start_phone + n % phones}",
                     "community_id": community_ids[n % communities],
                     "language": "zh-CN",
                     "isolation_days": 14,

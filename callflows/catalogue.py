@@ -25,6 +25,9 @@ DEFAULT_LANGUAGE = "zh-CN"
 _NUMBER_SLOTS = frozenset({"temperature", "value"})
 _DIGIT_SLOTS = frozenset({"hotline"})
 _TIME_SLOTS = frozenset({"time"})  # a local time of day, "10:30"
+# A list of names (a household's members), given joined by the Chinese enumeration comma.
+_LIST_SLOTS = frozenset({"names"})
+_LIST_SEPARATORS = {"en": ", "}
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def spoken_value(slot: str, value: str, lang: str) -> str:
         return say_digits(value, lang)
     if slot in _TIME_SLOTS:
         return say_time(value, lang)
+    if slot in _LIST_SLOTS:
+        return value.replace("、", _LIST_SEPARATORS.get(lang, "、"))
     return value
 
 

@@ -38,6 +38,7 @@ def check(flow: Flow, line_of: LineOf) -> list[Problem]:
     problems += _check_graph(flow, line_of)
     problems += _check_rules(flow, line_of)
     problems += _check_lengths(flow, line_of)
+    problems += _check_household(flow, line_of)
     return problems
 
 
@@ -264,3 +265,53 @@ def _check_lengths(flow: Flow, line_of: LineOf) -> list[Problem]:
 
 def _rule_line(line_of: LineOf, index: int) -> int | None:
     return line_of(f"escalations#{index}", None)
+
+
+def _check_household(flow: Flow, line_of: LineOf) -> list[Problem]:
+    """The per-member section: real asking steps, and an away key no question in it uses."""
+    household = flow.household
+    if household is None:
+        return []
+    out = []
+    for name in household.steps:
+        step = flow.steps.get(name)
+        if step is None or not step.asks:
+            out.append(
+                _problem(
+                    line_of("household", "steps"),
+                    f"[household] step '{name}' is not an asking step of this flow",
+                )
+            )
+    key = household.away_key
+    clashes = [
+        name for name in household.steps if name in flow.steps and key in _keys_of(flow.step(name))
+    ]
+    if key not in KEYS or key in ("#", flow.repeat_key) or len(key) != 1:
+        out.append(
+            _problem(
+                line_of("household", "away_key"),
+                f"[household] away_key '{key}' must be one of the keys 0-9",
+            )
+        )
+    elif clashes:
+        out.append(
+            _problem(
+                line_of("household", "away_key"),
+                f"[household] away_key '{key}' already answers step "
+                f"{', '.join(repr(c) for c in clashes)}",
+            )
+        )
+    return out
+
+
+def _keys_of(step: Step) -> set[str]:
+    """The single keys that mean something as the first key of this step's question."""
+    keys = {*step.options, *step.goto, *step.info, *([step.done_key] if step.done_key else [])}
+    if step.type in ("yes_no",) or step.readback:
+        keys |= {"1", "2"}
+    if step.type == "digits":
+        keys |= set("0123456789")
+    if step.type == "number":
+        low, high = int(step.min), int(step.max)
+        keys |= {str(n)[0] for n in range(max(low, 0), min(high, 10**6) + 1)}
+    return keys

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from callflows.flow import Flow, Step
+from callflows.flow import Flow, Household, Step
 from callflows.temperature import parse_keyed_number
 from callflows.types import (
     Action,
@@ -47,21 +47,28 @@ class FlowState:
     # What a ``news`` step reads, put in by the host before the call starts: prompt names
     # with their arguments (a notice's text, an order's need and time), in order.
     news: tuple[NewsItem, ...] = ()
+    # A household call (see ``Household``): the names of the members due, in order; whose
+    # section is being asked (``len(members)`` once nobody is left); whose sections were
+    # answered to their end; who was skipped as not at home.
+    members: tuple[str, ...] = ()
+    member: int = 0
+    done: tuple[int, ...] = ()
+    away: tuple[int, ...] = ()
 
     @classmethod
     def load(cls, raw: Mapping[str, Any] | None) -> FlowState:
         if not raw:
             return cls()
         known = {k: raw[k] for k in cls.__dataclass_fields__ if k in raw}
-        known["chosen"] = tuple(known.get("chosen", ()))
-        known["skipped"] = tuple(known.get("skipped", ()))
+        for name in _LISTS:
+            known[name] = tuple(known.get(name, ()))
         known["news"] = tuple(NewsItem.load(item) for item in known.get("news", ()))
         return cls(**known)
 
     def dump(self) -> dict[str, Any]:
         data = asdict(self)
-        data["chosen"] = list(self.chosen)
-        data["skipped"] = list(self.skipped)
+        for name in _LISTS:
+            data[name] = list(data[name])
         data["news"] = [item.dump() for item in self.news]
         return data
 
@@ -85,6 +92,10 @@ class NewsItem:
         return Say(self.prompt, dict(self.args))
 
 
+_LISTS = ("chosen", "skipped", "members", "done", "away")
+AWAY_ANSWER = "not_at_home"  # stored for a household member skipped with the away key
+
+
 @dataclass
 class _Out:
     """What one event produces, built up while the step logic runs."""
@@ -100,6 +111,14 @@ def start(flow: Flow) -> Transition:
 
 def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Transition:
     state = FlowState.load(raw_state)
+    transition = _advance(flow, state, event)
+    if transition.answers and _in_section(flow, state):
+        tagged = tuple(replace(a, member=state.member) for a in transition.answers)
+        transition = replace(transition, answers=tagged)
+    return transition
+
+
+def _advance(flow: Flow, state: FlowState, event: Event) -> Transition:
     out = _Out()
     if state.outcome:
         return _finish(state, [Hangup()], out)
@@ -120,7 +139,8 @@ def advance(flow: Flow, raw_state: Mapping[str, Any] | None, event: Event) -> Tr
     if current is None or current not in flow.steps:
         return _transition(flow, _enter(flow, flow.start, state, out), out)
     state = replace(state, turns=state.turns + 1)
-    if state.turns > flow.max_turns and flow.on_limit:
+    if state.turns > flow.max_turns * max(1, len(state.members)) and flow.on_limit:
+        state = replace(state, member=len(state.members))  # the limit ends the call for all
         return _transition(flow, _enter(flow, flow.on_limit, state, out), out)
     step = flow.step(current)
     return _transition(flow, _handle(flow, step, state, event, out), out)
@@ -135,6 +155,8 @@ def _handle(flow: Flow, step: Step, state: FlowState, event: Event, out: _Out) -
         return _ask(flow, replace(state, phase="ask", pending=None), out)
     if isinstance(event, DialEnded):  # a late transfer result: nothing to act on, ask again
         return _ask(flow, state, out)
+    if _is_away(flow, state, event):
+        return _away(flow, state, out)
     if state.keyed:  # the rest of an entry whose first key came alone
         rest = event.digits if isinstance(event, Keys) else ""
         event, state = Keys(state.keyed + rest), replace(state, keyed="")
@@ -197,15 +219,22 @@ def _finish(state: FlowState, actions: list[Action], out: _Out) -> Transition:
 # --- entering steps and asking --------------------------------------------------------------
 
 
-def _enter(flow: Flow, name: str, state: FlowState, out: _Out) -> FlowState:
+def _enter(
+    flow: Flow, name: str, state: FlowState, out: _Out, lead: tuple[Say, ...] = ()
+) -> FlowState:
     """Move to step ``name`` and emit what it says; ``say`` steps chain to the next one."""
     for _ in range(len(flow.steps) + 1):
+        name, state, opening = _section_turn(flow, name, state)
+        lead += opening
         step = flow.step(name)
         state = replace(
             state, step=name, phase="ask", tries=0, silences=0, pending=None, chosen=(), keyed=""
         )
+        if step.type != "say" and not step.asks:
+            out.actions += lead
         if step.type == "say":
-            out.actions += [Say(p) for p in step.prompts]
+            out.actions += [*lead, *(Say(p) for p in step.prompts)]
+            lead = ()
             name = step.next or ""
             continue
         if step.type == "news" and not state.news:  # nothing to tell: the call goes on
@@ -217,7 +246,7 @@ def _enter(flow: Flow, name: str, state: FlowState, out: _Out) -> FlowState:
             out.actions += [*(Say(p) for p in step.prompts), Hangup()]
             state = replace(state, outcome=step.outcome)
         else:
-            return _ask(flow, state, out)
+            return _ask(flow, state, out, lead)
         return state
     raise ValueError(f"flow {flow.name}: 'say' steps loop without an end")
 
@@ -251,6 +280,74 @@ def _move_on(flow: Flow, step: Step, state: FlowState, out: _Out, target: str | 
     return _enter(flow, target or step.next or flow.on_limit or flow.start, state, out)
 
 
+# --- households: the per-member section, asked of each member in turn -----------------------
+
+
+def _household(flow: Flow, state: FlowState) -> Household | None:
+    """The flow's per-member section, when this call asks more than one member."""
+    return flow.household if len(state.members) > 1 else None
+
+
+def _in_section(flow: Flow, state: FlowState) -> bool:
+    household = _household(flow, state)
+    if household is None or state.member >= len(state.members):
+        return False
+    return (state.step or "") in household.steps
+
+
+def _section_turn(
+    flow: Flow, name: str, state: FlowState
+) -> tuple[str, FlowState, tuple[Say, ...]]:
+    """Where entering ``name`` really leads on a household call: into the first member's
+    section (naming everyone), or on leaving a member's section, into the next member's."""
+    household = _household(flow, state)
+    if household is None or state.member >= len(state.members):
+        return name, state, ()
+    inside = (state.step or "") in household.steps
+    if not inside and name in household.steps:
+        names = {"count": str(len(state.members)), "names": "、".join(state.members)}
+        opening = (Say(household.intro, names), Say(household.first, _member(state)))
+        return name, state, opening
+    if inside and name not in household.steps:
+        return _next_member(household, replace(state, done=(*state.done, state.member)), name)
+    return name, state, ()
+
+
+def _next_member(
+    household: Household, state: FlowState, after: str
+) -> tuple[str, FlowState, tuple[Say, ...]]:
+    following = state.member + 1
+    if following < len(state.members):
+        state = replace(state, member=following)
+        return household.steps[0], state, (Say(household.following, _member(state)),)
+    return after, replace(state, member=len(state.members)), ()
+
+
+def _member(state: FlowState) -> dict[str, str]:
+    return {"name": state.members[state.member]}
+
+
+def _is_away(flow: Flow, state: FlowState, event: Event) -> bool:
+    """The away key as the first key of any question of a member's section."""
+    household = _household(flow, state)
+    if household is None or not _in_section(flow, state) or state.keyed:
+        return False
+    return isinstance(event, Keys) and event.digits == household.away_key
+
+
+def _away(flow: Flow, state: FlowState, out: _Out) -> FlowState:
+    """This member is not at home: nothing more is asked of them in this call (the host
+    calls them again), and the call goes on with the next member."""
+    household = flow.household
+    assert household is not None
+    out.answers.append(AnswerValue(AWAY_ANSWER, True))
+    out.actions.append(Say(household.away, _member(state)))
+    state = replace(state, away=(*state.away, state.member))
+    after = flow.step(household.steps[-1]).next or flow.on_limit or flow.start
+    target, state, lead = _next_member(household, state, after)
+    return _enter(flow, target, state, out, lead)
+
+
 # --- the caller keyed nothing or something wrong ---------------------------------------------
 
 
@@ -263,7 +360,7 @@ def _silence(flow: Flow, step: Step, state: FlowState, out: _Out) -> FlowState:
     if state.phase == "confirm" and state.pending is not None:
         # A valid temperature was keyed; keeping it beats losing it to a missed read-back.
         return _store_pending(flow, step, state, out, confirmed=False)
-    return _move_on(flow, step, _skip(step, state), out, step.on_silence)
+    return _move_on(flow, step, _skip(flow, step, state), out, step.on_silence)
 
 
 def _invalid(
@@ -277,15 +374,30 @@ def _invalid(
         return _store_pending(flow, step, state, out, confirmed=False)
     if step.skip:
         out.actions.append(Say(step.skip))
-    return _move_on(flow, step, _skip(step, state), out, step.on_fail)
+    return _move_on(flow, step, _skip(flow, step, state), out, step.on_fail)
 
 
-def _skip(step: Step, state: FlowState) -> FlowState:
+def _skip(flow: Flow, step: Step, state: FlowState) -> FlowState:
     """Note a question left without an answer, so the host can tell a call that reached its
-    end from one that answered everything (``FlowState.skipped``)."""
-    if not step.answer or step.answer in state.skipped or state.chosen:
+    end from one that answered everything (``FlowState.skipped``). A household member's
+    after the first is noted as ``answer@place`` (see ``skipped_by``)."""
+    if not step.answer or state.chosen:
         return state
-    return replace(state, skipped=(*state.skipped, step.answer))
+    entry = step.answer
+    if _in_section(flow, state) and state.member:
+        entry = f"{entry}@{state.member}"
+    if entry in state.skipped:
+        return state
+    return replace(state, skipped=(*state.skipped, entry))
+
+
+def skipped_by(state: Mapping[str, Any] | None, member: int) -> list[str]:
+    """The answers a household member (by place) left unanswered; 0 has the call's own."""
+    entries = [str(e) for e in (state or {}).get("skipped") or []]
+    if not member:
+        return [e for e in entries if "@" not in e]
+    suffix = f"@{member}"
+    return [e.removesuffix(suffix) for e in entries if e.endswith(suffix)]
 
 
 # --- per step type ----------------------------------------------------------------------------

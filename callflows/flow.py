@@ -98,6 +98,27 @@ class EscalationRule:
 
 
 @dataclass(frozen=True)
+class Household:
+    """The per-member section of a flow (``[household]``): when several residents share the
+    phone, ``steps`` are asked of each member due in turn, the rest of the call once.
+
+    ``intro`` names the members, ``first``/``following`` open each member's section, and
+    ``away_key`` (as the first key of any question in the section) skips a member who is not
+    at home; ``away`` confirms it. The member's answers are tagged with their place
+    (``AnswerValue.member``)."""
+
+    steps: tuple[str, ...]
+    intro: str = "household_intro"
+    first: str = "member_first"
+    following: str = "member_next"
+    away: str = "member_away"
+    away_key: str = "7"
+
+    def prompt_names(self) -> list[str]:
+        return [self.intro, self.first, self.following, self.away]
+
+
+@dataclass(frozen=True)
 class Flow:
     name: str
     start: str
@@ -110,6 +131,7 @@ class Flow:
     on_limit: str | None = None
     machine_prompt: str = "machine"
     source: str = "<string>"
+    household: Household | None = None
 
     def step(self, name: str) -> Step:
         return self.steps[name]
@@ -123,6 +145,8 @@ class Flow:
             names += list(step.info.values())
             if step.asks:
                 names.append(step.invalid)
+        if self.household is not None:
+            names += self.household.prompt_names()
         return list(dict.fromkeys(names))
 
     def answer_keys(self) -> list[str]:

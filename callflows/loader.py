@@ -16,7 +16,7 @@ from typing import Any
 
 from callflows.catalogue import load_catalogue
 from callflows.check import check
-from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
+from callflows.flow import EscalationRule, Flow, FlowError, Household, Problem, Step
 
 BUILTIN_FLOW = Path(__file__).with_name("checkin.toml")
 IDENTIFY_FLOW = Path(__file__).with_name("identify.toml")  # callers we cannot match by number
@@ -98,6 +98,7 @@ def _build(text: str, source: str) -> tuple[Flow | None, list[Problem]]:
         on_limit=meta.get("on_limit"),
         machine_prompt=str(meta.get("machine_prompt", "machine")),
         source=source,
+        household=_household(data.get("household"), lines, problems),
     )
     return flow, problems + check(flow, lines.find)
 
@@ -151,6 +152,35 @@ def _step(name: str, raw: dict[str, Any], lines: _LineFinder, problems: list[Pro
                 wrong(bound, "must be a number")
     kwargs.setdefault("type", "")
     return Step(name=name, **kwargs)
+
+
+_HOUSEHOLD_PROMPTS = ("intro", "first", "following", "away")
+
+
+def _household(raw: Any, lines: _LineFinder, problems: list[Problem]) -> Household | None:
+    if raw is None:
+        return None
+    where = lines.find("household")
+    if not isinstance(raw, dict):
+        problems.append(Problem(where, "[household] must be a table"))
+        return None
+    known = {"steps", "away_key", *_HOUSEHOLD_PROMPTS}
+    problems += [
+        Problem(lines.find("household", key), f"[household]: unknown setting '{key}'")
+        for key in raw
+        if key not in known
+    ]
+    steps = raw.get("steps")
+    if not isinstance(steps, list) or not steps:
+        problems.append(
+            Problem(
+                lines.find("household", "steps") or where,
+                '[household] steps must list the steps asked of each member, e.g. ["temperature"]',
+            )
+        )
+        return None
+    texts = {k: str(raw[k]) for k in (*_HOUSEHOLD_PROMPTS, "away_key") if k in raw}
+    return Household(steps=tuple(str(s) for s in steps), **texts)
 
 
 def _rule(

@@ -17,6 +17,11 @@ EXAMPLE_ARGS: Mapping[str, Mapping[str, str]] = {
     "en": {"community": "Zhongyuan Community", "hotline": "037165123456"},
 }
 EXAMPLE_NUMBER = "36.5"
+EXAMPLE_MEMBERS: Mapping[str, tuple[str, ...]] = {
+    "zh-CN": ("张桂兰", "李建国"),
+    "yue": ("張桂蘭", "李建國"),
+    "en": ("Zhang Guilan", "Li Jianguo"),
+}
 
 _KIND = {
     "say": "speaks, then goes on",
@@ -52,6 +57,7 @@ def describe(flow: Flow, lang: str, args: Mapping[str, str] | None = None) -> st
     ]
     for step in call_order(flow):
         lines += ["", *_step_lines(flow, step, say)]
+    lines += _household_lines(flow, say)
     lines += ["", *_escalation_lines(flow)]
     return "\n".join(lines) + "\n"
 
@@ -71,18 +77,20 @@ class _Speaker:
     def __init__(self, flow: Flow, lang: str, args: Mapping[str, str]) -> None:
         self.flow, self.lang, self.args = flow, lang, args
 
-    def text(self, prompt: str) -> str:
+    def text(self, prompt: str, extra: Mapping[str, str] | None = None) -> str:
         args = {**self.args, "temperature": EXAMPLE_NUMBER, "value": EXAMPLE_NUMBER}
-        return self.flow.catalogue.text(prompt, self.lang, args)
+        return self.flow.catalogue.text(prompt, self.lang, {**args, **(extra or {})})
 
-    def quote(self, prompt: str, indent: str = "  ") -> str:
-        return f'{indent}"{self.text(prompt)}"'
+    def quote(self, prompt: str, indent: str = "  ", args: Mapping[str, str] | None = None) -> str:
+        return f'{indent}"{self.text(prompt, args)}"'
 
 
 def _step_lines(flow: Flow, step: Step, say: _Speaker) -> list[str]:
     head = f"[{step.name}] {_KIND.get(step.type, step.type)}"
     if step.answer and step.type not in ("transfer",):
         head += f", stored as {step.answer}"
+    if flow.household is not None and step.name in flow.household.steps:
+        head += " (asked of each household member)"
     lines = [head, *(say.quote(p) for p in step.prompts)]
     body = _BODIES.get(step.type)
     if body is not None:
@@ -206,6 +214,36 @@ def _fallbacks(flow: Flow, step: Step, say: _Speaker) -> list[str]:
     times = "once" if step.silence_retries == 1 else f"{step.silence_retries} times"
     lines.append(f"  silence -> asks again ({times}), then -> [{step.on_silence or step.next}]")
     return lines
+
+
+def example_members(lang: str) -> tuple[str, ...]:
+    return EXAMPLE_MEMBERS.get(lang, EXAMPLE_MEMBERS["en"])
+
+
+def _household_lines(flow: Flow, say: _Speaker) -> list[str]:
+    """How a call to a phone several residents share goes through the per-member section."""
+    household = flow.household
+    if household is None:
+        return []
+    first, second = example_members(say.lang)
+    steps = " -> ".join(f"[{name}]" for name in household.steps)
+    after = flow.steps[household.steps[-1]].next if household.steps[-1] in flow.steps else None
+    intro = {"count": "2", "names": f"{first}、{second}"}
+    return [
+        "",
+        f"A household of two on one phone ({first}, {second}): {steps} asked of each in turn",
+        f"  before {first}'s questions:{say.quote(household.intro, ' ', intro)}"
+        f"{say.quote(household.first, ' ', {'name': first})}",
+        f"  after {first}'s answers:{say.quote(household.following, ' ', {'name': second})}, "
+        f"then {steps} for {second}",
+        f"  {household.away_key} as the first key of any of these questions -> "
+        f"{say.quote(household.away, '', {'name': first})}: {first} is skipped "
+        f"(counts as not reached; only they are called again) -> {second}'s questions",
+        f"  after the last member -> [{after}] once for the household "
+        "(its answers are the household's)",
+        "  each member's answers, escalations and retries are their own; a hang-up keeps "
+        "the members already answered",
+    ]
 
 
 def _escalation_lines(flow: Flow) -> list[str]:

@@ -19,6 +19,7 @@ from callflows.rules import UNCONFIRMED, Thresholds, findings
 from callflows.transcript import EXAMPLE_NUMBER, example_args
 from callflows.types import (
     Action,
+    Answered,
     Checked,
     DialEnded,
     Event,
@@ -47,8 +48,10 @@ class Trial:
         lang: str,
         args: Mapping[str, str] | None = None,
         verify: Verifier | None = None,
+        members: tuple[str, ...] = (),
     ) -> None:
         self.flow = flow
+        self.members = members  # a household call: the names of the members asked
         self.lang = flow.catalogue.resolve_language(lang)
         self.args = {**example_args(self.lang), **(args or {})}
         self.verify = verify or (lambda value: True)
@@ -71,7 +74,9 @@ class Trial:
 
     def begin(self) -> list[str]:
         """The call is answered: what the resident hears first."""
-        return self._show(start(self.flow))
+        if len(self.members) < 2:
+            return self._show(start(self.flow))
+        return self._show(advance(self.flow, {"members": list(self.members)}, Answered()))
 
     def key(self, line: str) -> list[str]:
         """Apply one line of input; returns what happens and what the resident hears."""
@@ -129,12 +134,16 @@ class Trial:
     def _stored(self, transition: Transition) -> list[str]:
         lines = []
         for answer in transition.answers:
+            key = answer.key
+            if answer.member is not None:
+                key = f"{key} ({self.members[answer.member]})"
             if answer.append:
-                self.answers.setdefault(answer.key, []).append(answer.value)
+                self.answers.setdefault(key, []).append(answer.value)
             else:
-                self.answers[answer.key] = answer.value
+                self.answers[key] = answer.value
             note = "" if answer.confirmed else f" ({UNCONFIRMED})"
-            lines.append(f"[stored {answer.key} = {_show(answer.value)}{note}]")
+            whose = "" if answer.member is None else f" for {self.members[answer.member]}"
+            lines.append(f"[stored {answer.key} = {_show(answer.value)}{whose}{note}]")
         pairs = [(a.key, a.value) for a in transition.answers]
         unconfirmed = {a.key for a in transition.answers if not a.confirmed}
         for found in findings(self.flow, pairs, None, Thresholds(), unconfirmed):

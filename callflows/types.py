@@ -111,12 +111,16 @@ class AnswerValue:
 
     ``confirmed`` is false for a value keyed but never confirmed at its read-back (the caller
     hung up, stayed silent or kept pressing wrong keys there): kept, and shown as unconfirmed,
-    because a fever keyed and then lost is worse than one staff must double-check."""
+    because a fever keyed and then lost is worse than one staff must double-check.
+
+    ``member`` is the place of the household member the answer belongs to, for answers given
+    in a flow's per-member section on a household call; None for the call's own answers."""
 
     key: str
     value: Any
     append: bool = False
     confirmed: bool = True
+    member: int | None = None
 
 
 @dataclass(frozen=True)

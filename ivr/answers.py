@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from callflows import AnswerValue, Flow
 from callflows.rules import Thresholds, findings
+from ivr import households
 from ivr.config import Settings
 from ivr.escalations import raise_escalation, recover
 from ivr.orders import open_orders
@@ -36,16 +37,34 @@ def store_answers(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    """Keep each answer as a row and on the check-in, then escalate what needs a person."""
-    if not answers:
-        return
-    checkin = attempt.checkin
+    """Keep each answer as a row and on the check-in, then escalate what needs a person.
+    On a household call each answer goes to the member it was given for (``member``); the
+    household's own (needs, a transfer) to the attempt's check-in."""
+    for position in dict.fromkeys(a.member or 0 for a in answers):
+        given = tuple(a for a in answers if (a.member or 0) == position)
+        checkin, resident = attempt.checkin, attempt.resident
+        member = households.member_at(session, attempt, position) if position else None
+        if member is not None:
+            checkin, resident = member.checkin, member.resident
+        _keep(session, attempt, checkin, resident, given, flow, settings, now)
+
+
+def _keep(
+    session: Session,
+    attempt: CallAttempt,
+    checkin: CheckIn | None,
+    resident: Resident | None,
+    answers: tuple[AnswerValue, ...],
+    flow: Flow,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
     for answer in answers:
         session.add(
             Answer(
                 checkin_id=checkin.id if checkin else None,
                 attempt_id=attempt.id,
-                resident_id=attempt.resident_id,
+                resident_id=resident.id if resident else attempt.resident_id,
                 key=answer.key,
                 value=answer.value,
                 confirmed=answer.confirmed,
@@ -54,7 +73,7 @@ def store_answers(
         )
     pairs = [(a.key, a.value) for a in answers]
     unconfirmed = frozenset(a.key for a in answers if not a.confirmed)
-    apply_answers(session, attempt.resident, checkin, pairs, flow, settings, now, unconfirmed)
+    apply_answers(session, resident, checkin, pairs, flow, settings, now, unconfirmed)
 
 
 def apply_answers(

@@ -14,13 +14,13 @@ import logging
 
 from sqlalchemy.orm import Session
 
-from ivr import audit, escalation_facts, halt
+from ivr import audit, escalation_facts, halt, households
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
 from ivr.phones import mask_phones_in
 from ivr.settle import settle_attempt
 from ivr.telephony import CarrierError, ErrorKind
-from storage import CallAttempt
+from storage import CallAttempt, CheckIn, Resident
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +91,26 @@ def _bad_number(
     settings: Settings,
     now: dt.datetime,
 ) -> None:
-    resident, checkin = attempt.resident, attempt.checkin
-    assert resident is not None and checkin is not None
-    resident.phone_invalid_at = now
-    resident.phone_error = _code_and_message(exc)[:200]
     attempt.state, attempt.status, attempt.outcome, attempt.ended_at = (
         "ended",
         "failed",
         "bad_number",
         now,
     )
+    for member in households.members_of(session, attempt):  # the phone is every member's
+        _number_refused(session, member.checkin, member.resident, exc, settings, now)
+
+
+def _number_refused(
+    session: Session,
+    checkin: CheckIn,
+    resident: Resident,
+    exc: CarrierError,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    resident.phone_invalid_at = now
+    resident.phone_error = _code_and_message(exc)[:200]
     checkin.status, checkin.closed_at, checkin.next_attempt_at = "missed", now, None
     raise_escalation(
         session,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, case, func, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from ivr import halt
+from ivr import halt, households
 from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.db_errors import database_unavailable, retry_while_unavailable
@@ -96,24 +96,28 @@ def queue_due_calls(session: Session, now: dt.datetime, limit: int) -> int:
 
 
 def _new_attempt(session: Session, checkin_id: int, now: dt.datetime) -> None:
-    checkin = session.get(CheckIn, checkin_id, populate_existing=True)
-    assert checkin is not None
+    """One call for the check-in, and for its housemates' check-ins still due (one call per
+    household and attempt, so the pace counts calls, not residents)."""
+    lead = session.get(CheckIn, checkin_id, populate_existing=True)
+    assert lead is not None
+    members = households.in_order([lead, *households.claim_housemates(session, lead, now)])
+    checkin = members[0]
     resident = checkin.resident
-    session.add(
-        CallAttempt(
-            code=secrets.token_urlsafe(18),
-            checkin_id=checkin.id,
-            resident_id=resident.id,
-            attempt_no=checkin.attempts,
-            direction="outbound",
-            phone=resident.phone,
-            language=resident.language,
-            state="queued",
-            due_at=now,
-            created_at=now,
-            flow_state=None,
-        )
+    attempt = CallAttempt(
+        code=secrets.token_urlsafe(18),
+        checkin_id=checkin.id,
+        resident_id=resident.id,
+        attempt_no=checkin.attempts,
+        direction="outbound",
+        phone=resident.phone,
+        language=resident.language,
+        state="queued",
+        due_at=now,
+        created_at=now,
+        flow_state=None,
     )
+    session.add(attempt)
+    households.add_members(session, attempt, members)
 
 
 def claim_queued(session: Session, now: dt.datetime, worker: str, limit: int) -> list[int]:
@@ -398,7 +402,5 @@ def queue_checkin_now(session: Session, checkin: CheckIn, now: dt.datetime) -> C
     _new_attempt(session, checkin.id, now)
     session.flush()
     return session.scalars(
-        select(CallAttempt)
-        .where(CallAttempt.checkin_id == checkin.id)
-        .order_by(CallAttempt.id.desc())
+        select(CallAttempt).where(households.calls_of(checkin)).order_by(CallAttempt.id.desc())
     ).first()

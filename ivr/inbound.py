@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callflows import Flow, Hangup, Keys, Outcome, Silence
-from ivr import calls
+from ivr import calls, households
 from ivr.calls import CallEnv, Turn
 from ivr.phones import PhoneError, mask_phone, normalize_phone
 from storage import CallAttempt, CheckIn, Resident
@@ -109,7 +109,7 @@ def on_identify_input(
         return result
     # Identified: keep what the identify flow just said ("we found you"), drop its hang-up,
     # and start the check-in as if the call had just been answered.
-    attempt.flow_state, attempt.outcome = None, None
+    attempt.flow_state, attempt.outcome = households.reseed(session, attempt), None
     first = calls.start_flow(session, attempt, env_for(attempt, env, flows))
     said = tuple(a for a in result.transition.actions if not isinstance(a, Hangup))
     joined = dataclasses.replace(first.transition, actions=said + first.transition.actions)
@@ -119,7 +119,14 @@ def on_identify_input(
 def attach(
     session: Session, attempt: CallAttempt, resident: Resident, checkin_flow: Flow, env: CallEnv
 ) -> CheckIn:
-    """Make ``attempt`` the resident's call on their open check-in (or a new ad-hoc one)."""
+    """Make ``attempt`` the resident's call on their open check-in (or a new ad-hoc one). A
+    household's phone: the call asks every member with a check-in still open today (the
+    one who has it, when only one has)."""
+    due = _household_due(session, resident, env)
+    if len(due) > 1:
+        return _attach_household(session, attempt, due, checkin_flow)
+    if due:
+        resident = due[0][0]
     attempt.resident_id, attempt.resident = resident.id, resident
     attempt.phone = attempt.phone or resident.phone
     attempt.language = resident.language
@@ -134,6 +141,36 @@ def attach(
             resident.id,
         )
         checkin.next_attempt_at = None
+    return checkin
+
+
+def _household_due(
+    session: Session, resident: Resident, env: CallEnv
+) -> list[tuple[Resident, CheckIn]]:
+    due = []
+    for mate in households.housemates(session, resident.phone):
+        checkin = _open_checkin(session, mate, env)
+        if checkin is not None:
+            due.append((mate, checkin))
+    return due
+
+
+def _attach_household(
+    session: Session,
+    attempt: CallAttempt,
+    due: list[tuple[Resident, CheckIn]],
+    checkin_flow: Flow,
+) -> CheckIn:
+    resident, checkin = due[0]
+    attempt.resident_id, attempt.resident = resident.id, resident
+    attempt.phone = attempt.phone or resident.phone
+    attempt.language = resident.language
+    attempt.flow_name = checkin_flow.name
+    attempt.checkin_id, attempt.checkin = checkin.id, checkin
+    for _, member in due:
+        member.next_attempt_at = None  # held while the household is on the line
+    households.add_members(session, attempt, [c for _, c in due])
+    log.info("call-back from a household: %d members still due today", len(due))
     return checkin
 
 

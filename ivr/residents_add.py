@@ -1,8 +1,9 @@
 """Adding one resident without a CSV file (``pingan residents add``, the dashboard's form).
 
 One resident goes through exactly the import's cleaning and writing, so a phone, a date or a
-language is accepted or refused the same way everywhere; only an existing phone is refused
-instead of being updated, because "add" must never overwrite someone.
+language is accepted or refused the same way everywhere; only an existing resident (same phone
+and name) is refused instead of being updated, because "add" must never overwrite someone. A
+new name on a stored phone adds a member to that household.
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def add_resident(
         where = community.name if community else "?"
         raise AddError([f"{row.row.phone} is already the phone of {existing.name} ({where})"])
     apply_import(session, plan, now, actor=actor, how="added one resident")
-    resident = session.scalars(select(Resident).where(Resident.phone == row.row.phone)).one()
+    query = select(Resident).where(Resident.phone == row.row.phone, Resident.name == row.row.name)
+    resident = session.scalars(query.order_by(Resident.id.desc())).first()
+    assert resident is not None
     return resident
 
 

@@ -6,9 +6,11 @@
    unchanged, and which communities are new.
 3. ``apply_import`` writes the plan into the caller's transaction (it never commits).
 
-The phone number is the resident's identity: a row whose number is already stored updates that
-resident, so importing the same file twice changes nothing. Only columns present in the file are
-compared and written; a file without ``notes`` leaves everyone's notes alone.
+The phone number and the name are the resident's identity: a row whose number and name are
+already stored updates that resident, so importing the same file twice changes nothing. Residents
+sharing a phone are a household: a row with a stored number but another name adds a member.
+Only columns present in the file are compared and written; a file without ``notes`` leaves
+everyone's notes alone.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ class PlannedRow:
     action: Action
     resident_id: int | None = None  # the existing resident, for update and unchanged
     changes: tuple[FieldChange, ...] = ()
+    housemates: tuple[str, ...] = ()  # created: residents already stored with this phone
 
     @property
     def changed_fields(self) -> tuple[str, ...]:
@@ -180,6 +183,7 @@ class ImportReport:
     new_communities: tuple[str, ...] = ()
     updates: tuple[PlannedRow, ...] = ()
     applied: bool = True  # False for a preview: nothing was written
+    joins: tuple[PlannedRow, ...] = ()  # new members of a stored household
 
     def format_report(self) -> list[str]:
         """Readable lines for the CLI and the dashboard, ending with a one-line summary."""
@@ -189,6 +193,12 @@ class ImportReport:
         lines += [
             f"line {u.line}: {u.row.name} {verb} ({', '.join(u.changed_fields)})"
             for u in self.updates
+        ]
+        verb = "added" if self.applied else "to add"
+        lines += [
+            f"line {j.line}: {j.row.name} {verb} to the household of "
+            f"{'、'.join(j.housemates)} (same phone)"
+            for j in self.joins
         ]
         if self.new_communities:
             label = "new communities" if self.applied else "communities to create"
@@ -233,6 +243,7 @@ class ImportPlan:
             new_communities=self.new_communities,
             updates=tuple(p for p in self.rows if p.action == Action.UPDATE),
             applied=applied,
+            joins=tuple(p for p in self.rows if p.housemates),
         )
 
 
@@ -459,9 +470,13 @@ def _parse_row(
     cleaned, errors = _clean_cells(values, region, default_language)
     phone = cleaned.get("phone")
     if isinstance(phone, str):
-        first = first_line_of_phone.setdefault(phone, line)
+        # The same phone and name twice is one resident listed twice; another name on the
+        # same phone is a housemate.
+        first = first_line_of_phone.setdefault(f"{phone} {cleaned.get('name')}", line)
         if first != line:
-            errors.append(f'phone "{values["phone"].strip()}": same number as line {first}')
+            errors.append(
+                f'phone "{values["phone"].strip()}": same number and name as line {first}'
+            )
         if phone == cleaned.get("emergency_contact"):
             errors.append("emergency_contact is the resident's own phone")
     if errors:
@@ -625,7 +640,7 @@ def plan_import(session: Session, parsed: ParsedImport) -> ImportPlan:
     good = [(p.line, p.row) for p in parsed.rows if p.row is not None]
     existing = _residents_by_phone(session, [row.phone for _, row in good])
     planned = tuple(
-        _plan_row(line, row, existing.get(row.phone), parsed.columns) for line, row in good
+        _plan_row(line, row, existing.get(row.phone, []), parsed.columns) for line, row in good
     )
     return ImportPlan(
         rows=planned,
@@ -642,26 +657,32 @@ def _batches(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[start : start + _BATCH]
 
 
-def _residents_by_phone(session: Session, phones: Sequence[str]) -> dict[str, tuple[Resident, str]]:
-    """Residents with these phones, each with its community's name (one query per batch)."""
-    found: dict[str, tuple[Resident, str]] = {}
-    for batch in _batches(phones):
+def _residents_by_phone(
+    session: Session, phones: Sequence[str]
+) -> dict[str, list[tuple[Resident, str]]]:
+    """Residents with these phones (a household has several), each with its community's name
+    (one query per batch)."""
+    found: dict[str, list[tuple[Resident, str]]] = {}
+    for batch in _batches(list(dict.fromkeys(phones))):
         query = (
             select(Resident, Community.name)
             .join(Resident.community)
             .where(Resident.phone.in_(batch))
+            .order_by(Resident.id)
         )
         for resident, community in session.execute(query):
-            found[resident.phone] = (resident, community)
+            found.setdefault(resident.phone, []).append((resident, community))
     return found
 
 
 def _plan_row(
-    line: int, row: ResidentRow, existing: tuple[Resident, str] | None, columns: frozenset[str]
+    line: int, row: ResidentRow, existing: list[tuple[Resident, str]], columns: frozenset[str]
 ) -> PlannedRow:
-    if existing is None:
-        return PlannedRow(line, row, Action.CREATE)
-    resident, community = existing
+    same = [(r, c) for r, c in existing if r.name == row.name]
+    if not same:
+        housemates = tuple(r.name for r, _ in existing)
+        return PlannedRow(line, row, Action.CREATE, housemates=housemates)
+    resident, community = same[0]
     changes = tuple(_changes(resident, community, row, columns))
     action = Action.UPDATE if changes else Action.UNCHANGED
     return PlannedRow(line, row, action, resident.id, changes)
@@ -716,8 +737,7 @@ def apply_import(
     (field names only: the audit trail need not hold a second copy of phone numbers).
 
     Make the plan in the same transaction (or plan again on confirm): if a resident with a
-    planned-new phone appeared in between, the flush fails on the unique phone and nothing of
-    the import is kept once the caller rolls back.
+    planned-new phone and name appeared in between, the import adds that resident again.
     """
     if now.tzinfo is None:
         raise ValueError("apply_import needs an aware datetime")

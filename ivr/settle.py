@@ -23,7 +23,8 @@ import logging
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from ivr import alerts, escalation_facts
+from callflows.engine import skipped_by
+from ivr import alerts, escalation_facts, households
 from ivr.config import Settings
 from ivr.escalations import raise_escalation
 from storage import Answer, CallAttempt, CheckIn, Resident
@@ -46,20 +47,68 @@ def settle_attempt(
 ) -> None:
     """``call_again_if_unfinished``: the call was cut off on our side (see ``ivr.sweeper``), so
     an unfinished check-in is called again, as the caller was promised, even with a
-    temperature; if no attempt is left it closes as usual."""
-    checkin = attempt.checkin
-    if checkin is None or checkin.status in CLOSED_STATUSES:
+    temperature; if no attempt is left it closes as usual.
+
+    A household call settles each member's check-in on how far it got with them: a member
+    whose questions were all answered is done even if the call ended before the next one's,
+    and a member skipped as away or never asked counts as not reached."""
+    members = households.members_of(session, attempt) if attempt.checkin is not None else []
+    if len(members) < 2:
+        if attempt.checkin is not None:
+            finished = attempt.outcome == "finished"
+            reached = _reached_a_person(attempt)
+            _settle(
+                session,
+                attempt,
+                attempt.checkin,
+                finished,
+                reached,
+                0,
+                settings,
+                now,
+                call_again_if_unfinished,
+            )
+        return
+    state = attempt.flow_state
+    for member in members:
+        done = households.progress(state, member.position, _reached_a_person(attempt))
+        _settle(
+            session,
+            attempt,
+            member.checkin,
+            done.finished,
+            done.reached,
+            member.position,
+            settings,
+            now,
+            call_again_if_unfinished,
+        )
+
+
+def _settle(
+    session: Session,
+    attempt: CallAttempt,
+    checkin: CheckIn,
+    finished: bool,
+    reached: bool,
+    position: int,
+    settings: Settings,
+    now: dt.datetime,
+    call_again_if_unfinished: bool,
+) -> None:
+    if checkin.status in CLOSED_STATUSES:
         return
     alerts.release_held(session, checkin, now)
-    if attempt.outcome == "finished":
+    if finished:
         checkin.finished = True
-    if _reached_a_person(attempt):
+    if reached:
         checkin.reached = True
     checkin.updated_at = now
     retry_at = _retry_at(checkin, settings, now)
     call_again = call_again_if_unfinished and not checkin.finished and retry_at is not None
     if checkin.temperature_c is not None and not call_again:
-        _close(checkin, "complete" if _all_answered(session, checkin, attempt) else "partial", now)
+        answered = _all_answered(session, checkin, attempt, position)
+        _close(checkin, "complete" if answered else "partial", now)
         log.info("check-in %s %s after attempt %s", checkin.id, checkin.status, attempt.attempt_no)
         return
     if _other_call_live(session, checkin, attempt):
@@ -85,12 +134,13 @@ def settle_attempt(
     close_missed(session, checkin, settings, now)
 
 
-def _all_answered(session: Session, checkin: CheckIn, attempt: CallAttempt) -> bool:
+def _all_answered(session: Session, checkin: CheckIn, attempt: CallAttempt, position: int) -> bool:
     """Reached the end, the reading confirmed, and no question the call moved on from without
-    an answer (three wrong keys, silence) is still unanswered for this check-in."""
+    an answer (three wrong keys, silence) is still unanswered for this check-in (the
+    household member at ``position`` on a household call)."""
     if not (checkin.finished and checkin.temperature_confirmed):
         return False
-    skipped = (attempt.flow_state or {}).get("skipped") or []
+    skipped = skipped_by(attempt.flow_state, position)
     if not skipped:
         return True
     query = select(Answer.key).where(Answer.checkin_id == checkin.id, Answer.key.in_(skipped))
@@ -111,7 +161,7 @@ def _retry_at(checkin: CheckIn, settings: Settings, now: dt.datetime) -> dt.date
 
 def _other_call_live(session: Session, checkin: CheckIn, attempt: CallAttempt) -> bool:
     query = select(CallAttempt.id).where(
-        CallAttempt.checkin_id == checkin.id,
+        households.calls_of(checkin),
         CallAttempt.id != attempt.id,
         CallAttempt.state.in_(LIVE_STATES),
     )
@@ -137,7 +187,7 @@ def close_missed(session: Session, checkin: CheckIn, settings: Settings, now: dt
         resident,
         reason,
         severity,
-        _attempts_summary(checkin, settings.tz),
+        _attempts_summary(session, checkin, settings.tz),
         now,
         checkin=checkin,
         settings=settings,
@@ -171,9 +221,7 @@ def refund_unheard(session: Session, attempt: CallAttempt, settings: Settings) -
     checkin = attempt.checkin
     if checkin is None or checkin.status in CLOSED_STATUSES:
         return
-    query = select(func.count()).where(
-        CallAttempt.checkin_id == checkin.id, CallAttempt.outcome == UNHEARD
-    )
+    query = select(func.count()).where(households.calls_of(checkin), CallAttempt.outcome == UNHEARD)
     if int(session.scalar(query) or 0) <= settings.max_attempts:
         checkin.max_attempts += 1
 
@@ -181,7 +229,7 @@ def refund_unheard(session: Session, attempt: CallAttempt, settings: Settings) -
 def _really_tried(session: Session, checkin: CheckIn) -> bool:
     """Did any call of the check-in reach the resident's phone and tell us how it went?"""
     query = select(CallAttempt.id).where(
-        CallAttempt.checkin_id == checkin.id,
+        households.calls_of(checkin),
         CallAttempt.call_sid.is_not(None),
         CallAttempt.outcome.is_distinct_from(UNHEARD),
     )
@@ -219,7 +267,7 @@ def stop_calls(session: Session, resident: Resident, now: dt.datetime) -> None:
 
 
 def _ever_dialled(session: Session, checkin: CheckIn) -> bool:
-    query = select(CallAttempt.id).where(CallAttempt.checkin_id == checkin.id)
+    query = select(CallAttempt.id).where(households.calls_of(checkin))
     return bool(session.scalar(select(exists(query))))
 
 
@@ -245,10 +293,11 @@ def _missed_last_time(session: Session, checkin: CheckIn) -> bool:
     return session.scalar(query) == "missed"
 
 
-def _attempts_summary(checkin: CheckIn, tz: dt.tzinfo) -> str:
+def _attempts_summary(session: Session, checkin: CheckIn, tz: dt.tzinfo) -> str:
     """Every attempt and its outcome, so staff know what was already tried."""
     parts = []
-    for attempt in checkin.attempts_list:
+    calls = select(CallAttempt).where(households.calls_of(checkin)).order_by(CallAttempt.id)
+    for attempt in session.scalars(calls):
         when = (attempt.placed_at or attempt.created_at).astimezone(tz).strftime("%H:%M")
         what = attempt.status or attempt.state
         if attempt.answered_by and attempt.answered_by != "human":

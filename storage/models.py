@@ -64,7 +64,8 @@ class Resident(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164
+    # E.164. Residents sharing one phone are a household, called together (``CallMember``).
+    phone: Mapped[str] = mapped_column(String(32), index=True)
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     address: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(10), default="zh-CN")
@@ -216,6 +217,24 @@ class CallAttempt(Base):
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="attempt", order_by="CallEvent.id"
     )
+
+
+class CallMember(Base):
+    """One member of a household call: the call asks, in ``position`` order, each member whose
+    check-in it carries (the flow state's ``member`` is this position). A call that asks one
+    resident has no rows here: its check-in is the attempt's own."""
+
+    __tablename__ = "call_member"
+    __table_args__ = (UniqueConstraint("attempt_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("call_attempt.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    checkin_id: Mapped[int] = mapped_column(ForeignKey("checkin.id"), index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+
+    checkin: Mapped[CheckIn] = relationship()
+    resident: Mapped[Resident] = relationship()
 
 
 class CallEvent(Base):

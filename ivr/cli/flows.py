@@ -63,15 +63,21 @@ def show(pingan: Pingan, file: Path | None, lang: str | None) -> None:
 @flow_group.command("try")
 @file_argument
 @lang_option
+@click.option(
+    "--members",
+    default="",
+    help="A household call: the names of the members asked, e.g. 张桂兰,李建国.",
+)
 @pass_pingan
-def try_flow(pingan: Pingan, file: Path | None, lang: str | None) -> None:
+def try_flow(pingan: Pingan, file: Path | None, lang: str | None, members: str) -> None:
     """Key through the call in the terminal, hearing exactly what a resident would hear.
 
     Type the keys for each prompt and press Enter (# ends a number, as on a phone). An empty
     line is silence; 'hangup' hangs up. At a transfer, type 'answered' if staff pick up.
     """
     flow = _load(file or _flow_in_use(pingan))
-    trial = Trial(flow, _language(flow, lang or _settings(pingan).language))
+    names = tuple(n.strip() for n in members.replace("，", ",").split(",") if n.strip())
+    trial = Trial(flow, _language(flow, lang or _settings(pingan).language), members=names)
     click.echo(f'Trying "{flow.name}": keys, then Enter; Enter alone is silence; "hangup" ends.')
     _echo(trial.begin())
     stdin = sys.stdin  # CliRunner swaps it for its input in tests

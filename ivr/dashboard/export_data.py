@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ivr.dashboard import escalation_words
 from ivr.dashboard.queries import AnySelect, in_scope
+from ivr.households import household_names
 from ivr.reports import answers_by_checkin, keys_of
 from storage import (
     Answer,
@@ -97,12 +98,13 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
     header = [
         "id", "date", "round", "community", "name", "phone", "address", "status",
         "temperature_c", "temperature_confirmed", "symptoms", "needs", "callback_requested",
-        "attempts", "source",
+        "attempts", "source", "household",
     ] + [f"answer:{k}" for k in keys]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
         for chunk in _chunks(session, base):
             answers = answers_by_checkin(session, [c.id for c, *_ in chunk], w.list_keys)
+            homes = household_names(session, [r.phone for _, r, *_ in chunk])
             for c, r, community, slot in chunk:
                 given = answers[c.id]
                 yield [
@@ -110,6 +112,7 @@ def _checkins(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any
                     r.address or "", c.status, _number(c.temperature_c),
                     _confirmed(c), c.symptoms,
                     ";".join(c.needs or []), c.callback_requested, c.attempts, c.source,
+                    homes.get(r.phone, ""),
                 ] + [_cell(given.get(k)) for k in keys]  # fmt: skip
 
     return header, rows()
@@ -183,10 +186,12 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
         "status", "temperature_c", "temperature_confirmed", "events", "acknowledged_by",
         "acknowledged_at", "resolved_by", "resolved_at", "outcome", "note", "detail",
         "detail_text",  # the same events in the viewer's words; "detail" stays as it was
+        "household",
     ]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
         for chunk in _chunks(session, base):
+            homes = household_names(session, [r.phone for _, r, _ in chunk])
             for e, r, community in chunk:
                 yield [
                     e.id, w.local(e.opened_at), community, r.name, r.phone, r.address or "",
@@ -195,6 +200,7 @@ def _escalations(session: Session, w: Window) -> tuple[list[str], Iterator[list[
                     e.acknowledged_by or "", w.local(e.acknowledged_at), e.resolved_by or "",
                     w.local(e.resolved_at), e.outcome or "", e.note or "", e.detail,
                     "\n".join(escalation_words.lines(e, w.tz)),
+                    homes.get(r.phone, ""),
                 ]  # fmt: skip
 
     return header, rows()
@@ -212,16 +218,18 @@ def _orders(session: Session, w: Window) -> tuple[list[str], Iterator[list[Any]]
     )
     header = [
         "id", "date", "community", "name", "phone", "address", "need", "status", "opened_at",
-        "taken_by", "taken_at", "delivered_by", "delivered_at", "note",
+        "taken_by", "taken_at", "delivered_by", "delivered_at", "note", "household",
     ]  # fmt: skip
 
     def rows() -> Iterator[list[Any]]:
         for chunk in _chunks(session, base):
+            homes = household_names(session, [r.phone for _, r, _ in chunk])
             for o, r, community in chunk:
                 yield [
                     o.id, o.local_date, community, r.name, r.phone, r.address or "",
                     o.need, o.status, w.local(o.opened_at), o.taken_by or "", w.local(o.taken_at),
                     o.delivered_by or "", w.local(o.delivered_at), o.note or "",
+                    homes.get(r.phone, ""),
                 ]  # fmt: skip
 
     return header, rows()

@@ -29,7 +29,7 @@ _PATTERNS = [
     (r"(?P<column>\w+) is empty", "{column}为空"),
     (r"(?P<column>\w+) is longer than (?P<n>\d+) characters", "{column}超过 {n} 个字"),
     (r"emergency_contact is the resident's own phone", "紧急联系人电话就是居民本人的电话"),
-    (_CELL + r"same number as line (?P<n>\d+)", "{column}“{raw}”与第 {n} 行的号码相同"),
+    (_CELL + r"same number and name as line (?P<n>\d+)", "{column}“{raw}”与第 {n} 行的号码和姓名都相同（同一居民）"),
     (_CELL + r"not a date such as .*", "{column}“{raw}”不是日期（如 2026-11-28）"),
     (_CELL + r"not a whole number of days from 1 to (?P<n>\d+)", "{column}“{raw}”不是 1 到 {n} 的天数"),
     (_CELL + r"not yes or no .*", "{column}“{raw}”请填“是”或“否”（1/0）"),

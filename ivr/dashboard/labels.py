@@ -390,6 +390,7 @@ EXPORT_COLUMNS = {  # the first header row of an export; the second keeps these 
     "callback_requested": _l("请求回电"),
     "attempts": _l("呼叫次数"),
     "source": _l("来源"),
+    "household": _l("同户居民"),
     "call_sid": _l("通话编号"),
     "created_at": _l("时间"),
     "direction": _l("方向"),

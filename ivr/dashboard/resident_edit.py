@@ -52,7 +52,11 @@ def resident_edit_post(resident_id: int) -> Response:
     with session_scope() as db:
         found = queries.get_in_scope(db, Resident, resident_id, scope())
         clash = db.scalar(
-            select(Resident.id).where(Resident.phone == values["phone"], Resident.id != found.id)
+            select(Resident.id).where(
+                Resident.phone == values["phone"],
+                Resident.name == values.get("name", found.name),
+                Resident.id != found.id,
+            )
         )
         if clash is not None:
             raise forms.FormError(_("这个电话号码已属于另一位居民。"))

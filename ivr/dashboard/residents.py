@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
-from ivr import settings_of
+from ivr import households, settings_of
 from ivr.dashboard import PAGE_SIZE, board, bp, charts, forms, queries, records
 from ivr.dashboard.auth import login_required, scope
 from ivr.dashboard.templating import render, today
@@ -44,6 +45,7 @@ def residents() -> str:
             "residents.html",
             page=page,
             rows=rows,
+            homes=households.household_names(db, [r.phone for r, _c, _s in rows]),
             # One grouped COUNT over the colour CASE: a single pass over the residents in scope,
             # reading only their day summary columns (no check-ins are aggregated), so even
             # the whole district is counted in one pass.
@@ -83,4 +85,12 @@ def resident(resident_id: int) -> str:
             outcomes=OUTCOMES,
             answer_text=records.answer_text,
             today=today(),
+            housemates=_housemates(db, found),
         )
+
+
+def _housemates(db: Session, found: Resident) -> list[Resident]:
+    """The others sharing the resident's phone, in the staff member's scope."""
+    mates = [m for m in households.housemates(db, found.phone) if m.id != found.id]
+    community_id = scope()
+    return [m for m in mates if community_id is None or m.community_id == community_id]

@@ -63,7 +63,7 @@ NOTICE = (
 # Groceries 王秀英 asked for yesterday, delivered yesterday evening: her call says so.
 DELIVERED = ("13803710101", "groceries", "赵红梅")
 
-SAMPLES = (
+SAMPLES: tuple[Sample, ...] = (
     Sample(
         "王秀英",
         "13803710101",
@@ -240,6 +240,29 @@ SAMPLES = (
         ("第三次呼叫才接听；需要代购药品", "answers only the third call; asks for medicine"),
     ),
 )
+
+
+# A couple on one landline: one call asks each of them in turn (a household, issue 13).
+HOUSEHOLD_CALL = "answer 1 365# 1 2 368# 1 2 9"
+HOUSEHOLD = (
+    Sample(
+        "刘桂芝",
+        "0371-65128888",
+        "中原社区",
+        "建设西路14号院2号楼1单元101",
+        (HOUSEHOLD_CALL,),
+        ("与老伴共用一部座机，一通电话两人都登记", "shares a landline with her husband"),
+    ),
+    Sample(
+        "陈国华",
+        "0371-65128888",
+        "中原社区",
+        "建设西路14号院2号楼1单元101",
+        (HOUSEHOLD_CALL,),
+        ("与老伴共用一部座机，一通电话两人都登记", "shares a landline with his wife"),
+    ),
+)
+SAMPLES = SAMPLES + HOUSEHOLD
 
 
 def residents_csv(language: str = "zh-CN") -> str:

@@ -210,7 +210,8 @@ GOOD = {"name": "李建国", "phone": "13803710102", "language": "zh-CN", "isola
         ({"name": ""}, "请填写姓名"),
         ({"name": "名" * 101}, "姓名最多 100 个字"),
         ({"phone": "12345"}, "电话不是有效的电话号码"),
-        ({"phone": "13803710201"}, "这个电话号码已属于另一位居民"),  # 杨志强's, in B
+        # 杨志强's phone and name, in B (another name on a phone joins that household)
+        ({"phone": "13803710201", "name": "杨志强"}, "这个电话号码已属于另一位居民"),
         ({"language": "fr"}, "请选择有效的语言"),
         ({"isolation_start": "2026-13-01"}, "隔离开始日期不是有效日期"),
         ({"isolation_days": "abc"}, "隔离天数必须是整数"),
@@ -316,11 +317,14 @@ def test_staff_add_one_resident_without_a_csv_and_a_refusal_keeps_what_they_type
     client = signed_in(app, people.staff_a)
     form = text(client.get("/residents/new"))
     assert "中原社区" in form and "祥和社区" not in form  # only their own community
-    typed = {"community": str(people.community_a), "name": "张桂兰", "phone": "138 0371 0102"}
-    clash = post(client, "/residents/new", typed)
+    typed = {"community": str(people.community_a), "name": "李建国", "phone": "138 0371 0102"}
+    clash = post(client, "/residents/new", typed)  # the same person again
     assert clash.status_code == 400
     assert "+8613803710102 is already the phone of 李建国" in text(clash)
-    assert 'value="张桂兰"' in text(clash)
+    assert 'value="李建国"' in text(clash)
+    housemate = post(client, "/residents/new", {**typed, "name": "王桂英"})  # his wife
+    assert housemate.status_code == 302
+    typed = {**typed, "name": "张桂兰"}
 
     added = post(client, "/residents/new", {**typed, "phone": "138 0371 0109", "lives_alone": "1"})
     assert added.status_code == 302
@@ -331,7 +335,11 @@ def test_staff_add_one_resident_without_a_csv_and_a_refusal_keeps_what_they_type
             people.community_a,
             True,
         )
-        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "created")).one()
+        entry = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "created", AuditEntry.entity_id == found.id
+            )
+        ).one()
         assert (entry.actor, entry.detail) == ("赵红梅", "added one resident")
 
 

@@ -69,9 +69,11 @@ def test_one_resident_is_added_without_a_csv_and_an_existing_phone_is_never_over
     )
     assert added.exit_code == 0, added.output
     assert "Added 张桂兰 (+8613803710102) to 中原社区." in added.output
-    again = run(app, "residents", "add", "李建国", "13803710102", "--community", "中原社区")
+    again = run(app, "residents", "add", "张桂兰", "13803710102", "--community", "中原社区")
     assert again.exit_code != 0
     assert "+8613803710102 is already the phone of 张桂兰 (中原社区)" in again.output
+    housemate = run(app, "residents", "add", "李建国", "13803710102", "--community", "中原社区")
+    assert housemate.exit_code == 0, housemate.output  # her husband, on the same landline
     bad = run(
         app,
         "residents",
@@ -84,7 +86,7 @@ def test_one_resident_is_added_without_a_csv_and_an_existing_phone_is_never_over
         "999",
     )
     assert bad.exit_code != 0 and "too short" in bad.output and "isolation_days" in bad.output
-    (row,) = json.loads(run(app, "residents", "list", "--json").output)
+    row, _husband = json.loads(run(app, "residents", "list", "--json").output)
     assert (row["name"], row["lives_alone"], row["address"]) == (
         "张桂兰",
         True,

@@ -60,15 +60,17 @@ def cell_starts(line: str) -> tuple[int, ...]:
 def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> None:
     summary = run_demo(tmp_path)
 
-    assert "平安演示：4 个社区 20 位居民" in summary
-    assert "拨出电话：28   接通：19   未能拨出：1" in summary
-    assert "报平安：已完成 15   部分完成 1   未接通 4   待呼叫 0" in summary
+    assert "平安演示：4 个社区 22 位居民" in summary
+    assert "拨出电话：29   接通：20   未能拨出：1" in summary
+    assert "报平安：已完成 17   部分完成 1   未接通 4   待呼叫 0" in summary
     assert row(summary, "王秀英")[2:5] == ["已完成", "1", "36.5"]  # healthy
     assert row(summary, "陈玉珍")[2:4] == ["已完成", "2"]  # busy, then answers
     assert row(summary, "赵淑芬")[2] == "部分完成"  # hangs up after the temperature
     assert row(summary, "黄明")[6] == "代买生活物资、代购药品"
     assert row(summary, "周丽华")[-1] == "是"  # pressed 0 for staff
     assert row(summary, "杨志强")[2:5] == ["已完成", "1", "36.8"]  # 99.9 refused, then 36.8
+    assert row(summary, "刘桂芝")[2:5] == ["已完成", "1", "36.5"]  # a couple, one call
+    assert row(summary, "陈国华")[2:5] == ["已完成", "1", "36.8"]
     assert row(summary, "何志明")[2:5] == ["已完成", "3", "37.2"]  # answers the third call
     escalations = summary.split("预警列表")[1].split("发给值班工作人员的短信")[0]
     for name, reason in [
@@ -96,9 +98,9 @@ def test_the_demo_summary_covers_every_scripted_behaviour(tmp_path: Path) -> Non
 def test_an_english_deployment_gets_the_summary_and_notes_in_english(tmp_path: Path) -> None:
     summary = run_demo(tmp_path, PINGAN_LANGUAGE="en")
 
-    assert "Pingan demo: 20 residents in 4 communities, one round" in summary
-    assert "Calls placed: 28   answered: 19   not placed: 1" in summary
-    assert "Check-ins: Complete 15   Partial 1   Missed 4   Pending 0" in summary
+    assert "Pingan demo: 22 residents in 4 communities, one round" in summary
+    assert "Calls placed: 29   answered: 20   not placed: 1" in summary
+    assert "Check-ins: Complete 17   Partial 1   Missed 4   Pending 0" in summary
     assert row(summary, "黄明")[6] == "Groceries, Medicine"
     assert "Escalation list (11 open):" in summary
     escalations = summary.split("Escalation list")[1].split("\n\n")[0]
@@ -113,10 +115,10 @@ def test_the_demo_on_alibaba_cloud_reads_as_the_twilio_one_and_shows_a_call(
 ) -> None:
     summary = run_demo(tmp_path, "--carrier", "aliyun", "--transcript")
 
-    assert "平安演示：4 个社区 20 位居民" in summary and "运营商：阿里云语音服务（模拟）" in summary
-    assert "拨出电话：28   接通：19   未能拨出：1" in summary  # as on Twilio
-    # Twilio's 15 and 1: the two who press 0 leave the flow at the transfer on VMS (below)
-    assert "报平安：已完成 13   部分完成 3   未接通 4   待呼叫 0" in summary
+    assert "平安演示：4 个社区 22 位居民" in summary and "运营商：阿里云语音服务（模拟）" in summary
+    assert "拨出电话：29   接通：20   未能拨出：1" in summary  # as on Twilio
+    # Twilio's 17 and 1: the two who press 0 leave the flow at the transfer on VMS (below)
+    assert "报平安：已完成 15   部分完成 3   未接通 4   待呼叫 0" in summary
     assert row(summary, "王秀英")[2:5] == ["已完成", "1", "36.5"]
     assert row(summary, "陈玉珍")[2:4] == ["已完成", "2"]  # busy, then answers
     assert row(summary, "杨志强")[2:5] == ["已完成", "1", "36.8"]  # 99.9 refused, then 36.8
@@ -153,4 +155,4 @@ def test_the_demo_says_how_the_cli_sees_its_data_and_no_command_makes_an_empty_o
         timeout=60,
     )
     assert listed.returncode == 0, listed.stderr
-    assert len(json.loads(listed.stdout)) == 20
+    assert len(json.loads(listed.stdout)) == 22

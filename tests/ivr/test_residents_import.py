@@ -207,14 +207,14 @@ def test_a_phone_repeated_in_the_file_is_an_error_naming_the_earlier_line(
         "name,phone,community\n"
         "王秀英,13812345678,花园社区\n"
         "李建国,0371-65123456,建新社区\n"
-        "王秀英（重复）,+86 138 1234 5678,花园社区\n"
+        "王秀英,+86 138 1234 5678,花园社区\n"
     )
 
     report = run_import(sessions, data)
 
     assert report.created == 2
     assert [str(e) for e in report.line_errors] == [
-        'line 4: phone "+86 138 1234 5678": same number as line 2',
+        'line 4: phone "+86 138 1234 5678": same number and name as line 2',
     ]
     assert residents(sessions)["+8613812345678"].name == "王秀英"
 
