@@ -155,6 +155,7 @@ def main() -> None:
         ],
     )
     stats.sort_stats("cumulative").print_stats(args.top)
+    stats.sort_stats("tottime").print_stats(args.top)
 
 
 if __name__ == "__main__":

@@ -117,8 +117,7 @@ def raise_escalation(
                     events=1,
                     opened_at=now,
                     last_event_at=now,
-                    ack_code=_sibling_code(session, resident.id, checkin)
-                    or _new_ack_code(session),
+                    ack_code=_sibling_code(session, resident.id, checkin) or _new_ack_code(session),
                     reminders=0,
                 )
                 session.add(created)
@@ -315,7 +314,12 @@ def recover(
         escalation.outcome, escalation.note = CHECKED_IN, note
         _stop_reminders(session, escalation)
         audit.record(
-            session, now, audit.SYSTEM, "resolved", "escalation", escalation.id,
+            session,
+            now,
+            audit.SYSTEM,
+            "resolved",
+            "escalation",
+            escalation.id,
             f"{CHECKED_IN}: {note}",
         )
         alerts.queue_recovered(session, escalation, checkin, settings, now)
