@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    url, codes = prepare(args.calls)
+    url, codes = prepare(args.calls, "pingan_bench_profile")
     app = create_app(
         {
             "database_url": url,

@@ -37,9 +37,9 @@ KEYS = ["1", "365", "1", "2", "9"]
 GUNICORN = PINGAN.replace("/pingan", "/gunicorn")
 
 
-def prepare(calls: int) -> tuple[str, list[str]]:
+def prepare(calls: int, name: str = "pingan_bench_webhooks") -> tuple[str, list[str]]:
     """A PostgreSQL database with ``calls`` answered attempts waiting for their webhooks."""
-    url = fresh_database("postgresql", "pingan_bench_webhooks")
+    url = fresh_database("postgresql", name)
     app = create_app(
         {
             "database_url": url,
