@@ -118,9 +118,7 @@ class Flow:
         names: list[str] = [self.machine_prompt]
         for step in self.steps.values():
             names += list(step.prompts)
-            names += [
-                p for p in (step.readback, step.more, step.skip, step.hint, step.failed) if p
-            ]
+            names += [p for p in (step.readback, step.more, step.skip, step.hint, step.failed) if p]
             names += list(step.info.values())
             if step.asks:
                 names.append(step.invalid)

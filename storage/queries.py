@@ -23,8 +23,9 @@ class add_days(GenericFunction[dt.date]):
 @compiles(add_days, "sqlite")
 def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
     day, days = list(element.clauses)
-    return (f"date({compiler.process(day, **kw)}, "
-            f"'+' || ({compiler.process(days, **kw)}) || ' days')")
+    return (
+        f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(days, **kw)}) || ' days')"
+    )
 
 
 @compiles(add_days)

@@ -163,9 +163,7 @@ def client_at(app, address: str):
 
 
 @pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": 1}])
-def test_behind_nginx_one_clients_guessing_locks_out_that_client_not_everyone(
-    app, people
-) -> None:
+def test_behind_nginx_one_clients_guessing_locks_out_that_client_not_everyone(app, people) -> None:
     guesser = client_at(app, "203.0.113.7")
     for n in range(throttle.PER_ADDRESS):
         login(guesser, f"1390371{n:04d}", "guess")

@@ -132,7 +132,10 @@ def test_the_escalation_page_shows_that_alerts_are_failing(app, carrier, clock) 
 
 
 def test_a_chat_post_that_keeps_failing_is_texted_to_staff_who_had_no_text(
-    app, carrier, clock, chat_server: ChatServer  # noqa: F811
+    app,
+    carrier,
+    clock,
+    chat_server: ChatServer,  # noqa: F811
 ) -> None:
     chat_server.failures = 99
     resident = add_resident(app, "张桂兰", GRANDMA)
@@ -151,7 +154,10 @@ def test_a_chat_post_that_keeps_failing_is_texted_to_staff_who_had_no_text(
 
 
 def test_an_sms_that_keeps_failing_is_posted_to_a_group_chat_that_had_nothing(
-    app, carrier, clock, chat_server: ChatServer  # noqa: F811
+    app,
+    carrier,
+    clock,
+    chat_server: ChatServer,  # noqa: F811
 ) -> None:
     open_escalation(app, staffed(app))  # no chat yet: only texts
     set_chat(app, chat_server.url, "dingtalk")
@@ -166,7 +172,10 @@ def test_an_sms_that_keeps_failing_is_posted_to_a_group_chat_that_had_nothing(
 
 
 def test_a_lane_that_already_delivered_the_alert_is_not_used_twice(
-    app, carrier, clock, chat_server: ChatServer  # noqa: F811
+    app,
+    carrier,
+    clock,
+    chat_server: ChatServer,  # noqa: F811
 ) -> None:
     chat_server.failures = 99
     resident = staffed(app)

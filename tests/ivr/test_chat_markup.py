@@ -64,7 +64,7 @@ def test_an_address_or_detail_with_markup_is_posted_as_plain_text(chat_format, a
 @pytest.mark.parametrize("chat_format", ["wecom", "dingtalk"])
 def test_the_title_and_the_community_are_escaped_too(chat_format) -> None:
     payload = ChatNotifier(chat_format).payload(
-        alert(resident="[点此](http://evil.example)", community="<font color=\"info\">社区</font>")
+        alert(resident="[点此](http://evil.example)", community='<font color="info">社区</font>')
     )
     body = payload["markdown"]
     text = str(body.get("content") or body["text"])
@@ -80,7 +80,7 @@ def test_escaped_text_still_reads_the_same_to_a_person() -> None:
         "［点此登记］（http：//evil.example）"
     )
     assert escape_markup("dingtalk", '<font color="warning">已处理</font>') == (
-        "＜font color=\"warning\"＞已处理＜/font＞"
+        '＜font color="warning"＞已处理＜/font＞'
     )
     assert escape_markup("wecom", "桐柏路88号院6号楼3单元101") == "桐柏路88号院6号楼3单元101"
 

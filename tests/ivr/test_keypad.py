@@ -47,9 +47,7 @@ def test_star_repeats_the_question_within_two_seconds_of_simulated_time(
     assert checkin(app)["status"] == "complete"
 
 
-def test_star_on_the_temperature_question_repeats_it_within_2_s(
-    app, jobs, carrier, clock
-) -> None:
+def test_star_on_the_temperature_question_repeats_it_within_2_s(app, jobs, carrier, clock) -> None:
     add_resident(app, "李建国", PHONE)
     script(carrier, PHONE, "answer 1 * 372# 1 2 9")
     call_round(app, jobs, carrier, clock)

@@ -123,10 +123,7 @@ def test_staff_duty_warns_about_hours_the_roster_leaves_uncovered(app) -> None:
     staff_member(app, "赵红梅", "+8613903710011")
     result = run(app, "staff", "duty", "add", "赵红梅", "--from", "08:00", "--to", "20:00")
     assert result.exit_code == 0, result.output
-    assert (
-        "warning: 中原社区: no shift covers 00:00-08:00, 20:00-24:00 every day"
-        in result.stderr
-    )
+    assert "warning: 中原社区: no shift covers 00:00-08:00, 20:00-24:00 every day" in result.stderr
     run(app, "staff", "duty", "add", "赵红梅", "--from", "20:00", "--to", "24:00")
     full = run(app, "staff", "duty", "add", "赵红梅", "--from", "00:00", "--to", "08:00")
     assert full.exit_code == 0 and "warning" not in full.stderr

@@ -279,7 +279,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_call_event_attempt_id"), ["attempt_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("call_event", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_call_event_attempt_id"))

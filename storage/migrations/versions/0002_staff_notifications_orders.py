@@ -160,7 +160,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("resident", schema=None) as batch_op:
         batch_op.drop_column("notify_family")
