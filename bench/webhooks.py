@@ -1,8 +1,12 @@
-"""Benchmark: webhook throughput of the real check-in endpoints against a bare Flask app.
+"""Benchmark: webhook throughput of the real check-in endpoints against two yardsticks.
 
-Both run under the same gunicorn settings in the same run, driven by the same client: signed
-form POSTs that walk whole check-in calls (answer, five key entries, the final status callback).
-The real app keeps its state in PostgreSQL and stores every answer. Target: ≥ 50% of bare.
+All three run under the same gunicorn settings in the same run, driven by the same client:
+signed form POSTs that walk whole check-in calls (answer, five key entries, the final status
+callback). The yardsticks are a bare Flask app answering constant TwiML (``bench.bare_app``)
+and a hand-written app doing the minimum durable work of a key press in psycopg
+(``bench.reference_app``). The real app keeps its state in PostgreSQL and stores every answer;
+after its run every call's temperature must be there. Targets: Pingan ≥ 70 % of the
+reference's throughput, ≤ 1.5 ms of CPU per webhook in the gunicorn workers.
 Run: .venv/bin/python -m bench.webhooks [--calls 1500] [--workers 2] [--clients 32]
 """
 
@@ -18,7 +22,7 @@ from multiprocessing import Pool
 from typing import Any
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from twilio.request_validator import RequestValidator
 
 from bench.common import fresh_database, load_residents, print_table
@@ -27,15 +31,15 @@ from ivr import create_app
 from ivr.db import engine, session_scope
 from ivr.dialer import queue_due_calls
 from ivr.rounds import start_manual_round
-from storage import CallAttempt, Community
+from storage import CallAttempt, CheckIn, Community
 
 KEYS = ["1", "365", "1", "2", "9"]
 GUNICORN = PINGAN.replace("/pingan", "/gunicorn")
 
 
-def prepare(calls: int) -> tuple[str, list[str]]:
+def prepare(calls: int, name: str = "pingan_bench_webhooks") -> tuple[str, list[str]]:
     """A PostgreSQL database with ``calls`` answered attempts waiting for their webhooks."""
-    url = fresh_database("postgresql", "pingan_bench_webhooks")
+    url = fresh_database("postgresql", name)
     app = create_app(
         {
             "database_url": url,
@@ -84,6 +88,35 @@ def gunicorn(target: str, port: int, workers: int, env: dict[str, str]) -> subpr
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def worker_cpu_s(master: int) -> float:
+    """CPU seconds used so far by the gunicorn workers of ``master`` (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def temperatures_stored(url: str) -> int:
+    from storage import make_engine
+
+    db = make_engine(url)
+    with db.connect() as connection:
+        count = connection.scalar(
+            select(func.count()).select_from(CheckIn).where(CheckIn.temperature_c.is_not(None))
+        )
+    db.dispose()
+    return int(count or 0)
 
 
 def one_call(base: str, code: str, session: requests.Session) -> tuple[int, int]:
@@ -149,7 +182,7 @@ def main() -> None:
     args = parser.parse_args()
     url, codes = prepare(args.calls)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGAN_", "TWILIO_"))}
-    real_port, bare_port = free_port(), free_port()
+    real_port, bare_port, reference_port = free_port(), free_port(), free_port()
     env.update(
         {
             "PINGAN_DATABASE_URL": url,
@@ -160,31 +193,44 @@ def main() -> None:
         }
     )
     rows: list[list[Any]] = []
-    servers = [
-        gunicorn("ivr:create_app()", real_port, args.workers, env),
-        gunicorn("bench.bare_app:app", bare_port, args.workers, env),
-    ]
+    apps = (
+        ("bare Flask, constant TwiML", "bench.bare_app:app", bare_port),
+        # before the reference, which moves the calls' turns on (it knows no flow)
+        ("Pingan check-in webhooks", "ivr:create_app()", real_port),
+        ("reference: psycopg lock, update, insert", "bench.reference_app:app", reference_port),
+    )
+    servers = {port: gunicorn(target, port, args.workers, env) for _, target, port in apps}
+    lost = None
     try:
-        for port in (real_port, bare_port):
+        for port in servers:
             _wait(f"http://127.0.0.1:{port}/healthz")
         results = {}
-        for name, port in (
-            ("bare Flask, constant TwiML", bare_port),
-            ("Pingan check-in webhooks", real_port),
-        ):
+        for name, _target, port in apps:
+            cpu = worker_cpu_s(servers[port].pid)
             seconds, sent, failed = drive(f"http://127.0.0.1:{port}", codes, args.clients)
+            cpu_ms = 1000 * (worker_cpu_s(servers[port].pid) - cpu) / sent
             results[name] = sent / seconds
-            rows.append([name, sent, failed, f"{seconds:.1f}", f"{sent / seconds:.0f}"])
+            rows.append(
+                [name, sent, failed, f"{seconds:.1f}", f"{sent / seconds:.0f}", f"{cpu_ms:.2f}"]
+            )
+            if port == real_port:
+                lost = len(codes) - temperatures_stored(url)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.terminate()
             server.wait(timeout=15)
-    ratio = results["Pingan check-in webhooks"] / results["bare Flask, constant TwiML"]
-    rows.append(["ratio (target ≥ 50%)", "", "", "", f"{100 * ratio:.0f}%"])
+    pingan = results["Pingan check-in webhooks"]
+    reference = results["reference: psycopg lock, update, insert"]
+    bare = results["bare Flask, constant TwiML"]
+    rows.append(
+        ["Pingan / reference (target ≥ 70%)", "", "", "", f"{100 * pingan / reference:.0f}%", ""]
+    )
+    rows.append(["Pingan / bare", "", "", "", f"{100 * pingan / bare:.0f}%", ""])
+    rows.append(["reference / bare", "", "", "", f"{100 * reference / bare:.0f}%", ""])
     print_table(
         f"Webhook throughput, gunicorn gthread {args.workers} workers × 8 threads, "
-        f"{args.clients} clients, PostgreSQL",
-        ["app", "requests", "errors", "seconds", "requests/s"],
+        f"{args.clients} clients, PostgreSQL; temperatures lost: {lost}",
+        ["app", "requests", "errors", "seconds", "requests/s", "worker CPU ms/request"],
         rows,
     )
 

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from callflows import (
     Answered,
@@ -30,12 +29,12 @@ from callflows import (
     Transition,
     advance,
 )
-from ivr import news, transfer
+from ivr import hotpath, news, transfer
 from ivr.answers import store_answers
 from ivr.config import Settings
 from ivr.settle import UNHEARD, refund_unheard, settle_attempt
 from ivr.telephony import FINAL_STATUSES
-from storage import CallAttempt, CallEvent, Resident
+from storage import CallAttempt
 
 log = logging.getLogger(__name__)
 
@@ -77,21 +76,9 @@ class Turn:
 
 
 def load_attempt(session: Session, code: str) -> CallAttempt | None:
-    """The attempt behind a webhook URL, locked so concurrent callbacks for it queue up.
-
-    Its resident, community and check-in come in the same query: a webhook answers a live
-    call, and lazy loads cost a round trip each.
-    """
-    query = (
-        select(CallAttempt)
-        .where(CallAttempt.code == code)
-        .options(
-            joinedload(CallAttempt.resident).joinedload(Resident.community),
-            joinedload(CallAttempt.checkin),
-        )
-        .with_for_update(of=CallAttempt)
-    )
-    return session.scalars(query).first()
+    """The attempt behind a webhook URL, locked so concurrent callbacks for it queue up, with
+    its resident, community and check-in (``ivr.hotpath``)."""
+    return hotpath.lock_attempt(session, code)
 
 
 def hangup_only() -> Turn:
@@ -339,15 +326,7 @@ def _event(
     name: str,
     detail: str | None = None,
 ) -> None:
-    session.add(
-        CallEvent(
-            attempt_id=attempt.id,
-            at=now,
-            kind=kind,
-            name=name[:64],
-            detail=detail[:500] if detail else None,
-        )
-    )
+    hotpath.add_event(session, attempt, now, kind, name[:64], detail[:500] if detail else None)
 
 
 def _int(raw: str | None) -> int | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from callflows import Keys, Silence
 from ivr import calls, clock_of, inbound, transfer
 from ivr.db import session_scope
+from ivr.hotpath import call_transaction
 from ivr.voice import bp, twiml
 from ivr.voice.context import (
     base_env,
@@ -108,8 +109,7 @@ def _leg_attempt(session: Session, code: str) -> CallAttempt | None:
 @expects(STATUS)
 @names_a_call
 def status(code: str) -> Response:
-    with session_scope() as session:
-        attempt = calls.load_attempt(session, code)
+    with call_transaction(code) as (session, attempt):
         if attempt is None:
             log.warning(
                 "status callback for unknown call %s (%s); ignored",
@@ -132,8 +132,7 @@ def _keys(
 
 
 def _turn(code: str, handler: Handler) -> Response:
-    with session_scope() as session:
-        attempt = calls.load_attempt(session, code)
+    with call_transaction(code) as (session, attempt):
         if attempt is None:
             log.warning("webhook %s for unknown call %s; hanging up", request.path, code)
             return _twiml(render(calls.hangup_only().transition.actions, plain_render()))
