@@ -21,8 +21,8 @@ from bench.common import fresh_database, load_residents, print_table
 from bench.processes import production_like, simulator_stats
 from ivr import create_app
 from ivr.db import engine, session_scope
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community, Resident
 
 FIRST_PHONE = 13200000000

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from bench.common import fresh_database, load_residents, print_table
 from bench.processes import production_like, simulator_stats
 from ivr import create_app
+from ivr.carriers.telephony import OutboundCall
 from ivr.db import engine, session_scope
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
-from ivr.telephony import OutboundCall
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community
 from storage.migrate import upgrade
 

@@ -30,10 +30,10 @@ from sqlalchemy.engine import Connection, Engine
 from bench.common import NOW, fresh_database, print_table
 from ivr import create_app
 from ivr.clock import FixedClock
-from ivr.dashboard.accounts import set_password
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.staff import add_staff
+from ivr.domain.staff import add_staff
+from ivr.web.dashboard.accounts import set_password
 from storage import (
     Answer,
     CallAttempt,

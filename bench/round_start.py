@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bench.common import NOW, fresh_database, load_residents, print_table, timed
 from ivr.config import load_settings
-from ivr.rounds import start_round
+from ivr.domain.rounds import start_round
 from storage import CheckIn, Community, make_engine, make_sessionmaker
 
 

@@ -29,8 +29,8 @@ from bench.common import fresh_database, load_residents, print_table
 from bench.processes import PINGAN, TOKEN, _wait, free_port
 from ivr import create_app
 from ivr.db import engine, session_scope
-from ivr.dialer import queue_due_calls
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.dialer import queue_due_calls
 from storage import CallAttempt, CheckIn, Community
 
 KEYS = ["1", "365", "1", "2", "9"]

@@ -13,9 +13,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callflows import Flow, load_flow
 from ivr import db
+from ivr.carriers.telephony import Carrier
 from ivr.clock import Clock, SystemClock
 from ivr.config import Settings, load_settings
-from ivr.telephony import Carrier
 
 
 def create_app(
@@ -75,7 +75,7 @@ def _instance_secret(settings: Settings, name: str) -> str:
 
 def _make_carrier(settings: Settings, clock: Clock) -> Carrier:
     if settings.carrier == "twilio":
-        from ivr.telephony import TwilioCarrier
+        from ivr.carriers.telephony import TwilioCarrier
 
         return TwilioCarrier(
             settings.twilio_account_sid or "",
@@ -83,8 +83,8 @@ def _make_carrier(settings: Settings, clock: Clock) -> Carrier:
             settings.twilio_api_base,
         )
     if settings.carrier == "aliyun":
-        from ivr.aliyun.carrier import AliyunCarrier
-        from ivr.aliyun.sms import AliyunSms
+        from ivr.carriers.aliyun.carrier import AliyunCarrier
+        from ivr.carriers.aliyun.sms import AliyunSms
 
         key_id, secret = (
             settings.aliyun_access_key_id or "",
@@ -98,7 +98,7 @@ def _make_carrier(settings: Settings, clock: Clock) -> Carrier:
             settings.sms_templates,
         )
         return AliyunCarrier(key_id, secret, settings.aliyun_endpoint, clock=clock, sms=sms)
-    from ivr.simulator import SimulatedCarrier
+    from ivr.carriers.simulator import SimulatedCarrier
 
     # PINGAN_CARRIER=simulator plays a Twilio account vetted for China before Twilio stopped
     # calling it (30 November 2023): the demo's and tests' residents are +86 numbers.
@@ -110,19 +110,19 @@ def _make_carrier(settings: Settings, clock: Clock) -> Carrier:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from ivr import dashboard
-    from ivr.aliyun.callbacks import bp as aliyun_bp
-    from ivr.health import bp as health_bp
-    from ivr.sms import bp as sms_bp
-    from ivr.telegram.webhook import bp as telegram_bp
-    from ivr.voice import bp as voice_bp
+    from ivr.carriers.aliyun.callbacks import bp as aliyun_bp
+    from ivr.carriers.telegram.webhook import bp as telegram_bp
+    from ivr.domain.health import bp as health_bp
+    from ivr.web import dashboard
+    from ivr.web.sms import bp as sms_bp
+    from ivr.web.voice import bp as voice_bp
 
     app.register_blueprint(voice_bp)
     app.register_blueprint(aliyun_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(telegram_bp)
-    from ivr.telegram import pages  # noqa: F401  (the resident page's panel, on the dashboard)
+    from ivr.carriers.telegram import pages  # noqa: F401  (the resident page's panel, on the dashboard)
 
     dashboard.init_app(app, settings_of(app))  # pages, JSON API, sessions, CSRF, translations
 

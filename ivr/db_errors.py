@@ -1,9 +1,11 @@
 """Telling "the database is out of reach" apart from a bug, and riding out short outages.
 
 A restart, a failover or a network blip surfaces as ``OperationalError`` (or an invalidated
-connection). Webhooks answer the caller with an apology (``ivr.voice.errors``), the worker's jobs
-skip a tick (``ivr.scheduler``), and a write that records something the carrier already did is
-retried until the database is back (``ivr.dialer``).
+connection). Webhooks answer the caller with an apology (``ivr.web.voice.errors``), the worker's
+jobs
+skip a tick (``ivr.worker.scheduler``), and a write that records something the carrier already did
+is
+retried until the database is back (``ivr.worker.dialer``).
 """
 
 from __future__ import annotations

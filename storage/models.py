@@ -293,7 +293,8 @@ class Escalation(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")
     detail: Mapped[str] = mapped_column(Text, default="")  # English, one line per event
     # The same events as facts, one dict per event ({"kind": "temperature", ...}; see
-    # ``ivr.escalation_facts``), so that screens and texts can say them in their reader's words.
+    # ``ivr.domain.escalation_facts``), so that screens and texts can say them in their reader's
+    # words.
     facts: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
     temperature_confirmed: Mapped[bool] = mapped_column(
@@ -325,7 +326,7 @@ class Staff(Base):
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(32), unique=True)  # E.164; also the login
     community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="staff")  # see ivr.staff ROLES
+    role: Mapped[str] = mapped_column(String(16), default="staff")  # see ivr.domain.staff ROLES
     password_hash: Mapped[str | None] = mapped_column(String(255))
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -383,7 +384,7 @@ class Notification(Base):
 
 
 class AlertCall(Base):
-    """One ring of the staff alert call for an urgent escalation (``ivr.alert_calls``).
+    """One ring of the staff alert call for an urgent escalation (``ivr.domain.alert_calls``).
 
     ``position`` orders the rings of one escalation; the unique keys make a ring, and a ring to
     one phone, happen once per escalation whichever worker creates it. ``code`` is the
@@ -501,7 +502,7 @@ class AuditEntry(Base):
 
 class LoginCounter(Base):
     """Failed dashboard logins of one phone-and-address pair, one address or one account
-    (``ivr.dashboard.throttle``). In the database, not in memory, so the limit on password
+    (``ivr.web.dashboard.throttle``). In the database, not in memory, so the limit on password
     guessing holds across every web process; a login locks its rows while it counts."""
 
     __tablename__ = "login_counter"

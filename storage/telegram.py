@@ -1,5 +1,5 @@
 """Telegram's tables: which chats are linked to whom, one-time link codes, the updates already
-handled, and the check-ins running as chats (``ivr.telegram``)."""
+handled, and the check-ins running as chats (``ivr.carriers.telegram``)."""
 
 from __future__ import annotations
 

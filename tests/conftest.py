@@ -28,13 +28,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from ivr import create_app
-from ivr.aliyun.simulator import AliyunSimulator
-from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import engine as engine_of
-from ivr.jobs import Jobs
-from ivr.server import webhooks_reachable
-from ivr.simulator import SimulatedCarrier
+from ivr.web.server import webhooks_reachable
+from ivr.worker.jobs import Jobs
 from storage import Base, make_engine
 from storage.migrate import upgrade
 

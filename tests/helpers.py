@@ -8,11 +8,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr.carriers.simulator import Behaviour, SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.simulator import Behaviour, SimulatedCarrier
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community, Resident
 from storage.day_summary import refresh_all
 
@@ -61,7 +61,7 @@ def _now(app: Flask) -> dt.datetime:
 
 def call_round(app: Flask, jobs: Jobs, carrier: SimulatedCarrier, clock: FixedClock) -> None:
     """Start a round now in every community and run it until every check-in is closed."""
-    from ivr.rounds import start_manual_round
+    from ivr.domain.rounds import start_manual_round
 
     settings = app.extensions["pingan.settings"]
     with session_scope(app) as session:

@@ -29,7 +29,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
-from ivr.simulator import WsgiServer
+from ivr.carriers.simulator import WsgiServer
 
 TWILIO_ERRORS = {
     "500": (20500, "Internal Server Error"),

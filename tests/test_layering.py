@@ -29,7 +29,13 @@ def test_nothing_imports_the_benchmarks_or_the_tests() -> None:
 
 CARRIER_SDKS = ("twilio", "alibabacloud_dyvmsapi20170525", "alibabacloud_dysmsapi20170525")
 # The carrier packages: Twilio's seam, voice and SMS webhooks and simulator; Alibaba Cloud's.
-CARRIER_MODULES = ("ivr/telephony.py", "ivr/voice/", "ivr/sms.py", "ivr/simulator/", "ivr/aliyun/")
+CARRIER_MODULES = (
+    "ivr/carriers/telephony.py",
+    "ivr/web/voice/",
+    "ivr/web/sms.py",
+    "ivr/carriers/simulator/",
+    "ivr/carriers/aliyun/",
+)
 
 
 def test_only_the_carrier_packages_import_a_carrier_sdk() -> None:

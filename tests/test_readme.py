@@ -22,7 +22,7 @@ def test_the_readme_gives_the_two_commands() -> None:
 
 
 def test_the_simulators_behaviour_language_is_documented() -> None:
-    from ivr.simulator.behaviour import AMD_RESULTS, FAULTS, HANG_UP, OUTCOMES, SILENCE
+    from ivr.carriers.simulator.behaviour import AMD_RESULTS, FAULTS, HANG_UP, OUTCOMES, SILENCE
 
     words = sorted(OUTCOMES | FAULTS | AMD_RESULTS | {HANG_UP, SILENCE})
     assert [w for w in words if f"`{w}`" not in README] == []
@@ -31,7 +31,7 @@ def test_the_simulators_behaviour_language_is_documented() -> None:
 
 
 def test_every_behaviour_the_readme_shows_is_one_the_simulator_accepts() -> None:
-    from ivr.simulator.behaviour import Behaviour
+    from ivr.carriers.simulator.behaviour import Behaviour
 
     shown = re.findall(r'--script "\+\d+=([^"]+)"', README)
     shown += re.findall(r"Example: `([^`]+)`", README)

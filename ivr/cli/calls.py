@@ -10,16 +10,16 @@ import click
 from sqlalchemy import select
 
 from ivr import clock_of, settings_of
+from ivr.carriers.telephony import FINAL_STATUSES
 from ivr.cli import Pingan, cli, pass_pingan
 from ivr.cli.residents import find_resident
 from ivr.config import Settings
 from ivr.db import session_scope
-from ivr.dialer import queue_checkin_now
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
-from ivr.schedule import schedule_for
-from ivr.server import public_url_problem, run_gunicorn, webhooks_reachable
-from ivr.telephony import FINAL_STATUSES
+from ivr.domain.rounds import start_manual_round
+from ivr.domain.schedule import schedule_for
+from ivr.web.server import public_url_problem, run_gunicorn, webhooks_reachable
+from ivr.worker.dialer import queue_checkin_now
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Resident
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def serve(pingan: Pingan, host: str, port: int, workers: int | None) -> None:
 @pass_pingan
 def worker(pingan: Pingan) -> None:
     """Run the scheduler: start rounds on time, dial, retry, sweep."""
-    from ivr.scheduler import run_worker
+    from ivr.worker.scheduler import run_worker
 
     app = pingan.app
     with webhooks_reachable(app):

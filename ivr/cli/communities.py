@@ -7,10 +7,11 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from ivr import clock_of, communities, settings_of
+from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import community_named
 from ivr.db import session_scope
+from ivr.domain import communities
 from ivr.notifiers.chat import webhook_host
 from ivr.tables import format_table
 from storage import Community

@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 import click
 from flask import Flask
 
+from ivr.carriers.telegram.double import BotApiDouble
 from ivr.cli import cli
 from ivr.config import ConfigError
 from ivr.db import engine
@@ -24,9 +25,8 @@ from ivr.demo.run import (
 )
 from ivr.demo.summary import data_hint, summary, transcript
 from ivr.demo.telegram import TOKEN, TelegramDemo, telegram_settings
-from ivr.jobs import Jobs
-from ivr.server import webhooks_reachable
-from ivr.telegram.double import BotApiDouble
+from ivr.web.server import webhooks_reachable
+from ivr.worker.jobs import Jobs
 
 
 @cli.command("demo")

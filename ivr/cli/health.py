@@ -7,7 +7,7 @@ import sys
 import click
 
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
-from ivr.health import health_report
+from ivr.domain.health import health_report
 
 LINES = (
     "status",

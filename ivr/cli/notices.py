@@ -8,12 +8,13 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import clock_of, notices, settings_of
+from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
-from ivr.escalations import LifecycleError
-from ivr.staff import SUPERVISING
+from ivr.domain import notices
+from ivr.domain.escalations import LifecycleError
+from ivr.domain.staff import SUPERVISING
 from ivr.tables import format_table
 from storage import Community
 

@@ -12,8 +12,8 @@ from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
-from ivr.escalations import LifecycleError
-from ivr.orders import STATUSES, cancel, deliver, order_rows, order_stats, parse_eta, take
+from ivr.domain.escalations import LifecycleError
+from ivr.domain.orders import STATUSES, cancel, deliver, order_rows, order_stats, parse_eta, take
 from ivr.tables import format_table
 from storage import ServiceOrder
 

@@ -1,6 +1,6 @@
 """``pingan prompts list|record-sheet``: every prompt's words, and which are recorded.
 
-Recordings replace text-to-speech prompt by prompt (see ``ivr.recordings`` for file names).
+Recordings replace text-to-speech prompt by prompt (see ``ivr.domain.recordings`` for file names).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from flask import Flask
 from callflows import Catalogue
 from ivr import settings_of
 from ivr.cli import Pingan, cli, pass_pingan
-from ivr.recordings import Recordings, recordings_dir, recordings_of, stems
+from ivr.domain.recordings import Recordings, recordings_dir, recordings_of, stems
 from ivr.tables import format_table
-from ivr.voice.context import flows_of
+from ivr.web.voice.context import flows_of
 
 lang_option = click.option("--lang", help="Only this language: zh-CN, en or yue.")
 EXTRA_PROMPTS = ("apology",)  # spoken outside any flow (when the system fails mid-call)

@@ -10,7 +10,7 @@ from ivr import clock_of
 from ivr.cli import Pingan, cli, pass_pingan
 from ivr.config import parse_duration
 from ivr.db import sessions
-from ivr.purge import purge_released
+from ivr.domain.purge import purge_released
 
 
 class Age(click.ParamType[int]):

@@ -10,14 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import clock_of, flow_of, settings_of
-from ivr.checkins import record_on_behalf, temperature_problem
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.residents import find_resident
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
-from ivr.escalations import OUTCOMES, LifecycleError, acknowledge, history, resolve
-from ivr.orders import NEEDS
-from ivr.reports import call_rows, checkin_rows, escalation_rows
+from ivr.domain.checkins import record_on_behalf, temperature_problem
+from ivr.domain.escalations import OUTCOMES, LifecycleError, acknowledge, history, resolve
+from ivr.domain.orders import NEEDS
+from ivr.domain.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table, shorten
 from storage import Community, Escalation
 

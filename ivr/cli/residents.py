@@ -9,12 +9,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import clock_of, flow_of, holds, news, settings_of
+from ivr import clock_of, flow_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
-from ivr.phones import PhoneError, normalize_phone
-from ivr.residents_add import AddError, add_resident
-from ivr.residents_import import (
+from ivr.domain import holds, news
+from ivr.domain.residents_add import AddError, add_resident
+from ivr.domain.residents_import import (
     ImportFileError,
     apply_import,
     columns_help,
@@ -22,6 +22,7 @@ from ivr.residents_import import (
     parse_day,
     plan_import,
 )
+from ivr.phones import PhoneError, normalize_phone
 from ivr.tables import format_table
 from storage import Community, Resident
 

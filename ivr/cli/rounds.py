@@ -10,9 +10,9 @@ from sqlalchemy import select
 from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
-from ivr.progress import PHASES, round_progress
-from ivr.rounds import running_round, start_manual_round
-from ivr.schedule import schedule_for
+from ivr.domain.progress import PHASES, round_progress
+from ivr.domain.rounds import running_round, start_manual_round
+from ivr.domain.schedule import schedule_for
 from ivr.tables import format_table
 from storage import Community
 

@@ -22,10 +22,10 @@ from typing import Any
 
 import click
 
-from ivr.aliyun.simulator import AliyunSimulator
+from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.simulator import Behaviour, SimulatedCarrier, serve_rest
 from ivr.cli import cli
 from ivr.config import SETTINGS
-from ivr.simulator import Behaviour, SimulatedCarrier, serve_rest
 
 DEFAULT_CALLER_ID = next(s.default for s in SETTINGS if s.env == "PINGAN_CALLER_ID")
 

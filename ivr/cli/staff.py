@@ -6,12 +6,11 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr import audit, clock_of, settings_of
+from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
-from ivr.dashboard.accounts import AccountError, new_api_token, revoke_api_token, set_password
 from ivr.db import session_scope
-from ivr.phones import display_phone
-from ivr.staff import (
+from ivr.domain import audit
+from ivr.domain.staff import (
     ROLES,
     WEEKDAYS,
     StaffError,
@@ -23,7 +22,9 @@ from ivr.staff import (
     roster_gaps,
     uncovered,
 )
+from ivr.phones import display_phone
 from ivr.tables import format_table
+from ivr.web.dashboard.accounts import AccountError, new_api_token, revoke_api_token, set_password
 from storage import Community, DutyShift, Staff
 
 

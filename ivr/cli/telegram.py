@@ -9,15 +9,15 @@ import click
 from flask import Flask
 
 from ivr import clock_of, settings_of
+from ivr.carriers.telegram.bot import bot_of, enabled
+from ivr.carriers.telegram.client import ALLOWED_UPDATES, TelegramError
+from ivr.carriers.telegram.linking import new_code, unlink_resident
+from ivr.carriers.telegram.notifier import CHANNEL
 from ivr.cli import Pingan, cli, pass_pingan
 from ivr.cli.residents import find_resident, residents
 from ivr.cli.staff import community_named, staff_group, staff_ref
 from ivr.db import session_scope
 from ivr.phones import mask_phone
-from ivr.telegram.bot import bot_of, enabled
-from ivr.telegram.client import ALLOWED_UPDATES, TelegramError
-from ivr.telegram.linking import new_code, unlink_resident
-from ivr.telegram.notifier import CHANNEL
 
 
 def _bot_app(pingan: Pingan) -> Flask:

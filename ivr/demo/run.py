@@ -22,18 +22,19 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ivr import carrier_of, clock_of, create_app, notices, orders, settings_of
-from ivr.aliyun.actions import e164
-from ivr.aliyun.simulator import AliyunSimulator
-from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr import carrier_of, clock_of, create_app, settings_of
+from ivr.carriers.aliyun.actions import e164
+from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr.carriers.simulator import Behaviour, SimulatedCarrier
 from ivr.db import engine, session_scope
 from ivr.demo.data import COMMUNITIES, DELIVERED, NOTICE, SAMPLES, STAFF, residents_csv
-from ivr.jobs import Jobs
+from ivr.domain import notices, orders
+from ivr.domain.residents_import import import_csv
+from ivr.domain.rounds import start_manual_round
+from ivr.domain.staff import add_staff
 from ivr.phones import normalize_phone
-from ivr.residents_import import import_csv
-from ivr.rounds import start_manual_round
-from ivr.simulator import Behaviour, SimulatedCarrier
-from ivr.staff import add_staff
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community, Resident
 from storage.migrate import upgrade
 

@@ -15,15 +15,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ivr import clock_of, settings_of
-from ivr.dashboard.accounts import set_password
-from ivr.dashboard.i18n import speaking
-from ivr.dashboard.labels import ROLES, label
 from ivr.db import session_scope
 from ivr.demo.data import STAFF
+from ivr.domain.staff import add_staff
 from ivr.phones import display_phone
-from ivr.server import EmbeddedServer
-from ivr.staff import add_staff
 from ivr.tables import format_table
+from ivr.web.dashboard.accounts import set_password
+from ivr.web.dashboard.i18n import speaking
+from ivr.web.dashboard.labels import ROLES, label
+from ivr.web.server import EmbeddedServer
 from storage import Community, Staff
 
 DEMO_PASSWORD = "pingan-demo"

@@ -13,16 +13,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr import flow_of, settings_of
-from ivr.aliyun.simulator import AliyunSimulator
-from ivr.dashboard import escalation_words, labels
-from ivr.dashboard.i18n import speaking
-from ivr.dashboard.labels import label
+from ivr.carriers.aliyun.simulator import AliyunSimulator
 from ivr.db import session_scope
 from ivr.demo.data import SAMPLES
-from ivr.orders import order_rows
+from ivr.domain.orders import order_rows
+from ivr.domain.reports import call_rows, checkin_rows, escalation_rows
 from ivr.phones import display_phone, normalize_phone
-from ivr.reports import call_rows, checkin_rows, escalation_rows
 from ivr.tables import format_table, shorten
+from ivr.web.dashboard import escalation_words, labels
+from ivr.web.dashboard.i18n import speaking
+from ivr.web.dashboard.labels import label
 from storage import CallAttempt, CallEvent, Notification, Resident, Staff
 
 CHECKIN_COLUMNS = (

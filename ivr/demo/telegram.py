@@ -9,12 +9,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import clock_of, settings_of
+from ivr.carriers.telegram.bot import bot_of
+from ivr.carriers.telegram.double import BotApiDouble, ChatUser
+from ivr.carriers.telegram.linking import new_code
 from ivr.db import session_scope
-from ivr.jobs import Jobs
 from ivr.phones import normalize_phone
-from ivr.telegram.bot import bot_of
-from ivr.telegram.double import BotApiDouble, ChatUser
-from ivr.telegram.linking import new_code
+from ivr.worker.jobs import Jobs
 from storage import Resident, Staff
 
 TOKEN = "100000001:DEMOdemoDEMOdemoDEMOdemoDEMO"

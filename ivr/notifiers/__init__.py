@@ -9,10 +9,10 @@ from __future__ import annotations
 from flask import Flask
 
 from ivr import carrier_of, settings_of
+from ivr.carriers.telephony import TextMessage
 from ivr.notifiers.base import Alert, Notifier, NotifyError
 from ivr.notifiers.chat import FORMATS, ChatNotifier
 from ivr.notifiers.sms import SmsNotifier
-from ivr.telephony import TextMessage
 
 __all__ = ["FORMATS", "Alert", "Notifier", "NotifyError", "compose", "notifiers_for"]
 
@@ -26,8 +26,8 @@ def notifiers_for(app: Flask) -> dict[str, Notifier]:
     for channel in FORMATS:
         found[channel] = ChatNotifier(channel)
     if settings.telegram_bot_token:
-        from ivr.telegram.bot import bot_of
-        from ivr.telegram.notifier import TelegramNotifier
+        from ivr.carriers.telegram.bot import bot_of
+        from ivr.carriers.telegram.notifier import TelegramNotifier
 
         found[TelegramNotifier.channel] = TelegramNotifier(bot_of(app))
     return found
@@ -38,7 +38,7 @@ def compose(channel: str, alert: Alert) -> TextMessage:
     if channel == "sms":
         return SmsNotifier.compose(alert)
     if channel == "telegram":
-        from ivr.telegram.notifier import TelegramNotifier
+        from ivr.carriers.telegram.notifier import TelegramNotifier
 
         return TelegramNotifier.compose(alert)
     return ChatNotifier(channel).compose(alert)

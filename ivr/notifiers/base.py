@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 import jinja2
 
-from ivr.telephony import TextMessage
+from ivr.carriers.telephony import TextMessage
 
 
 class NotifyError(Exception):

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ivr.ambiguity import may_have_arrived
+from ivr.carriers.ambiguity import may_have_arrived
+from ivr.carriers.telephony import TextMessage
 from ivr.notifiers.base import Alert, NotifyError, render
-from ivr.telephony import TextMessage
 
 log = logging.getLogger(__name__)
 

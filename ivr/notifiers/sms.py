@@ -16,9 +16,9 @@ import re
 
 import phonenumbers
 
+from ivr.carriers.telephony import Carrier, CarrierError, ErrorKind, TextMessage
 from ivr.notifiers.base import Alert, NotifyError, render
 from ivr.phones import mask_phone, mask_phones_in
-from ivr.telephony import Carrier, CarrierError, ErrorKind, TextMessage
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from ivr.aliyun.carrier import AliyunCarrier
-from ivr.aliyun.simulator import AliyunSimulator
-from ivr.aliyun.sms import AliyunSms
-from ivr.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
+from ivr.carriers.aliyun.carrier import AliyunCarrier
+from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.aliyun.sms import AliyunSms
+from ivr.carriers.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
 from ivr.clock import FixedClock
 
 KEY_ID, KEY_SECRET = "LTAI5tPinganTestKey", "pingan-test-access-key-secret"

@@ -9,10 +9,10 @@ import pytest
 import requests
 from flask import Flask
 
-from ivr import alert_calls
-from ivr.aliyun.actions import Cursor
+from ivr.carriers.aliyun.actions import Cursor
 from ivr.db import session_scope
-from ivr.escalations import history
+from ivr.domain import alert_calls
+from ivr.domain.escalations import history
 from storage import AlertCall
 from tests.aliyun.conftest import CALLBACK_SECRET
 from tests.helpers import add_resident, script

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ivr import flow_of, settings_of
 from ivr.db import session_scope
-from ivr.reports import checkin_rows, escalation_rows
+from ivr.domain.reports import checkin_rows, escalation_rows
 from storage import Answer, CallAttempt, CallEvent
 from tests.aliyun.conftest import CALLBACK_SECRET
 from tests.helpers import add_resident, call_round, script
@@ -141,8 +141,8 @@ def test_a_callback_replayed_after_the_call_changes_nothing(app, jobs, platform,
 
 
 def test_a_receipt_that_beats_the_dialers_save_still_settles_its_call(app, server, clock) -> None:
-    from ivr.dialer import queue_checkin_now
-    from ivr.rounds import start_manual_round
+    from ivr.domain.rounds import start_manual_round
+    from ivr.worker.dialer import queue_checkin_now
     from storage import CheckIn, Community
 
     add_resident(app, "钱玉兰", PHONE)
@@ -219,7 +219,7 @@ def test_hostile_callbacks_never_crash_a_call_nor_store_anything(app, server, ca
 def test_a_failure_while_serving_a_callback_is_an_apology_and_a_receipt_is_pushed_again(
     app, monkeypatch
 ) -> None:
-    from ivr.aliyun import callbacks
+    from ivr.carriers.aliyun import callbacks
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("a bug")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from ivr.aliyun.carrier import DETAIL_SYNC_S, AliyunCarrier
+from ivr.carriers.aliyun.carrier import DETAIL_SYNC_S, AliyunCarrier
+from ivr.carriers.telephony import CarrierError, ErrorKind
 from ivr.db import session_scope
-from ivr.rounds import start_manual_round
-from ivr.telephony import CarrierError, ErrorKind
+from ivr.domain.rounds import start_manual_round
 from storage import Answer, CallAttempt, CheckIn, Community
 from tests.aliyun.conftest import KEY_ID, KEY_SECRET
 from tests.helpers import add_community, add_resident, call_round, script

@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from darabonba.runtime import RuntimeOptions
 from sqlalchemy import update
 
-from ivr.alerts import BACKOFF_S, STUCK_AFTER_S
-from ivr.aliyun.sms import MAX_VARIABLE, AliyunSms
-from ivr.aliyun.sms_simulator import AliyunSmsSimulator
+from ivr.carriers.aliyun.sms import MAX_VARIABLE, AliyunSms
+from ivr.carriers.aliyun.sms_simulator import AliyunSmsSimulator
+from ivr.carriers.telephony import CarrierError, ErrorKind, TextMessage
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.telephony import CarrierError, ErrorKind, TextMessage
+from ivr.domain.alerts import BACKOFF_S, STUCK_AFTER_S
+from ivr.worker.jobs import Jobs
 from storage import Notification
 from tests.aliyun.conftest import KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATES
 from tests.helpers import add_resident

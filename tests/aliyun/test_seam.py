@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ivr.aliyun.actions import Cursor, speakable
-from ivr.aliyun.carrier import AliyunCarrier, error_kind
-from ivr.aliyun.simulator import AliyunSimulator
-from ivr.telephony import CarrierError, ErrorKind, OutboundCall
+from ivr.carriers.aliyun.actions import Cursor, speakable
+from ivr.carriers.aliyun.carrier import AliyunCarrier, error_kind
+from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.telephony import CarrierError, ErrorKind, OutboundCall
 from tests.aliyun.conftest import CALLER_ID, KEY_ID, KEY_SECRET
 from tests.callflows.test_callflows_are_pure import imported_modules
 
@@ -30,7 +30,7 @@ def test_only_the_aliyun_carrier_modules_import_the_sdks() -> None:
         for path in (ROOT / package).rglob("*.py")
         if any(m.split(".")[0] in SDK for m in imported_modules(path))
     )
-    assert importers == ["ivr/aliyun/carrier.py", "ivr/aliyun/sms.py"]
+    assert importers == ["ivr/carriers/aliyun/carrier.py", "ivr/carriers/aliyun/sms.py"]
 
 
 def call(to: str = "+8613803710101", from_: str = CALLER_ID) -> OutboundCall:

@@ -16,7 +16,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.test import TestResponse
 
 from ivr.db import session_scope
-from ivr.staff import add_staff
+from ivr.domain.staff import add_staff
 from storage import Staff
 from tests.helpers import add_community, add_resident
 

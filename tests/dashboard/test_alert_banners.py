@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from ivr.jobs import Jobs
+from ivr.worker.jobs import Jobs
 from tests.dashboard.browser import PHONE, fits, launch, log_in, open_page, shoot
 from tests.dashboard.pages import person
 from tests.helpers import add_resident

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from ivr.dashboard import charts
+from ivr.web.dashboard import charts
 
 DAY = dt.date(2026, 11, 20)
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr.dashboard import SECURITY_HEADERS
+from ivr.web.dashboard import SECURITY_HEADERS
 from tests.dashboard.pages import signed_in, text
 from tests.ivr.alerting import open_escalation
 
-DASHBOARD = Path(__file__).parents[2] / "ivr" / "dashboard"
+DASHBOARD = Path(__file__).parents[2] / "ivr" / "web" / "dashboard"
 
 
 def dashboard_posts(app) -> list[str]:

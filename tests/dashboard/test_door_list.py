@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from ivr import orders
 from ivr.db import session_scope
+from ivr.domain import orders
 from storage import Escalation, Resident, ServiceOrder
 from tests.conftest import SHANGHAI
 from tests.dashboard.pages import A, People, person, post, signed_in, text

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from ivr import flow_of, settings_of
-from ivr.checkins import record_on_behalf
 from ivr.db import session_scope
+from ivr.domain.checkins import record_on_behalf
 from storage import AuditEntry, Escalation, Resident
 from tests.dashboard.pages import post, signed_in, text
 from tests.helpers import add_resident

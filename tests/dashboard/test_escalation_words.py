@@ -9,9 +9,10 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ivr import alerts, flow_of, settings_of
-from ivr.checkins import record_on_behalf
+from ivr import flow_of, settings_of
 from ivr.db import session_scope
+from ivr.domain import alerts
+from ivr.domain.checkins import record_on_behalf
 from ivr.notifiers.chat import ChatNotifier
 from storage import Escalation, Resident
 from tests.dashboard.pages import signed_in, text

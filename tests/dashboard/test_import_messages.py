@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.dashboard.import_messages import in_chinese
-from ivr.residents_import import ImportFileError, parse_csv
+from ivr.domain.residents_import import ImportFileError, parse_csv
+from ivr.web.dashboard.import_messages import in_chinese
 
 BAD_ROWS = (
     "name,phone,community,address,language,isolation_start,isolation_days,lives_alone,"

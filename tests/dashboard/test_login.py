@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from ivr import create_app
-from ivr.dashboard import throttle
-from ivr.dashboard.accounts import set_password
 from ivr.db import engine, session_scope
+from ivr.web.dashboard import throttle
+from ivr.web.dashboard.accounts import set_password
 from storage import AuditEntry, Staff
 from storage.models import LoginCounter
 from tests.dashboard.pages import PASSWORD, csrf_token, login, post, signed_in, staff_row, text
@@ -239,7 +239,7 @@ def test_the_tab_trick_of_the_attack_report_lands_on_this_site(app, people) -> N
 @pytest.fixture
 def password_checks(monkeypatch) -> list[str]:
     """Every password check the login page makes (the slow scrypt comparison guessing needs)."""
-    from ivr.dashboard import auth
+    from ivr.web.dashboard import auth
 
     checked: list[str] = []
     lock = threading.Lock()

@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.jobs import Jobs
+from ivr.worker.jobs import Jobs
 from storage import Escalation
 from tests.dashboard.pages import post, signed_in, text
 from tests.helpers import add_resident, call_round, script
@@ -74,7 +74,7 @@ def test_symptoms_keyed_seconds_after_the_fever_still_go_in_the_same_text(
     from decimal import Decimal
 
     from ivr import settings_of
-    from ivr.escalations import raise_escalation
+    from ivr.domain.escalations import raise_escalation
     from storage import CheckIn, Resident
 
     grandma = add_resident(app, "张桂兰", GRANDMA)

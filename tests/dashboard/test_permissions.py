@@ -12,7 +12,7 @@ from tests.ivr.alerting import open_escalation
 
 
 def an_order(app, resident_id: int) -> int:
-    from ivr.orders import open_orders
+    from ivr.domain.orders import open_orders
 
     now = app.extensions["pingan.clock"].now()
     with session_scope(app) as session:

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from ivr.dashboard.board import COLOURS, colour, is_colour
 from ivr.db import session_scope
+from ivr.web.dashboard.board import COLOURS, colour, is_colour
 from storage import AuditEntry, CheckIn, Resident
 from tests.conftest import SHANGHAI
 from tests.dashboard.pages import post, signed_in, text
@@ -408,7 +408,7 @@ def test_a_refused_edit_keeps_every_field_typed(app, people) -> None:
 
 
 def test_the_change_history_is_written_in_the_staff_members_language(app, people) -> None:
-    from ivr import audit
+    from ivr.domain import audit
 
     now = app.extensions["pingan.clock"].now()
     with session_scope(app) as session:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ivr.dashboard.statistics import day_stats
 from ivr.db import session_scope
+from ivr.web.dashboard.statistics import day_stats
 from storage import CheckIn, Escalation
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident

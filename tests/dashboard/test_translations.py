@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.dashboard.i18n import missing_translations, source_messages
+from ivr.web.dashboard.i18n import missing_translations, source_messages
 from tests.dashboard.pages import login, signed_in, text
 
 

@@ -8,10 +8,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import settings_of
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.db import session_scope
-from ivr.escalations import raise_escalation
-from ivr.simulator import SimulatedCarrier
-from ivr.staff import add_staff
+from ivr.domain.escalations import raise_escalation
+from ivr.domain.staff import add_staff
 from storage import Community, Escalation, Notification, Resident
 from tests.helpers import add_community
 

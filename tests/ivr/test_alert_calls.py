@@ -12,10 +12,10 @@ import pytest
 import requests
 from flask import Flask
 
-from ivr import alert_calls
 from ivr.db import session_scope
-from ivr.escalations import acknowledge, history, resolve
-from ivr.jobs import Jobs
+from ivr.domain import alert_calls
+from ivr.domain.escalations import acknowledge, history, resolve
+from ivr.worker.jobs import Jobs
 from storage import AlertCall, Staff
 from tests.dashboard.pages import password_hash, signed_in, text
 from tests.helpers import add_resident, script

@@ -15,10 +15,10 @@ import datetime as dt
 
 from click.testing import CliRunner
 
-from ivr import escalations
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.jobs import Jobs
+from ivr.domain import escalations
+from ivr.worker.jobs import Jobs
 from tests.dashboard.pages import person, signed_in, text
 from tests.helpers import add_community, add_resident
 from tests.ivr.alerting import notifications, open_escalation, set_chat, staff_member, texts_to

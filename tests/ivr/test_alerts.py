@@ -12,13 +12,14 @@ import threading
 import pytest
 from sqlalchemy import select, update
 
-from ivr import escalations, settings_of
-from ivr.alerts import STUCK_AFTER_S, AlertSender
+from ivr import settings_of
+from ivr.carriers.telephony import TextMessage
 from ivr.db import session_scope, sessions
-from ivr.jobs import Jobs
+from ivr.domain import escalations
+from ivr.domain.alerts import STUCK_AFTER_S, AlertSender
+from ivr.domain.staff import add_shift
 from ivr.notifiers import notifiers_for
-from ivr.staff import add_shift
-from ivr.telephony import TextMessage
+from ivr.worker.jobs import Jobs
 from storage import Community, Notification, Resident, Staff
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from ivr import flow_of, settings_of
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.reports import checkin_rows, escalation_rows
+from ivr.domain.reports import checkin_rows, escalation_rows
 from storage import Answer, CheckIn, Resident
 from tests.dashboard.pages import make_people, post, signed_in, text
 from tests.helpers import call_round, script

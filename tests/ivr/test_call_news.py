@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import news, orders
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
+from ivr.domain import news, orders
 from storage import CallAttempt, CallEvent, ServiceOrder
 from tests.helpers import add_resident, call_round, script
 from tests.ivr.alerting import texts_to

@@ -17,12 +17,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr import create_app
+from ivr.carriers.simulator import SimulatedCarrier, serve_rest
+from ivr.carriers.telephony import TwilioCarrier
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.server import EmbeddedServer
-from ivr.simulator import SimulatedCarrier, serve_rest
-from ivr.telephony import TwilioCarrier
+from ivr.web.server import EmbeddedServer
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident

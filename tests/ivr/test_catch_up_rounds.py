@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ivr import flow_of
-from ivr.checkins import record_on_behalf
 from ivr.db import session_scope
-from ivr.rounds import slot_half
-from ivr.schedule import schedule_for
+from ivr.domain.checkins import record_on_behalf
+from ivr.domain.rounds import slot_half
+from ivr.domain.schedule import schedule_for
 from storage import CheckIn, Community, Resident, Round
 from tests.conftest import SHANGHAI
 from tests.helpers import add_resident, script

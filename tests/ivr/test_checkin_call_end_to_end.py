@@ -12,9 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import flow_of, settings_of
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.db import session_scope
-from ivr.reports import call_rows, checkin_rows, escalation_rows
-from ivr.simulator import SimulatedCarrier
+from ivr.domain.reports import call_rows, checkin_rows, escalation_rows
 from storage import Answer
 from tests.helpers import add_community, add_resident, call_round, script
 

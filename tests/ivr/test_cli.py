@@ -118,8 +118,8 @@ def test_a_call_asked_for_after_the_calling_window_is_refused_and_marks_nobody_m
 
 
 def test_a_second_call_while_one_is_in_progress_is_refused(app, carrier, clock) -> None:
-    from ivr.dialer import queue_checkin_now
-    from ivr.rounds import start_manual_round
+    from ivr.domain.rounds import start_manual_round
+    from ivr.worker.dialer import queue_checkin_now
     from storage import CheckIn, Community
 
     add_resident(app, "王秀英", PHONE)
@@ -219,7 +219,7 @@ def test_a_check_in_recorded_from_the_cli_takes_the_calls_range_and_the_right_st
 
 
 def test_import_help_lists_every_column_and_chinese_headers_work(app, tmp_path) -> None:
-    from ivr.residents_import import COLUMNS
+    from ivr.domain.residents_import import COLUMNS
 
     helped = run(app, "residents", "import", "--help").output
     assert [c for c in COLUMNS if c not in helped] == []

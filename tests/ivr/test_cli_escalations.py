@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.jobs import Jobs
 from storage import CheckIn, Community
 from tests.helpers import add_resident, run_until_settled, script
 from tests.ivr.alerting import escalation, open_escalation, staff_member

@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
-from ivr import holds
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope, sessions
-from ivr.dialer import queue_due_calls
-from ivr.jobs import Jobs
-from ivr.rounds import start_due_rounds
-from ivr.settle import close_missed
-from ivr.simulator import SimulatedCarrier
+from ivr.domain import holds
+from ivr.domain.rounds import start_due_rounds
+from ivr.domain.settle import close_missed
+from ivr.worker.dialer import queue_due_calls
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident, run_until_settled, script

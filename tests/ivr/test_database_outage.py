@@ -21,14 +21,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from ivr import create_app
+from ivr.carriers.simulator import SimulatedCarrier
+from ivr.carriers.telephony import OutboundCall, TextMessage
 from ivr.clock import FixedClock
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
-from ivr.server import webhooks_reachable
-from ivr.simulator import SimulatedCarrier
-from ivr.telephony import OutboundCall, TextMessage
+from ivr.domain.rounds import start_manual_round
+from ivr.web.server import webhooks_reachable
+from ivr.worker.jobs import Jobs
 from storage import Answer, CallAttempt, CheckIn, Community, Resident
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident, run_until_settled, script

@@ -7,7 +7,7 @@ import pytest
 from ivr import carrier_of
 from ivr.demo.run import demo_app, load_sample_district, run_round
 from ivr.demo.summary import summary
-from ivr.server import webhooks_reachable
+from ivr.web.server import webhooks_reachable
 
 
 @pytest.mark.slow

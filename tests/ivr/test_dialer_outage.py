@@ -17,9 +17,9 @@ from sqlalchemy.exc import OperationalError
 
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
-from ivr.sweeper import claim_expires_s
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.jobs import Jobs
+from ivr.worker.sweeper import claim_expires_s
 from storage import CallAttempt, CheckIn, Community, Escalation, Resident
 from tests.helpers import add_resident, run_until_settled, script
 

@@ -7,10 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.dialer import claim_queued, queue_due_calls
-from ivr.health import health_report
-from ivr.jobs import Jobs
-from ivr.workers import beat
+from ivr.domain.health import health_report
+from ivr.worker.dialer import claim_queued, queue_due_calls
+from ivr.worker.jobs import Jobs
+from ivr.worker.workers import beat
 from storage import CallAttempt, CheckIn, Escalation, Resident
 from tests.helpers import add_resident, run_until_settled, script
 

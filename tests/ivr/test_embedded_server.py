@@ -7,7 +7,7 @@ import urllib.request
 
 from flask import Flask
 
-from ivr.server import EmbeddedServer
+from ivr.web.server import EmbeddedServer
 
 
 def _tiny_app() -> Flask:

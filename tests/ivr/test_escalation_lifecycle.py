@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from ivr import escalations
 from ivr.db import session_scope
-from ivr.escalations import LifecycleError
+from ivr.domain import escalations
+from ivr.domain.escalations import LifecycleError
 from tests.helpers import add_resident
 from tests.ivr.alerting import escalation, open_escalation
 

@@ -1,5 +1,6 @@
 """Every escalation rule, end to end: a resident answers (or not) a real simulated call, and the
-escalation list shows what staff must act on, with the severity ``ivr.escalations`` documents."""
+escalation list shows what staff must act on, with the severity ``ivr.domain.escalations``
+documents."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from flask import Flask
 
 from callflows import load_flow
 from ivr.db import session_scope
-from ivr.escalations import REASONS
+from ivr.domain.escalations import REASONS
+from ivr.domain.reports import escalation_rows
 from ivr.notifiers.base import reason_words
-from ivr.reports import escalation_rows
 from tests.helpers import add_resident, call_round, script
 from tests.ivr.alerting import staff_member, texts_to
 

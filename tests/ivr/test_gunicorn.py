@@ -21,8 +21,8 @@ from twilio.request_validator import RequestValidator
 from ivr import create_app
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
-from ivr.dialer import queue_checkin_now
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.dialer import queue_checkin_now
 from storage import Answer, CallAttempt, CheckIn, Community, Resident
 from tests.processes import TOKEN, environment, fresh_postgres, processes
 

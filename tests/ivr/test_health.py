@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from ivr import create_app
 from ivr.cli import Pingan, cli
-from ivr.jobs import Jobs
-from ivr.scheduler import JOBS
+from ivr.worker.jobs import Jobs
+from ivr.worker.scheduler import JOBS
 
 
 def health(app) -> tuple[int, str]:

@@ -11,12 +11,12 @@ from decimal import Decimal
 from flask import Flask
 from sqlalchemy import func, select
 
-from ivr import households
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.residents_import import import_csv
-from ivr.rounds import start_manual_round
-from ivr.simulator import SimulatedCarrier
+from ivr.domain import households
+from ivr.domain.residents_import import import_csv
+from ivr.domain.rounds import start_manual_round
 from storage import Answer, CallAttempt, CallMember, CheckIn, Community, Escalation, Resident
 from tests.helpers import add_resident, call_round, script
 from tests.ivr.test_inbound_callbacks import call_in

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ivr.alerts import CHAT_LANE
-from ivr.jobs import Jobs
+from ivr.carriers.simulator import SimulatedCarrier, serve_rest
+from ivr.carriers.telephony import TwilioCarrier
+from ivr.domain.alerts import CHAT_LANE
 from ivr.notifiers.chat import ChatNotifier
-from ivr.simulator import SimulatedCarrier, serve_rest
-from ivr.telephony import TwilioCarrier
+from ivr.worker.jobs import Jobs
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident
 from tests.http_faults import FaultyGateway, HangingWebhook

@@ -13,12 +13,12 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr import flow_of, settings_of
+from ivr.carriers.simulator import CallRecord, SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.reports import call_rows, checkin_rows, escalation_rows
-from ivr.rounds import start_manual_round
-from ivr.simulator import CallRecord, SimulatedCarrier
+from ivr.domain.reports import call_rows, checkin_rows, escalation_rows
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community
 from tests.helpers import add_community, add_resident, run_until_settled, script
 from tests.ivr.test_voice_webhooks import sign

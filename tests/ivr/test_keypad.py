@@ -9,7 +9,7 @@ from unittest.mock import patch
 import pytest
 from flask import Response, request
 
-from ivr.simulator.engine import APPLICATION_ERROR
+from ivr.carriers.simulator.engine import APPLICATION_ERROR
 from tests.helpers import add_resident, script
 from tests.ivr.test_checkin_call_end_to_end import call_round, checkin
 

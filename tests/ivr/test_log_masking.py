@@ -14,12 +14,12 @@ import re
 from sqlalchemy import select
 
 from ivr import settings_of
+from ivr.carriers.telephony import CarrierError, ErrorKind
 from ivr.db import session_scope
-from ivr.dial_errors import handle_refusal
-from ivr.dialer import queue_checkin_now
-from ivr.jobs import Jobs
-from ivr.rounds import start_manual_round
-from ivr.telephony import CarrierError, ErrorKind
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.dial_errors import handle_refusal
+from ivr.worker.dialer import queue_checkin_now
+from ivr.worker.jobs import Jobs
 from storage import CheckIn, Community
 from tests.helpers import add_resident, run_until_settled, script
 from tests.ivr.alerting import staff_member, texts_to

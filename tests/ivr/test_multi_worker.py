@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ivr.clock import SystemClock
-from ivr.pacing import Pacer
+from ivr.worker.pacing import Pacer
 from storage import CallAttempt, CheckIn, Round, make_engine, make_sessionmaker
 from tests.processes import (
     FULL_NUMBER,

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.staff import find_staff, remove_staff
+from ivr.domain.staff import find_staff, remove_staff
+from ivr.worker.jobs import Jobs
 from tests.dashboard.pages import person, signed_in, text
 from tests.helpers import add_community, add_resident
 from tests.ivr.alerting import notifications, open_escalation, staff_member, texts_to

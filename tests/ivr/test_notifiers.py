@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from ivr.alerts import SMS_LANE, STUCK_AFTER_S, claim_due
+from ivr.carriers.telephony import TextMessage
 from ivr.db import sessions
-from ivr.jobs import Jobs
+from ivr.domain.alerts import SMS_LANE, STUCK_AFTER_S, claim_due
 from ivr.notifiers import Alert, NotifyError
 from ivr.notifiers.chat import ChatNotifier
-from ivr.telephony import TextMessage
+from ivr.worker.jobs import Jobs
 from tests.helpers import add_resident
 from tests.ivr.alerting import notifications, open_escalation, set_chat, staff_member, texts_to
 
@@ -235,7 +235,7 @@ def test_a_row_taken_over_by_another_worker_is_not_sent_twice(app, carrier, cloc
 
 
 def test_texts_and_the_dashboard_use_the_same_words_for_every_reason() -> None:
-    from ivr.dashboard.labels import REASONS
     from ivr.notifiers.base import reason_words
+    from ivr.web.dashboard.labels import REASONS
 
     assert {r: reason_words(r) for r in REASONS} == {r: str(w) for r, w in REASONS.items()}

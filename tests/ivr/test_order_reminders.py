@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ivr import orders
 from ivr.db import session_scope
-from ivr.staff import add_staff
+from ivr.domain import orders
+from ivr.domain.staff import add_staff
 from storage import Resident
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community, add_resident

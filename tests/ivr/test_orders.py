@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from ivr import orders
 from ivr.db import session_scope
-from ivr.escalations import LifecycleError
-from ivr.rounds import start_manual_round
+from ivr.domain import orders
+from ivr.domain.escalations import LifecycleError
+from ivr.domain.rounds import start_manual_round
 from storage import AuditEntry, Community, Resident, ServiceOrder
 from tests.conftest import SHANGHAI
 from tests.helpers import add_resident, run_until_settled, script

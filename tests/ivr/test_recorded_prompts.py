@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.cli import Pingan, cli
-from ivr.simulator import SimulatedCarrier
 from tests.helpers import add_resident, script
 from tests.ivr.test_checkin_call_end_to_end import call_round
 from tests.ivr.test_inbound_callbacks import post_incoming

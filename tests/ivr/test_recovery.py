@@ -13,10 +13,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr import flow_of, settings_of
-from ivr.checkins import record_on_behalf
 from ivr.db import session_scope
-from ivr.escalations import history
-from ivr.jobs import Jobs
+from ivr.domain.checkins import record_on_behalf
+from ivr.domain.escalations import history
+from ivr.worker.jobs import Jobs
 from storage import Escalation, Notification, Resident
 from tests.helpers import add_resident, call_round, script
 from tests.ivr.alerting import set_chat, staff_member, texts_to

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import storage
-from ivr.residents_import import (
+from ivr.domain.residents_import import (
     Action,
     ImportFileError,
     ImportReport,

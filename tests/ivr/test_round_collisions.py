@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from ivr.db import session_scope
-from ivr.dialer import claim_queued, queue_checkin_now
+from ivr.worker.dialer import claim_queued, queue_checkin_now
 from storage import CheckIn, Escalation, Resident, Round
 from tests.helpers import add_resident, script
 from tests.ivr.test_cli import run

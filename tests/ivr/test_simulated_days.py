@@ -10,11 +10,11 @@ from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 
+from ivr.carriers.simulator import SimulatedCarrier
 from ivr.cli import Pingan, cli
 from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.simulator import SimulatedCarrier
+from ivr.worker.jobs import Jobs
 from storage import AuditEntry, CallAttempt, CheckIn, Escalation, Resident, Round
 from tests.conftest import SHANGHAI
 from tests.helpers import add_resident, day_summaries_and_recomputed, script

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.sms import parse_code
+from ivr.web.sms import parse_code
 from storage import AuditEntry
 from tests.helpers import add_resident
 from tests.ivr.alerting import escalation, open_escalation, staff_member

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.staff import StaffError, add_staff, on_duty, supervisors
+from ivr.domain.staff import StaffError, add_staff, on_duty, supervisors
 from storage import Staff
 from tests.conftest import SHANGHAI
 from tests.helpers import add_community

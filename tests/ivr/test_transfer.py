@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.staff import add_shift
+from ivr.domain.staff import add_shift
 from storage import CallEvent, Community, Staff
 from tests.helpers import add_community, add_resident, call_round, script
 from tests.ivr.alerting import staff_member

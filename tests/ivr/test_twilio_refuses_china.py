@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from ivr.carriers.simulator import SimulatedCarrier
+from ivr.carriers.telephony import CarrierError, OutboundCall
 from ivr.db import session_scope
-from ivr.simulator import SimulatedCarrier
-from ivr.telephony import CarrierError, OutboundCall
 from storage import CallAttempt, CheckIn, Escalation, Resident
 from tests.conftest import AUTH_TOKEN, CALLER_ID
 from tests.dashboard.pages import A, make_people, signed_in, text

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from ivr.db import session_scope
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
 from storage import Answer, CallAttempt, CallEvent, CheckIn, Community, Escalation
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident
@@ -50,7 +50,7 @@ def call_form(**extra: str) -> dict[str, str]:
 @pytest.fixture
 def attempt_code(app: Flask, clock) -> str:
     """A queued outbound attempt for one resident, as the dialer leaves it before dialing."""
-    from ivr.dialer import queue_checkin_now
+    from ivr.worker.dialer import queue_checkin_now
 
     add_resident(app, "王秀英", "+8613803710101")
     settings = app.extensions["pingan.settings"]

@@ -26,8 +26,8 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from ivr.db import session_scope
-from ivr.dialer import queue_checkin_now
-from ivr.rounds import start_manual_round
+from ivr.domain.rounds import start_manual_round
+from ivr.worker.dialer import queue_checkin_now
 from storage import Answer, CallAttempt, CallEvent, CheckIn, Community, Escalation
 from tests.conftest import AUTH_TOKEN
 from tests.helpers import add_resident, script

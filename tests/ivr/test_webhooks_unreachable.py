@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
-from ivr.jobs import Jobs
-from ivr.server import EmbeddedServer
+from ivr.web.server import EmbeddedServer
+from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Escalation
 from tests.helpers import add_resident, script
 

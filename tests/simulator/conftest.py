@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from standin_app import ACCOUNT_SID, ALL_EVENTS, APP_NUMBER, AUTH_TOKEN, ELDER, StandIn
 
-from ivr.simulator import CallRecord, CallRequest, SimulatedCarrier, WsgiServer
+from ivr.carriers.simulator import CallRecord, CallRequest, SimulatedCarrier, WsgiServer
 
 
 @pytest.fixture(scope="session")

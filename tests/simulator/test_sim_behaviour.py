@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.simulator import Behaviour
+from ivr.carriers.simulator import Behaviour
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from flask import Response, redirect
 from standin_app import ACCOUNT_SID, APP_NUMBER, AUTH_TOKEN, ELDER, StandIn
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.simulator import CallRecord, CallRequest, SimulatedCarrier
-from ivr.simulator.engine import APPLICATION_ERROR, REQUEST_LIMIT_ERROR
+from ivr.carriers.simulator import CallRecord, CallRequest, SimulatedCarrier
+from ivr.carriers.simulator.engine import APPLICATION_ERROR, REQUEST_LIMIT_ERROR
 
 Dial = Callable[..., CallRecord]
 READ_BACK = {"365": "三十六点五度", "375": "三十七点五度"}

@@ -11,8 +11,8 @@ from flask import Response
 from standin_app import ACCOUNT_SID, APP_NUMBER, AUTH_TOKEN, ELDER, StandIn
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.simulator import Behaviour, CallRequest, SimulatedCarrier
-from ivr.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage
+from ivr.carriers.simulator import Behaviour, CallRequest, SimulatedCarrier
+from ivr.carriers.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage
 
 SID = re.compile(r"CA[0-9a-f]{32}")
 

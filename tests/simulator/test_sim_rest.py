@@ -12,8 +12,8 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.simulator import SimulatedCarrier, serve_rest
-from ivr.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage, TwilioCarrier
+from ivr.carriers.simulator import SimulatedCarrier, serve_rest
+from ivr.carriers.telephony import CarrierError, ErrorKind, OutboundCall, TextMessage, TwilioCarrier
 
 for variable in ("TWILIO_EDGE", "TWILIO_REGION"):  # the SDK would rewrite the simulator's host
     os.environ.pop(variable, None)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from twilio.twiml.voice_response import VoiceResponse
 
-from ivr.simulator import TwimlError, collect_dtmf, parse, read_reply
-from ivr.simulator.twiml import Dial, Gather, Hangup, Pause, Play, Redirect, Reject, Say
+from ivr.carriers.simulator import TwimlError, collect_dtmf, parse, read_reply
+from ivr.carriers.simulator.twiml import Dial, Gather, Hangup, Pause, Play, Redirect, Reject, Say
 
 DOC = "https://app.example/ivr/start?checkin=7"
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from ivr.carriers.telegram.bot import bot_of
+from ivr.carriers.telegram.double import BotApiDouble, ChatUser
+from ivr.carriers.telegram.linking import new_code
 from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.telegram.bot import bot_of
-from ivr.telegram.double import BotApiDouble, ChatUser
-from ivr.telegram.linking import new_code
 from storage import Resident, Staff
 
 TOKEN = "123456789:AAEtestTOKENtestTOKENtestTOKEN0123"

@@ -7,9 +7,9 @@ import requests
 
 from callflows import load_flow
 from callflows.engine import FlowState
-from ivr.telegram import chat
-from ivr.telegram.double import BotApiDouble
-from ivr.telegram.notifier import buttons
+from ivr.carriers.telegram import chat
+from ivr.carriers.telegram.double import BotApiDouble
+from ivr.carriers.telegram.notifier import buttons
 from tests.telegram.conftest import TOKEN
 
 

@@ -110,7 +110,7 @@ def test_an_unlinked_chat_learns_nothing(app, jobs, double, webhook) -> None:
 
 
 def test_a_link_code_works_once_and_unlinking_is_one_button(app, jobs, double, webhook) -> None:
-    from ivr.telegram.linking import new_code
+    from ivr.carriers.telegram.linking import new_code
     from storage import Resident
 
     resident_id = add_resident(app, "张桂兰", ZHANG)

@@ -20,8 +20,8 @@ down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The English lines the system wrote before 0009 (callflows/rules.py, ivr/settle.py,
-# ivr/dial_errors.py); any other line is kept as text.
+# The English lines the system wrote before 0009 (callflows/rules.py, ivr/domain/settle.py,
+# ivr/worker/dial_errors.py); any other line is kept as text.
 UNCONFIRMED = " (unconfirmed)"
 THRESHOLD = re.compile(r"(\d+\.\d) °C ([≥<]) (\d+\.\d) °C")
 RISING = re.compile(r"(\d+\.\d) °C, up \d+\.\d °C from (\d+\.\d) °C")

@@ -1,0 +1,97 @@
+"""Releasing a resident or pausing their calls, from the CLI or the dashboard alike.
+
+Either one also stops the calls already planned: a resident taken to hospital at 10:00 must
+not be called at 10:10 and then escalated as unreachable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ivr.config import Settings
+from ivr.domain import audit
+from ivr.domain.settle import stop_calls
+from ivr.worker.dial_errors import end_unplaced
+from storage import CallAttempt, Notification, Resident
+
+log = logging.getLogger(__name__)
+
+
+RELEASE_TEXT = "release"  # the kind of the resident's text (an SMS template of its own)
+
+
+def release(
+    session: Session,
+    resident: Resident,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    tell: str | None = None,
+) -> None:
+    """Stop calling ``resident``. Released before their last day, they are sent ``tell`` (the
+    words in their language) once, unless staff chose not to (``tell`` None): the last-day
+    call already says it to the others."""
+    already = resident.released_at is not None
+    resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
+    audit.record(session, now, actor, "released", "resident", resident.id, reason)
+    _stop_planned_calls(session, resident, settings, now)
+    if tell and not already and _early(resident, now.astimezone(settings.tz).date()):
+        _queue_text(session, resident, tell, now)
+
+
+def _early(resident: Resident, today: dt.date) -> bool:
+    end = resident.isolation_end()
+    return end is None or today < end
+
+
+def _queue_text(session: Session, resident: Resident, body: str, now: dt.datetime) -> None:
+    session.add(
+        Notification(
+            escalation_id=None,
+            channel="sms",
+            recipient=resident.phone,
+            kind=RELEASE_TEXT,
+            body=body,
+            status="pending",
+            tries=0,
+            next_try_at=now,
+            created_at=now,
+        )
+    )
+    log.info("resident %s released early: a text tells them", resident.id)
+
+
+def hold(
+    session: Session,
+    resident: Resident,
+    until: dt.date,
+    reason: str,
+    actor: str,
+    settings: Settings,
+    now: dt.datetime,
+) -> None:
+    """No calls up to and including local date ``until``."""
+    resident.hold_until, resident.hold_reason, resident.updated_at = until, reason, now
+    audit.record(session, now, actor, "hold", "resident", resident.id, f"until {until}: {reason}")
+    _stop_planned_calls(session, resident, settings, now)
+
+
+def _stop_planned_calls(
+    session: Session, resident: Resident, settings: Settings, now: dt.datetime
+) -> None:
+    stop_calls(session, resident, now)
+    # A call queued for the dialer but not yet claimed is withdrawn too; one a dialer has
+    # already claimed (skipped here) is placed, and gets no retry.
+    queued = (
+        select(CallAttempt)
+        .where(CallAttempt.resident_id == resident.id, CallAttempt.state == "queued")
+        .with_for_update(skip_locked=True)
+    )
+    for attempt in session.scalars(queued):
+        end_unplaced(session, attempt, settings, now)

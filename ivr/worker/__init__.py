@@ -1,0 +1,1 @@
+"""The worker: dialing at pace, the scheduler's jobs, the sweeper and worker heartbeats."""
