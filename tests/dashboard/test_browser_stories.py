@@ -260,7 +260,8 @@ def test_a_staff_member_imports_a_csv_and_only_the_good_rows_are_saved(
 
 
 SUPERVISOR_MENU = [
-    "Escalations", "Orders", "Residents", "Today", "Import", "Call log", "Statistics", "Export"
+    "Escalations", "Orders", "Residents", "Today", "Door list", "Notices", "Import", "Call log",
+    "Statistics", "Export",
 ]  # fmt: skip
 SETTLED = {"complete": "Complete", "partial": "Partial", "missed": "Missed"}
 

@@ -31,6 +31,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+def sdk_config(access_key_id: str, access_key_secret: str, endpoint: str) -> Config:
+    """An SDK client's settings for ``endpoint`` (the platform, or a simulator on loopback)."""
+    url = urlsplit(endpoint)
+    return Config(
+        access_key_id=access_key_id,
+        access_key_secret=access_key_secret,
+        endpoint=url.netloc,
+        protocol=url.scheme or "https",
+        region_id="cn-hangzhou",
+    )
+
+
+def single_try(timeout_s: float) -> RuntimeOptions:
+    """Each request sent once: what a failure means is decided above the SDK."""
+    milliseconds = int(timeout_s * 1000)
+    return RuntimeOptions(autoretry=False, read_timeout=milliseconds, connect_timeout=milliseconds)
+
+
 # Codes from the VMS API error list (help.aliyun.com/document_detail/178344, and the dyvmsapi
 # 2017-05-25 error codes page); see docs/carriers.md.
 AUTH_CODES = frozenset(
@@ -79,22 +98,10 @@ class AliyunCarrier:
         self.sms = sms
         self._clock = clock or SystemClock()
         self._unsynced: dict[str, dt.datetime] = {}  # calls whose detail record is still empty
-        url = urlsplit(endpoint)
-        config = Config(
-            access_key_id=access_key_id,
-            access_key_secret=access_key_secret,
-            endpoint=url.netloc,
-            protocol=url.scheme or "https",
-            region_id="cn-hangzhou",
-        )
-        self._client = Client(config)
+        self._client = Client(sdk_config(access_key_id, access_key_secret, endpoint))
         # No retries inside the SDK: a retried SmartCall could ring a resident twice; the dialer
         # decides what a failure means (``ErrorKind``).
-        self._runtime = RuntimeOptions(
-            autoretry=False,
-            read_timeout=int(timeout_s * 1000),
-            connect_timeout=int(timeout_s * 1000),
-        )
+        self._runtime = single_try(timeout_s)
 
     def place_call(self, call: OutboundCall) -> str:
         code = _attempt_code(call.url)

@@ -16,16 +16,13 @@ import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from alibabacloud_dysmsapi20170525 import models
 from alibabacloud_dysmsapi20170525.client import Client
-from alibabacloud_tea_openapi.utils_models import Config
 from darabonba.exceptions import ResponseException
-from darabonba.runtime import RuntimeOptions
 
-from ivr.carriers.aliyun.carrier import error_kind
+from ivr.carriers.aliyun.carrier import error_kind, sdk_config, single_try
 from ivr.carriers.ambiguity import may_have_arrived
 from ivr.carriers.telephony import CarrierError, ErrorKind, TextMessage
 
@@ -60,22 +57,10 @@ class AliyunSms:
         templates: Mapping[str, str],
         timeout_s: float = 15,
     ) -> None:
-        url = urlsplit(endpoint)
-        config = Config(
-            access_key_id=access_key_id,
-            access_key_secret=access_key_secret,
-            endpoint=url.netloc,
-            protocol=url.scheme or "https",
-            region_id="cn-hangzhou",
-        )
-        self._client = Client(config)
+        self._client = Client(sdk_config(access_key_id, access_key_secret, endpoint))
         # SendSms is not idempotent: a retry inside the SDK could text a person twice. A lost
         # answer is looked up instead (``find``), as on Twilio.
-        self._runtime = RuntimeOptions(
-            autoretry=False,
-            read_timeout=int(timeout_s * 1000),
-            connect_timeout=int(timeout_s * 1000),
-        )
+        self._runtime = single_try(timeout_s)
         self.sign_name = sign_name
         self.templates = dict(templates)
 
