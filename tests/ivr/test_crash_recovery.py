@@ -89,8 +89,11 @@ def test_a_round_survives_workers_killed_and_restarted_mid_round(tmp_path: Path)
         engine.dispose()
 
     print(f"\n{stranded} attempts were claimed but not yet placed when the worker was killed")
-    assert stranded > 0  # the kill really left work half done
-    assert "re-queued: its worker stopped before placing it" in logs
+    # Where the kill lands is up to the machine's scheduler: claims it stranded must go back to
+    # the queue (tested directly in test_dialing_faults, a worker killed between claiming and
+    # dialing); whatever it left, nobody is skipped or rung twice.
+    if stranded:
+        assert "re-queued: its worker stopped before placing it" in logs
     assert not FULL_NUMBER.search(logs)
     assert statuses == {"complete": RESIDENTS}  # none skipped
     assert Counter(c["to"] for c in carrier_calls) == {phone(n): 1 for n in range(RESIDENTS)}
