@@ -284,8 +284,9 @@ def _move_on(flow: Flow, step: Step, state: FlowState, out: _Out, target: str | 
 
 
 def _household(flow: Flow, state: FlowState) -> Household | None:
-    """The flow's per-member section, when this call asks more than one member."""
-    return flow.household if len(state.members) > 1 else None
+    """The flow's per-member section, when this call asks members of a household by name
+    (several, or the one still due on a retry or call-back)."""
+    return flow.household if state.members else None
 
 
 def _in_section(flow: Flow, state: FlowState) -> bool:
@@ -305,12 +306,17 @@ def _section_turn(
         return name, state, ()
     inside = (state.step or "") in household.steps
     if not inside and name in household.steps:
-        names = {"count": str(len(state.members)), "names": "、".join(state.members)}
-        opening = (Say(household.intro, names), Say(household.first, _member(state)))
-        return name, state, opening
+        return name, state, _opening(household, state)
     if inside and name not in household.steps:
         return _next_member(household, replace(state, done=(*state.done, state.member)), name)
     return name, state, ()
+
+
+def _opening(household: Household, state: FlowState) -> tuple[Say, ...]:
+    if len(state.members) == 1:  # the others were asked already: say whose check-in it is
+        return (Say(household.only, _member(state)),)
+    names = {"count": str(len(state.members)), "names": "、".join(state.members)}
+    return (Say(household.intro, names), Say(household.first, _member(state)))
 
 
 def _next_member(

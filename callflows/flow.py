@@ -102,7 +102,8 @@ class Household:
     """The per-member section of a flow (``[household]``): when several residents share the
     phone, ``steps`` are asked of each member due in turn, the rest of the call once.
 
-    ``intro`` names the members, ``first``/``following`` open each member's section, and
+    ``intro`` names the members, ``first``/``following`` open each member's section (``only``
+    opens it when a single member is still due: a retry, a call-back), and
     ``away_key`` (as the first key of any question in the section) skips a member who is not
     at home; ``away`` confirms it. The member's answers are tagged with their place
     (``AnswerValue.member``)."""
@@ -112,10 +113,11 @@ class Household:
     first: str = "member_first"
     following: str = "member_next"
     away: str = "member_away"
+    only: str = "member_only"
     away_key: str = "7"
 
     def prompt_names(self) -> list[str]:
-        return [self.intro, self.first, self.following, self.away]
+        return [self.intro, self.first, self.following, self.away, self.only]
 
 
 @dataclass(frozen=True)

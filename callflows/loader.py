@@ -154,7 +154,7 @@ def _step(name: str, raw: dict[str, Any], lines: _LineFinder, problems: list[Pro
     return Step(name=name, **kwargs)
 
 
-_HOUSEHOLD_PROMPTS = ("intro", "first", "following", "away")
+_HOUSEHOLD_PROMPTS = ("intro", "first", "following", "away", "only")
 
 
 def _household(raw: Any, lines: _LineFinder, problems: list[Problem]) -> Household | None:

@@ -74,7 +74,7 @@ class Trial:
 
     def begin(self) -> list[str]:
         """The call is answered: what the resident hears first."""
-        if len(self.members) < 2:
+        if not self.members:
             return self._show(start(self.flow))
         return self._show(advance(self.flow, {"members": list(self.members)}, Answered()))
 

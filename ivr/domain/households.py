@@ -73,8 +73,11 @@ def in_order(checkins: Sequence[CheckIn]) -> list[CheckIn]:
 
 def add_members(session: Session, attempt: CallAttempt, checkins: Sequence[CheckIn]) -> None:
     """List a household call's members (``checkins`` in asking order; the first is the
-    attempt's own) and seed the flow with their names. One member needs no list."""
+    attempt's own) and seed the flow with their names. One member needs no list, but is
+    named when others share the phone: whoever answers must know whose check-in is left."""
     if len(checkins) < 2:
+        if checkins and _shares_phone(session, checkins[0].resident):
+            attempt.flow_state = seed([checkins[0].resident.name])
         return
     session.flush()  # the attempt's id
     for position, checkin in enumerate(checkins):
@@ -98,7 +101,14 @@ def seed(names: Sequence[str]) -> dict[str, Any]:
 def reseed(session: Session, attempt: CallAttempt) -> dict[str, Any] | None:
     """The starting state again, for a call whose flow restarts (a caller identified)."""
     members = members_of(session, attempt)
-    return seed([m.resident.name for m in members]) if len(members) > 1 else None
+    if len(members) == 1 and not _shares_phone(session, members[0].resident):
+        return None
+    return seed([m.resident.name for m in members]) if members else None
+
+
+def _shares_phone(session: Session, resident: Resident) -> bool:
+    query = select(Resident.id).where(Resident.phone == resident.phone, Resident.id != resident.id)
+    return session.scalars(query.limit(1)).first() is not None
 
 
 def members_of(session: Session, attempt: CallAttempt) -> list[Member]:

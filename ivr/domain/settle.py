@@ -54,7 +54,8 @@ def settle_attempt(
     whose questions were all answered is done even if the call ended before the next one's,
     and a member skipped as away or never asked counts as not reached."""
     members = households.members_of(session, attempt) if attempt.checkin is not None else []
-    if len(members) < 2:
+    named = bool((attempt.flow_state or {}).get("members"))  # a household's last member too
+    if len(members) < 2 and not named:
         if attempt.checkin is not None:
             finished = attempt.outcome == "finished"
             reached = _reached_a_person(attempt)

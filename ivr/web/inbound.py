@@ -133,6 +133,7 @@ def attach(
     attempt.flow_name = checkin_flow.name
     checkin = _open_checkin(session, resident, env) or _adhoc_checkin(session, resident, env)
     attempt.checkin_id, attempt.checkin = checkin.id, checkin
+    households.add_members(session, attempt, [checkin])  # names them if the phone is shared
     if checkin.next_attempt_at is not None:
         log.info(
             "check-in %s: retry due %s held while resident %s is on the line",

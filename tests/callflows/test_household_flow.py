@@ -130,11 +130,28 @@ def test_seven_inside_a_temperature_is_a_digit_not_the_away_key() -> None:
 
 
 def test_a_single_resident_hears_no_household_words() -> None:
-    steps = call(["王秀英"], "1", "365#", "1", "2", "9")
+    steps = call([], "1", "365#", "1", "2", "9")
     prompts = {s.prompt for t in steps for s in spoken(t)}
-    assert not prompts & {"household_intro", "member_first", "member_next", "member_away"}
+    household = {"household_intro", "member_first", "member_next", "member_away", "member_only"}
+    assert not prompts & household
     assert all(a.member is None for a in answers(steps))
     assert by_member(steps)[None]["temperature_c"] == "36.5"
+
+
+def test_the_last_member_still_due_is_named() -> None:
+    steps = call(["李建国"], "1", "382#", "1", "1", "9")
+    assert spoken(steps[1])[0] == Say("member_only", {"name": "李建国"})
+    prompts = [s.prompt for t in steps for s in spoken(t)]
+    assert "household_intro" not in prompts and "member_next" not in prompts
+    assert by_member(steps)[0] == {"temperature_c": "38.2", "symptoms": True}
+    assert state(steps)["done"] == [0] and state(steps)["outcome"] == "finished"
+
+
+def test_the_last_member_can_be_away_too() -> None:
+    steps = call(["李建国"], "1", "7", "9")
+    assert Say("member_away", {"name": "李建国"}) in spoken(steps[2])
+    assert by_member(steps)[0] == {AWAY_ANSWER: True}
+    assert state(steps)["away"] == [0] and state(steps)["done"] == []
 
 
 def test_the_turn_limit_grows_with_the_household() -> None:

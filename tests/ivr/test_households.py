@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -22,6 +23,7 @@ from tests.helpers import add_resident, call_round, script
 from tests.ivr.test_inbound_callbacks import call_in
 
 LANDLINE = "+8637165123456"
+pytestmark = pytest.mark.both_carriers
 
 
 def couple(app: Flask, **second: object) -> tuple[int, int]:
@@ -117,6 +119,7 @@ def test_a_member_away_is_skipped_and_called_alone_next_time(app, jobs, carrier,
     first, retry = carrier.calls_to(LANDLINE)
     assert "好的，李建国我们下次再登记" in first.heard_text()
     assert "张桂兰" not in retry.heard_text() and "今天要登记" not in retry.heard_text()
+    assert "今天还要登记李建国。" in retry.heard_text()  # whoever answers knows whose it is
     with session_scope(app) as session:
         assert session.scalar(select(func.count()).select_from(CallMember)) == 2  # first call
 
@@ -128,6 +131,25 @@ def test_a_member_away_all_day_is_unreachable_alone(app, jobs, carrier, clock) -
     assert checkins(app)["张桂兰"][0] == "complete"
     assert checkins(app)["李建国"][0] == "missed"
     assert escalations(app) == [("李建国", "unreachable")]
+
+
+def test_the_last_member_away_again_on_the_retry_is_not_reached(
+    app, jobs, carrier, clock
+) -> None:
+    couple(app)
+    script(carrier, LANDLINE, "answer 1 365# 1 2 7 9", "answer 1 7 9", "no-answer")
+    call_round(app, jobs, carrier, clock)
+    assert checkins(app)["张桂兰"][0] == "complete"
+    assert checkins(app)["李建国"][0] == "missed"  # his away key on the retry is not a check-in
+    assert escalations(app) == [("李建国", "unreachable")]
+
+
+def test_a_resident_alone_on_a_phone_hears_no_names(app, jobs, carrier, clock) -> None:
+    add_resident(app, "王秀英", LANDLINE)
+    script(carrier, LANDLINE, "answer 1 365# 1 2 9")
+    call_round(app, jobs, carrier, clock)
+    assert "登记" not in heard(carrier)
+    assert checkins(app) == {"王秀英": ("complete", Decimal("36.5"), False, 1)}
 
 
 def test_a_hang_up_between_members_keeps_the_first_complete(app, jobs, carrier, clock) -> None:
@@ -157,6 +179,7 @@ def test_nobody_answering_leaves_every_member_unreachable(app, jobs, carrier, cl
     assert sorted(escalations(app)) == [("张桂兰", "unreachable"), ("李建国", "unreachable")]
 
 
+@pytest.mark.twilio_only("call-backs come through Twilio inbound; VMS inbound is not built")
 def test_a_call_back_from_the_household_phone_asks_the_members_still_due(
     app, server, jobs, carrier, clock
 ) -> None:
@@ -169,12 +192,14 @@ def test_a_call_back_from_the_household_phone_asks_the_members_still_due(
     clock.advance(minutes=10)
     record = call_in(server, carrier, LANDLINE, "1 367# 1 2 9")  # he rings back
     assert "张桂兰" not in record.heard_text() and not record.errors
+    assert "今天还要登记李建国。" in record.heard_text()
     assert checkins(app) == {
         "张桂兰": ("complete", Decimal("36.5"), False, 1),
         "李建国": ("complete", Decimal("36.7"), False, 1),
     }
 
 
+@pytest.mark.twilio_only("call-backs come through Twilio inbound; VMS inbound is not built")
 def test_a_call_back_asks_both_when_both_are_still_due(app, server, jobs, carrier, clock) -> None:
     couple(app)
     script(carrier, LANDLINE, "no-answer")
