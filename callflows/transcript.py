@@ -239,6 +239,8 @@ def _household_lines(flow: Flow, say: _Speaker) -> list[str]:
         f"  {household.away_key} as the first key of any of these questions -> "
         f"{say.quote(household.away, '', {'name': first})}: {first} is skipped "
         f"(counts as not reached; only they are called again) -> {second}'s questions",
+        f"  a retry or call-back with only {second} still due:"
+        f"{say.quote(household.only, ' ', {'name': second})}, then {steps} for {second}",
         f"  after the last member -> [{after}] once for the household "
         "(its answers are the household's)",
         "  each member's answers, escalations and retries are their own; a hang-up keeps "
