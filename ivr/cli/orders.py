@@ -43,7 +43,8 @@ def orders(
     if as_json:
         emit_json(rows)
         return
-    headers = ["id", "date", "community", "name", "address", "need", "status", "taken_by", "note"]
+    headers = ["id", "date", "community", "name", "household", "address", "need", "status"]
+    headers += ["taken_by", "note"]
     click.echo(format_table(headers, [[r[h] for h in headers] for r in rows]))
 
 

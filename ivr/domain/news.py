@@ -95,7 +95,10 @@ def _order_news(session: Session, resident: Resident, now: dt.datetime) -> list[
     query = (
         select(ServiceOrder)
         .where(
-            ServiceOrder.resident_id == resident.id,
+            # A household's needs are asked once, stored on one member: news for any member.
+            ServiceOrder.resident_id.in_(
+                select(Resident.id).where(Resident.phone == resident.phone)
+            ),
             or_(
                 (ServiceOrder.status == "taken") & ServiceOrder.announced.is_(None),
                 (ServiceOrder.status == "delivered")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ivr.domain import audit
 from ivr.domain.escalations import LifecycleError
+from ivr.domain.households import household_names
 from storage import CheckIn, Community, Resident, ServiceOrder
 
 log = logging.getLogger(__name__)
@@ -218,6 +219,8 @@ def order_rows(
         query = query.where(ServiceOrder.status == status)
     if day:
         query = query.where(ServiceOrder.local_date == day)
+    rows = session.execute(query).all()
+    homes = household_names(session, [r.phone for _, r, _ in rows])
     return [
         {
             "id": o.id,
@@ -233,8 +236,9 @@ def order_rows(
             "eta": _local(o.eta_at, tz),
             "delivered_at": _local(o.delivered_at, tz),
             "note": o.note,
+            "household": homes.get(r.phone),  # a household's needs: everyone on the phone
         }
-        for o, r, c in session.execute(query)
+        for o, r, c in rows
     ]
 
 

@@ -105,6 +105,36 @@ def test_a_resident_hears_that_yesterdays_groceries_were_delivered(
     assert not any("送到" in words for words in heard(carrier))
 
 
+def test_a_households_delivery_is_told_to_whichever_member_is_called(
+    app, jobs, carrier, clock
+) -> None:
+    first = add_resident(app, "张桂兰", PHONE)
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, "answer 1 365# 1 2 366# 1 2 1 9", "answer 1 367# 1 2 9 1")
+    call_round(app, jobs, carrier, clock)  # the household asks for groceries
+    with session_scope(app) as session:
+        (order,) = session.scalars(select(ServiceOrder))
+        assert order.resident_id == first
+        orders.deliver(session, order.id, "钱建军", clock.now() + dt.timedelta(hours=3))
+
+    clock.advance(days=1)
+    cli_run(
+        app,
+        "residents",
+        "hold",
+        PHONE,
+        "--name",
+        "张桂兰",
+        "--until",
+        "2026-12-10",
+        "--reason",
+        "住院",
+    )
+    call_round(app, jobs, carrier, clock)  # only 李建国 is called today
+    assert "您昨天要的买菜已经送到。" in heard(carrier)
+    assert timeline(app) == [("order_delivered_yesterday", "买菜")]
+
+
 def test_an_order_taken_with_a_delivery_time_is_told_with_it(app, jobs, carrier, clock) -> None:
     add_resident(app, "王秀英", PHONE)
     script(carrier, PHONE, "answer 1 365# 1 2 2 9", HEALTHY)

@@ -133,9 +133,7 @@ def test_a_member_away_all_day_is_unreachable_alone(app, jobs, carrier, clock) -
     assert escalations(app) == [("李建国", "unreachable")]
 
 
-def test_the_last_member_away_again_on_the_retry_is_not_reached(
-    app, jobs, carrier, clock
-) -> None:
+def test_the_last_member_away_again_on_the_retry_is_not_reached(app, jobs, carrier, clock) -> None:
     couple(app)
     script(carrier, LANDLINE, "answer 1 365# 1 2 7 9", "answer 1 7 9", "no-answer")
     call_round(app, jobs, carrier, clock)

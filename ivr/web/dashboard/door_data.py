@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ivr.domain.households import household_names
 from ivr.web.dashboard.board import building_of, colour, is_colour
 from storage import Resident, ServiceOrder
 
@@ -42,7 +43,7 @@ class Door:
 
     @property
     def rank(self) -> int:
-        return COLOUR_ORDER.index(self.colour) if self.colour in COLOUR_ORDER else 99
+        return _rank(self.colour)
 
 
 @dataclass
@@ -71,16 +72,20 @@ def building_and_door(address: str | None) -> tuple[str, str]:
 def door_list(
     session: Session, community_id: int, day: dt.date, fever_c: Decimal, *, names: bool
 ) -> list[Building]:
-    """Buildings in colour order (the most urgent first), their doors likewise."""
-    doors = {d.resident_id: d for d in _visits(session, community_id, day, fever_c, names)}
+    """Buildings in colour order (the most urgent first), their doors likewise. A household
+    (residents sharing a phone) is one door, named by its members, in its most urgent colour."""
+    doors: dict[str, Door] = {}
+    for resident, shade in _visits(session, community_id, day, fever_c):
+        _at_door(doors, resident, shade, names)
     for order, resident, shade in _orders(session, community_id, day, fever_c):
-        door = doors.get(resident.id)
-        if door is None:
-            door = doors[resident.id] = _door(resident, shade, names)
+        door = _at_door(doors, resident, shade, names)
         if order.need == GARBAGE:
             door.garbage_order = order.id
         elif order.need not in door.deliveries:
             door.deliveries.append(order.need)
+    if names:  # whoever opens the door: the household's members, not just the one listed
+        for phone, name in household_names(session, list(doors)).items():
+            doors[phone].name = name
     grouped: dict[str, list[Door]] = defaultdict(list)
     for door in doors.values():
         grouped[building_and_door(door.address)[0]].append(door)
@@ -91,25 +96,39 @@ def door_list(
     return sorted(buildings, key=lambda b: (b.rank, b.name == "", b.name))
 
 
-def _door(resident: Resident, shade: str, names: bool) -> Door:
-    address = resident.address or ""
-    return Door(
-        resident.id,
-        resident.name if names else None,
-        address,
-        building_and_door(address)[1],
-        shade,
-    )
+def _at_door(doors: dict[str, Door], resident: Resident, shade: str, names: bool) -> Door:
+    """The resident's household's door (made on first sight), in its most urgent colour."""
+    door = doors.get(resident.phone)
+    if door is None:
+        address = resident.address or ""
+        door = doors[resident.phone] = Door(
+            resident.id,
+            resident.name if names else None,
+            address,
+            building_and_door(address)[1],
+            shade,
+        )
+    elif _rank(shade) < door.rank:
+        door.colour = shade
+    return door
+
+
+def _rank(shade: str) -> int:
+    return COLOUR_ORDER.index(shade) if shade in COLOUR_ORDER else 99
 
 
 def _visits(
-    session: Session, community_id: int, day: dt.date, fever_c: Decimal, names: bool
-) -> list[Door]:
-    query = select(Resident, colour(day, fever_c)).where(
-        Resident.community_id == community_id,
-        or_(*(is_colour(c, day, fever_c) for c in VISIT)),
+    session: Session, community_id: int, day: dt.date, fever_c: Decimal
+) -> list[tuple[Resident, str]]:
+    query = (
+        select(Resident, colour(day, fever_c))
+        .where(
+            Resident.community_id == community_id,
+            or_(*(is_colour(c, day, fever_c) for c in VISIT)),
+        )
+        .order_by(Resident.id)
     )
-    return [_door(r, shade, names) for r, shade in session.execute(query)]
+    return [(r, shade) for r, shade in session.execute(query)]
 
 
 def _orders(

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from ivr import settings_of
 from ivr.db import session_scope
+from ivr.domain import households
 from ivr.domain import orders as lifecycle
 from ivr.domain.escalations import LifecycleError
 from ivr.web.dashboard import PAGE_SIZE, bp, forms, labels, queries
@@ -24,7 +25,8 @@ def orders() -> str:
         page = queries.paginate(
             db, queries.orders(scope(), done), forms.page_number(request.args), PAGE_SIZE
         )
-    return render("orders.html", page=page, done=done)
+        homes = households.household_names(db, [r.phone for _, r, _ in page.rows])
+    return render("orders.html", page=page, done=done, homes=homes)
 
 
 @bp.post("/orders/<int:order_id>/take")
