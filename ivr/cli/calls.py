@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ivr import clock_of, settings_of
 from ivr.carriers.telephony import FINAL_STATUSES
 from ivr.cli import Pingan, cli, pass_pingan
-from ivr.cli.residents import find_resident
+from ivr.cli.residents import find_resident, member_option
 from ivr.config import Settings
 from ivr.db import session_scope
 from ivr.domain.rounds import start_manual_round
@@ -28,15 +28,17 @@ log = logging.getLogger(__name__)
 @cli.command("call")
 @click.argument("phone")
 @click.option("--timeout", default=600, show_default=True, help="Seconds to wait for the end.")
+@member_option
 @pass_pingan
-def call(pingan: Pingan, phone: str, timeout: int) -> None:
-    """Call one resident now and wait until the call has ended."""
+def call(pingan: Pingan, phone: str, timeout: int, member: str | None) -> None:
+    """Call one resident now and wait until the call has ended (a household's member named
+    with --name; the call also asks their housemates still due today)."""
     app = pingan.app
     problem = public_url_problem(app)
     if problem:
         raise click.ClickException(f"{problem}; nobody was called")
     with webhooks_reachable(app):
-        attempt_id = _queue_call(pingan, phone)
+        attempt_id = _queue_call(pingan, phone, member)
         jobs = Jobs(app)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -68,11 +70,11 @@ def _yes_no(value: bool | None) -> str:
     return "-" if value is None else ("yes" if value else "no")
 
 
-def _queue_call(pingan: Pingan, phone: str) -> int:
+def _queue_call(pingan: Pingan, phone: str, member: str | None) -> int:
     app = pingan.app
     settings, now = settings_of(app), clock_of(app).now()
     with session_scope(app) as session:
-        resident = find_resident(session, phone, settings.phone_region)
+        resident = find_resident(session, phone, settings.phone_region, member)
         today = now.astimezone(settings.tz).date()
         open_checkin = session.scalars(
             select(CheckIn).where(

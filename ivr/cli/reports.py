@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ivr import clock_of, flow_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
-from ivr.cli.residents import find_resident
+from ivr.cli.residents import find_resident, member_option
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
 from ivr.domain.checkins import record_on_behalf, temperature_problem
@@ -198,6 +198,7 @@ def escalations(
 @click.option("--need", "needs", multiple=True, type=click.Choice(NEEDS), help="Repeatable.")
 @click.option("--by", required=True, help="Staff phone or name.")
 @click.option("--note", help="How it was taken: visit, phone call, …")
+@member_option
 @pass_pingan
 def record(
     pingan: Pingan,
@@ -207,6 +208,7 @@ def record(
     needs: tuple[str, ...],
     by: str,
     note: str | None,
+    member: str | None,
 ) -> None:
     """Record a check-in on the resident's behalf (after a visit or a call): no more calls today.
 
@@ -216,7 +218,7 @@ def record(
     app = pingan.app
     settings = settings_of(app)
     with session_scope(app) as session:
-        resident = find_resident(session, phone, settings.phone_region)
+        resident = find_resident(session, phone, settings.phone_region, member)
         staff = staff_ref(session, by, settings.phone_region, acting_for=resident.community_id)
         checkin = record_on_behalf(
             session,

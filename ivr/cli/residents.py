@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ivr import clock_of, flow_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.db import session_scope
-from ivr.domain import holds, news
+from ivr.domain import holds, households, news
 from ivr.domain.residents_add import AddError, add_resident
 from ivr.domain.residents_import import (
     ImportFileError,
@@ -52,15 +52,35 @@ def import_(pingan: Pingan, file: Path, dry_run: bool) -> None:
         click.echo("(dry run: nothing was saved)")
 
 
-def find_resident(session: Session, phone: str, region: str) -> Resident:
+# Every command that takes a resident's phone takes this too: a shared phone is a household.
+member_option = click.option(
+    "--name",
+    "member",
+    metavar="NAME",
+    help="Which resident, when several share the phone (a household).",
+)
+
+
+def find_resident(session: Session, phone: str, region: str, member: str | None = None) -> Resident:
+    """The resident with this phone; of a household's, the one named (never just the first:
+    acting on the wrong member of a couple would hold or release the other's calls)."""
     try:
         e164 = normalize_phone(phone, region)
     except PhoneError as exc:
         raise click.ClickException(f"{phone!r}: {exc}") from None
-    resident = session.scalars(select(Resident).where(Resident.phone == e164)).first()
-    if resident is None:
+    query = select(Resident).where(Resident.phone == e164).order_by(Resident.id)
+    found = list(session.scalars(query))
+    if not found:
         raise click.ClickException(f"no resident has the phone number {e164}")
-    return resident
+    names = "、".join(r.name for r in found)
+    if member is not None:
+        chosen = [r for r in found if r.name == member.strip()]
+        if len(chosen) != 1:
+            raise click.UsageError(f"{e164} is the phone of {names}, not of {member!r}")
+        return chosen[0]
+    if len(found) > 1:
+        raise click.UsageError(f"{e164} is shared by {names}: say whom with --name NAME")
+    return found[0]
 
 
 def resident_state(resident: Resident, today: dt.date) -> str:
@@ -91,6 +111,8 @@ def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
         query = select(Resident, Community).join(Community).order_by(Community.name, Resident.name)
         if community:
             query = query.where(Community.name == community)
+        found = session.execute(query).all()
+        homes = households.household_names(session, [r.phone for r, _ in found])
         rows = [
             {
                 "phone": r.phone,
@@ -109,8 +131,9 @@ def list_(pingan: Pingan, community: str | None, as_json: bool) -> None:
                     else None
                 ),
                 "preferred_times": r.preferred_times,
+                "household": homes.get(r.phone),  # everyone sharing the phone, or None
             }
-            for r, c in session.execute(query)
+            for r, c in found
         ]
     if as_json:
         emit_json(rows)
@@ -184,12 +207,15 @@ def add(pingan: Pingan, /, name: str, phone: str, actor: str, **options: str | b
     show_default=True,
     help="Text a resident released before their last day that they are released.",
 )
+@member_option
 @pass_pingan
-def release(pingan: Pingan, phone: str, reason: str, actor: str, tell: bool) -> None:
+def release(
+    pingan: Pingan, phone: str, reason: str, actor: str, tell: bool, member: str | None
+) -> None:
     """Stop calling a resident (isolation over, moved away, …)."""
     now = clock_of(pingan.app).now()
     with session_scope(pingan.app) as session:
-        resident = find_resident(session, phone, settings_of(pingan.app).phone_region)
+        resident = find_resident(session, phone, settings_of(pingan.app).phone_region, member)
         text = news.release_text(flow_of(pingan.app), resident) if tell else None
         holds.release(session, resident, reason, actor, settings_of(pingan.app), now, tell=text)
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
@@ -205,8 +231,11 @@ def release(pingan: Pingan, phone: str, reason: str, actor: str, tell: bool) -> 
 )
 @click.option("--reason", required=True, help="In hospital, away with family, …")
 @click.option("--by", "actor", default="cli", help="Who puts the hold.")
+@member_option
 @pass_pingan
-def hold(pingan: Pingan, phone: str, until: str, reason: str, actor: str) -> None:
+def hold(
+    pingan: Pingan, phone: str, until: str, reason: str, actor: str, member: str | None
+) -> None:
     """Pause calls to a resident until a date (inclusive)."""
     settings, now = settings_of(pingan.app), clock_of(pingan.app).now()
     try:
@@ -217,6 +246,6 @@ def hold(pingan: Pingan, phone: str, until: str, reason: str, actor: str) -> Non
     if last < today:
         raise click.BadParameter(f"{last} is before today ({today})", param_hint="--until")
     with session_scope(pingan.app) as session:
-        resident = find_resident(session, phone, settings.phone_region)
+        resident = find_resident(session, phone, settings.phone_region, member)
         holds.hold(session, resident, last, reason, actor, settings, now)
         click.echo(f"{resident.name} ({resident.phone}) on hold until {last}: {reason}")

@@ -14,7 +14,7 @@ from ivr.carriers.telegram.client import ALLOWED_UPDATES, TelegramError
 from ivr.carriers.telegram.linking import new_code, unlink_resident
 from ivr.carriers.telegram.notifier import CHANNEL
 from ivr.cli import Pingan, cli, pass_pingan
-from ivr.cli.residents import find_resident, residents
+from ivr.cli.residents import find_resident, member_option, residents
 from ivr.cli.staff import community_named, staff_group, staff_ref
 from ivr.db import session_scope
 from ivr.phones import mask_phone
@@ -93,12 +93,13 @@ def group(pingan: Pingan, community: str, chat_id: str | None, off: bool) -> Non
 @click.argument("phone")
 @click.option("--contact", is_flag=True, help="For their family / emergency contact.")
 @click.option("--by", "actor", default="cli", help="Who hands the code over.")
+@member_option
 @pass_pingan
-def link(pingan: Pingan, phone: str, contact: bool, actor: str) -> None:
+def link(pingan: Pingan, phone: str, contact: bool, actor: str, member: str | None) -> None:
     """A one-time Telegram link code for a resident (or their family, --contact)."""
     app = _bot_app(pingan)
     with session_scope(app) as session:
-        resident = find_resident(session, phone, settings_of(app).phone_region)
+        resident = find_resident(session, phone, settings_of(app).phone_region, member)
         role = "contact" if contact else "resident"
         code = new_code(session, actor, clock_of(app).now(), resident=resident, role=role)
         _show_code(code.code, f"{resident.name} ({mask_phone(resident.phone)}), {role}")
@@ -107,12 +108,13 @@ def link(pingan: Pingan, phone: str, contact: bool, actor: str) -> None:
 @residents.command("unlink")
 @click.argument("phone")
 @click.option("--by", "actor", default="cli", help="Who unlinks.")
+@member_option
 @pass_pingan
-def unlink(pingan: Pingan, phone: str, actor: str) -> None:
+def unlink(pingan: Pingan, phone: str, actor: str, member: str | None) -> None:
     """Unlink every Telegram chat of a resident (their own and their family's)."""
     app = pingan.app
     with session_scope(app) as session:
-        resident = find_resident(session, phone, settings_of(app).phone_region)
+        resident = find_resident(session, phone, settings_of(app).phone_region, member)
         count = unlink_resident(session, resident, actor, clock_of(app).now())
         click.echo(f"{resident.name}: {count} Telegram chats unlinked")
 

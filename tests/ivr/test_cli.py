@@ -254,3 +254,41 @@ def test_commands_that_print_show_only_warnings_of_the_log_but_servers_keep_it(m
     monkeypatch.setenv("PINGAN_LOG_LEVEL", "DEBUG")
     _quiet_unless_serving(["pingan", "checkins"])
     assert os.environ["PINGAN_LOG_LEVEL"] == "DEBUG"
+
+
+def test_a_command_by_a_households_phone_asks_which_member_and_acts_on_that_one(
+    app, carrier
+) -> None:
+    add_resident(app, "张桂兰", PHONE)
+    add_resident(app, "李建国", PHONE)
+    commands = [
+        ("residents", "hold", PHONE, "--until", "2026-12-10", "--reason", "住院"),
+        ("residents", "release", PHONE),
+        ("residents", "unlink", PHONE),
+        ("checkins", "record", PHONE, "--temperature", "36.5", "--by", "赵红梅"),
+        ("call", PHONE),
+    ]
+    for command in commands:
+        refused = run(app, *command)
+        assert refused.exit_code == 2, command
+        assert "+8613803710101 is shared by 张桂兰、李建国: say whom with --name NAME" in (
+            refused.output
+        )
+    wrong = run(app, "residents", "release", PHONE, "--name", "王秀英")
+    assert wrong.exit_code == 2 and "the phone of 张桂兰、李建国, not of '王秀英'" in wrong.output
+
+    held = run(app, *commands[0], "--name", "李建国")
+    assert held.exit_code == 0 and held.output.startswith("李建国 (+8613803710101) on hold")
+    rows = {r["name"]: r for r in json.loads(run(app, "residents", "list", "--json").output)}
+    assert rows["李建国"]["hold_until"] == "2026-12-10"
+    assert rows["张桂兰"]["hold_until"] is None  # the other member's calls go on
+    assert rows["张桂兰"]["household"] == rows["李建国"]["household"] == "张桂兰、李建国"
+
+
+def test_calling_a_household_member_by_name_asks_the_housemates_still_due_too(app, carrier) -> None:
+    add_resident(app, "张桂兰", PHONE)
+    add_resident(app, "李建国", PHONE)
+    script(carrier, PHONE, "answer 1 372# 1 2 9")
+    result = run(app, "call", PHONE, "--name", "李建国")
+    assert result.exit_code == 0, result.output
+    assert "今天还要登记李建国。" in carrier.calls_to(PHONE)[0].heard_text()
