@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from storage import CallAttempt, CallEvent, Notice, NoticeHeard, Resident, Servi
 log = logging.getLogger(__name__)
 
 DELIVERED_NEWS_DAYS = 3  # a delivery older than this is no news any more
-NOTICE, RELEASE = "notice", "release_today"
+NOTICE, RELEASE, RELEASE_MEMBER = "notice", "release_today", "release_today_member"
 
 
 RELEASED_EARLY = "released_early"
@@ -31,6 +31,7 @@ RELEASED_EARLY = "released_early"
 NEWS_PROMPTS = (
     NOTICE,
     RELEASE,
+    RELEASE_MEMBER,
     RELEASED_EARLY,
     "garbage_collected",
     *(f"order_taken{when}" for when in ("", "_today", "_tomorrow")),
@@ -63,17 +64,26 @@ def for_call(
         for n in notices_due(session, resident, today)
     ]
     items += [_order_item(o, flow, lang, today, tz) for o in _order_news(session, resident, now)]
-    if resident.released_at is None and resident.isolation_end() == today:
-        items.append(NewsItem(RELEASE))
-    return [item.dump() for item in items]
+    return [item.dump() for item in items + _releases(session, resident, today)]
+
+
+def _releases(session: Session, resident: Resident, today: dt.date) -> list[NewsItem]:
+    """Release day, for each member whose isolation ends today: by name on a shared phone,
+    since whoever answers the household's call may not be the one released."""
+    query = select(Resident).where(Resident.phone == resident.phone).order_by(Resident.id)
+    members = list(session.scalars(query)) or [resident]
+    ending = [m for m in members if m.released_at is None and m.isolation_end() == today]
+    if len(members) == 1:
+        return [NewsItem(RELEASE)] if ending else []
+    return [NewsItem(RELEASE_MEMBER, {"name": m.name}) for m in ending]
 
 
 def notices_due(session: Session, resident: Resident, today: dt.date) -> list[Notice]:
     """The notices of the resident's community (and those for all) running today and not yet
-    heard by them today."""
+    heard today on the resident's phone: a household hears a notice once, not once a member."""
     heard_today = exists().where(
         NoticeHeard.notice_id == Notice.id,
-        NoticeHeard.resident_id == resident.id,
+        NoticeHeard.resident_id.in_(_household(resident)),
         NoticeHeard.local_date == today,
     )
     query = (
@@ -96,9 +106,7 @@ def _order_news(session: Session, resident: Resident, now: dt.datetime) -> list[
         select(ServiceOrder)
         .where(
             # A household's needs are asked once, stored on one member: news for any member.
-            ServiceOrder.resident_id.in_(
-                select(Resident.id).where(Resident.phone == resident.phone)
-            ),
+            ServiceOrder.resident_id.in_(_household(resident)),
             or_(
                 (ServiceOrder.status == "taken") & ServiceOrder.announced.is_(None),
                 (ServiceOrder.status == "delivered")
@@ -110,6 +118,10 @@ def _order_news(session: Session, resident: Resident, now: dt.datetime) -> list[
     )
     # Garbage taken is no news: the pickup itself is what the resident wants to hear of.
     return [o for o in session.scalars(query) if not (o.need == "garbage" and o.status == "taken")]
+
+
+def _household(resident: Resident) -> Select[int]:
+    return select(Resident.id).where(Resident.phone == resident.phone)
 
 
 def _order_item(
@@ -152,8 +164,8 @@ def heard(
         elif say.args.get("order_id", "").isdigit():
             _order_told(session, int(say.args["order_id"]), say.args.get("status", ""))
             _timeline(session, attempt, now, say.prompt, say.args.get("need") or None)
-        elif say.prompt == RELEASE:
-            _timeline(session, attempt, now, RELEASE, None)
+        elif say.prompt in (RELEASE, RELEASE_MEMBER):
+            _timeline(session, attempt, now, RELEASE, say.args.get("name"))
 
 
 def _spoken(transition: Transition) -> Iterator[Say]:

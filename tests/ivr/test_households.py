@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ivr.carriers.simulator import SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import session_scope
-from ivr.domain import households
+from ivr.domain import households, notices
 from ivr.domain.residents_import import import_csv
 from ivr.domain.rounds import start_manual_round
 from storage import Answer, CallAttempt, CallMember, CheckIn, Community, Escalation, Resident
@@ -23,6 +23,7 @@ from tests.helpers import add_resident, call_round, script
 from tests.ivr.test_inbound_callbacks import call_in
 
 LANDLINE = "+8637165123456"
+NOTICE = "明天上午八点在小区门口做核酸检测，请戴好口罩。"
 pytestmark = pytest.mark.both_carriers
 
 
@@ -250,3 +251,35 @@ def test_an_import_adds_a_second_member_to_an_existing_phone(app, jobs, carrier,
         "张桂兰": "complete",
         "李建国": "complete",
     }
+
+
+def test_a_notice_heard_in_the_morning_call_is_not_read_again_on_the_retry(
+    app, jobs, carrier, clock
+) -> None:
+    couple(app)
+    with session_scope(app) as session:
+        community = session.scalars(select(Community)).one()
+        today = clock.now().date()
+        notices.add(session, community.id, NOTICE, today, today, "staff", clock.now())
+    script(
+        carrier,
+        LANDLINE,
+        "answer 1 365# 1 2 7 9 1",  # 李建国 is out; the notice is read, then any key
+        "answer 1 367# 1 2 9",  # the retry asks only him: the household heard it today
+    )
+    call_round(app, jobs, carrier, clock)
+    first, retry = carrier.calls_to(LANDLINE)
+    assert "社区通知：" + NOTICE in first.heard_text()
+    assert "社区通知" not in retry.heard_text()
+    assert checkins(app)["李建国"][0] == "complete"
+
+
+def test_the_member_whose_isolation_ends_today_is_named_in_the_household_call(
+    app, jobs, carrier, clock
+) -> None:
+    couple(app, isolation_start=dt.date(2026, 11, 15), isolation_days=14)  # he ends today
+    script(carrier, LANDLINE, "answer 1 365# 1 2 366# 1 2 9 1")
+    call_round(app, jobs, carrier, clock)
+    words = heard(carrier)
+    assert "李建国的居家隔离今天期满，感谢配合。" in words
+    assert "您的居家隔离今天期满" not in words  # 张桂兰, who answered, is not released
