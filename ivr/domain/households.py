@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from storage import CallAttempt, CallMember, CheckIn, Resident
@@ -127,15 +127,23 @@ def members_of(session: Session, attempt: CallAttempt) -> list[Member]:
     return [Member(0, attempt.checkin, attempt.resident)]
 
 
+# Built once: a key press on a household call pays for one indexed row, not for building
+# the statement (its loader options cost more CPU than the query itself).
+_MEMBER_AT = (
+    select(CallMember)
+    .where(
+        CallMember.attempt_id == bindparam("attempt_id"),
+        CallMember.position == bindparam("position"),
+    )
+    .options(joinedload(CallMember.checkin), joinedload(CallMember.resident))
+)
+
+
 def member_at(session: Session, attempt: CallAttempt, position: int) -> Member | None:
     """The member at ``position`` (one indexed row: a key press costs the same whatever the
     household's size)."""
-    query = (
-        select(CallMember)
-        .where(CallMember.attempt_id == attempt.id, CallMember.position == position)
-        .options(joinedload(CallMember.checkin), joinedload(CallMember.resident))
-    )
-    row = session.scalars(query).first()
+    params = {"attempt_id": attempt.id, "position": position}
+    row = session.scalars(_MEMBER_AT, params).first()
     return Member(row.position, row.checkin, row.resident) if row else None
 
 
