@@ -287,6 +287,8 @@ SETTINGS: tuple[Setting, ...] = (
             ("reminder", "staff reminder of an unacknowledged escalation"),
             ("family", "text to an unreachable resident's emergency contact"),
             ("recovered", "staff text that an unreachable resident checked in after all"),
+            ("release", "text to a resident released before their last day"),
+            ("order", "staff reminder of a need nobody took"),
         )
     ),
     Setting(
@@ -593,6 +595,8 @@ class Settings:
     aliyun_sms_template_reminder: str | None
     aliyun_sms_template_family: str | None
     aliyun_sms_template_recovered: str | None
+    aliyun_sms_template_release: str | None
+    aliyun_sms_template_order: str | None
     caller_id: str
     timezone: str
     language: str
@@ -703,7 +707,7 @@ def _complete(values: dict[str, Any]) -> Settings:
     return Settings(**values)
 
 
-SMS_KINDS = ("opened", "reminder", "family", "recovered")
+SMS_KINDS = ("opened", "reminder", "family", "recovered", "release", "order")
 ALIYUN_NEEDS = (
     ("ALIBABA_CLOUD_ACCESS_KEY_ID", "aliyun_access_key_id"),
     ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "aliyun_access_key_secret"),

@@ -446,7 +446,8 @@ class ServiceOrder(Base):
     eta_at: Mapped[dt.datetime | None]  # when staff expect to deliver it (told to the resident)
     # The last status the resident was told of in a call (taken | delivered); None: none yet.
     announced: Mapped[str | None] = mapped_column(String(12))
-    reminded_at: Mapped[dt.datetime | None]  # staff were reminded it is still not taken
+    reminded_at: Mapped[dt.datetime | None]  # staff were last reminded it is still not taken
+    reminders: Mapped[int] = mapped_column(default=0, server_default="0")  # how many times
 
     resident: Mapped[Resident] = relationship()
     community: Mapped[Community] = relationship()
@@ -467,6 +468,8 @@ class Notice(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime]
     removed_at: Mapped[dt.datetime | None]
+    # The file staff uploaded to be played instead of TTS (``ivr.domain.notice_recordings``).
+    recording: Mapped[str | None] = mapped_column(String(64))
 
     community: Mapped[Community | None] = relationship()
 

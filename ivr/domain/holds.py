@@ -7,6 +7,7 @@ not be called at 10:10 and then escalated as unreachable.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 from sqlalchemy import select
@@ -58,6 +59,8 @@ def _queue_text(session: Session, resident: Resident, body: str, now: dt.datetim
             recipient=resident.phone,
             kind=RELEASE_TEXT,
             body=body,
+            # The variables of its Alibaba Cloud template (SendSms takes no free text).
+            params=json.dumps({"community": resident.community.name}, ensure_ascii=False),
             status="pending",
             tries=0,
             next_try_at=now,

@@ -85,6 +85,7 @@ def _open_one(
         return None
     existing.status, existing.opened_at, existing.cancelled_at = "open", now, None
     existing.taken_by = existing.taken_at = existing.reminded_at = None
+    existing.reminders = 0
     audit.record(session, now, audit.SYSTEM, "order_reopened", "service_order", existing.id, need)
     log.info("order %s opened again: %s asked for again", existing.id, need)
     return existing

@@ -136,6 +136,22 @@ class ChatNotifier:
             raise NotifyError(f"refused: {reply.text[:200]}")
 
 
+def compose_note(channel: str, title: str, text: str, fields: dict[str, Any]) -> TextMessage:
+    """A post that is not an escalation's (an order nobody took) for a community's group chat:
+    ``text`` as the robot shows it, ``fields`` for a JSON receiver. A Telegram group takes the
+    Telegram notifier's message (plain text: no markup to escape, no buttons)."""
+    if channel == "telegram":
+        payload: dict[str, Any] = {"text": text, "reply_markup": None}
+    elif channel in MARKUP_CHARS:
+        title, words = escape_markup(channel, title), escape_markup(channel, text)
+        content = f"### {title}\n{words}"
+        markdown = {"content": content} if channel == "wecom" else {"title": title, "text": content}
+        payload = {"msgtype": "markdown", "markdown": markdown}
+    else:
+        payload = {**fields, "text": text}
+    return TextMessage(json.dumps(payload, ensure_ascii=False))
+
+
 def escape_markup(channel: str, value: str) -> str:
     """``value`` as plain text inside ``channel``'s markdown: one line, no markup, no autolink."""
     one_line = " ".join(value.split("\n")).replace("\r", " ")

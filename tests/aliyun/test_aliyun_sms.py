@@ -20,10 +20,12 @@ from ivr.carriers.aliyun.sms_simulator import AliyunSmsSimulator
 from ivr.carriers.telephony import CarrierError, ErrorKind, TextMessage
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
+from ivr.domain import orders
 from ivr.domain.alerts import BACKOFF_S, STUCK_AFTER_S
 from ivr.worker.jobs import Jobs
-from storage import Notification
+from storage import Notification, Resident
 from tests.aliyun.conftest import KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATES
+from tests.conftest import SHANGHAI
 from tests.helpers import add_resident
 from tests.ivr.alerting import escalation, notifications, open_escalation, staff_member
 
@@ -235,3 +237,36 @@ def test_an_unreachable_service_is_tried_again_and_known_not_to_have_sent() -> N
     with pytest.raises(CarrierError) as refused:
         unreachable.send(ALICE, TextMessage("", "recovered", RECOVERED))
     assert refused.value.kind == ErrorKind.TRANSIENT and not refused.value.unsure
+
+
+def test_a_resident_released_early_is_texted_with_the_release_template(
+    app, sms_platform, clock
+) -> None:
+    add_resident(app, "张桂兰", GRANDMA, isolation_start=clock.now().date())
+    runner = CliRunner()
+    result = runner.invoke(cli, ["residents", "release", GRANDMA], obj=Pingan(app))
+    assert result.exit_code == 0, result.output
+    send_alerts(app)
+    (text,) = sms_platform.messages_to(GRANDMA)
+    assert (text.template, text.params) == (TEMPLATES["release"], {"community": "中原社区"})
+    assert text.body == "【中原社区】中原社区提醒您：您的居家隔离已由社区提前解除，感谢您的配合。"
+
+
+def test_a_need_nobody_took_reminds_the_staff_with_the_order_template(
+    app, sms_platform, staffed, clock
+) -> None:
+    with session_scope(app) as session:
+        resident = session.get(Resident, staffed)
+        orders.open_orders(session, resident, ["garbage"], clock.now(), SHANGHAI)
+    clock.advance(hours=4)
+    Jobs(app, worker="w").check_sla()
+    send_alerts(app)
+    (text,) = sms_platform.messages_to(ALICE)
+    assert text.template == TEMPLATES["order"]
+    assert text.params == {
+        "community": "中原社区",
+        "resident": "张桂兰",
+        "need": "垃圾清运",
+        "hours": "4",
+        "address": ADDRESS,
+    }

@@ -17,6 +17,8 @@ READY = {
     "PINGAN_ALIYUN_SMS_TEMPLATE_REMINDER": "SMS_480100002",
     "PINGAN_ALIYUN_SMS_TEMPLATE_FAMILY": "SMS_480100003",
     "PINGAN_ALIYUN_SMS_TEMPLATE_RECOVERED": "SMS_480100004",
+    "PINGAN_ALIYUN_SMS_TEMPLATE_RELEASE": "SMS_480100005",
+    "PINGAN_ALIYUN_SMS_TEMPLATE_ORDER": "SMS_480100006",
 }
 
 
@@ -33,6 +35,8 @@ def test_an_operator_can_choose_alibaba_cloud() -> None:
         "PINGAN_ALIYUN_CALLBACK_SECRET",
         "PINGAN_ALIYUN_SMS_SIGN_NAME",
         "PINGAN_ALIYUN_SMS_TEMPLATE_RECOVERED",
+        "PINGAN_ALIYUN_SMS_TEMPLATE_RELEASE",
+        "PINGAN_ALIYUN_SMS_TEMPLATE_ORDER",
     ],
 )
 def test_a_missing_credential_stops_start_up(missing: str) -> None:
@@ -58,6 +62,8 @@ def test_every_kind_of_text_needs_its_approved_template_code() -> None:
         "reminder": "SMS_480100002",
         "family": "SMS_480100003",
         "recovered": "SMS_480100004",
+        "release": "SMS_480100005",
+        "order": "SMS_480100006",
     }
     assert settings.aliyun_sms_endpoint == "https://dysmsapi.aliyuncs.com"
     with pytest.raises(ConfigError, match="PINGAN_ALIYUN_SMS_TEMPLATE_OPENED"):

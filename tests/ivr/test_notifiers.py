@@ -20,11 +20,14 @@ import pytest
 from werkzeug.serving import make_server
 
 from ivr.carriers.telephony import TextMessage
-from ivr.db import sessions
+from ivr.db import session_scope, sessions
+from ivr.domain import orders
 from ivr.domain.alerts import SMS_LANE, STUCK_AFTER_S, claim_due
 from ivr.notifiers import Alert, NotifyError
 from ivr.notifiers.chat import ChatNotifier
 from ivr.worker.jobs import Jobs
+from storage import Resident
+from tests.conftest import SHANGHAI
 from tests.helpers import add_resident
 from tests.ivr.alerting import notifications, open_escalation, set_chat, staff_member, texts_to
 
@@ -239,3 +242,31 @@ def test_texts_and_the_dashboard_use_the_same_words_for_every_reason() -> None:
     from ivr.web.dashboard.labels import REASONS
 
     assert {r: reason_words(r) for r in REASONS} == {r: str(w) for r, w in REASONS.items()}
+
+
+@pytest.mark.parametrize("chat_format", ["wecom", "dingtalk", "json"])
+def test_a_need_nobody_took_is_posted_to_the_community_chat_too(
+    app, carrier, clock, chat_server: ChatServer, chat_format: str
+) -> None:
+    staff_member(app, "赵红梅", ALICE)
+    set_chat(app, chat_server.url, chat_format)
+    resident_id = add_resident(app, "王秀英", "+8613803710101", address="建设西路12号院[1](x.cn)")
+    with session_scope(app) as session:
+        resident = session.get(Resident, resident_id)
+        orders.open_orders(session, resident, ["medicine"], clock.now(), SHANGHAI)
+    clock.advance(hours=4)
+    jobs = Jobs(app, worker="w")
+    jobs.check_sla()
+    assert jobs.send_alerts() == 2  # the text to the staff on duty and the group post
+    (post,) = chat_server.received
+    if chat_format == "json":
+        assert (post["event"], post["need"], post["resident"]) == (
+            "order.reminder",
+            "medicine",
+            "王秀英",
+        )
+        assert "代购药品已4小时无人接单" in post["text"]
+    else:
+        words = post["markdown"]["content" if chat_format == "wecom" else "text"]
+        assert "需求未接单" in words and "王秀英的代购药品已4小时无人接单" in words
+        assert "[1](x.cn)" not in words  # an address is plain text, never a link

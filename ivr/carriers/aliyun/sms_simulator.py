@@ -37,6 +37,8 @@ SAMPLE_CODES = {
     "reminder": "SMS_480100002",
     "family": "SMS_480100003",
     "recovered": "SMS_480100004",
+    "release": "SMS_480100005",
+    "order": "SMS_480100006",
 }
 PINGAN_TEMPLATES: dict[str, tuple[str, dict[str, str]]] = {
     "opened": (
@@ -59,6 +61,11 @@ PINGAN_TEMPLATES: dict[str, tuple[str, dict[str, str]]] = {
         "已恢复：${community}居民${resident}（${reason}）已于${time}报平安，体温${temperature}，"
         "预警已自动解除，无需回复。",
         {},
+    ),
+    "release": ("${community}提醒您：您的居家隔离已由社区提前解除，感谢您的配合。", {}),
+    "order": (
+        "${community}居民${resident}的${need}已${hours}小时无人接单，请尽快接单。地址：${address}。",
+        {"hours": NUMBER},
     ),
 }
 VARIABLE = re.compile(r"\$\{(\w+)\}")
