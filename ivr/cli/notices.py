@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import BinaryIO
 
 import click
 from sqlalchemy import select
@@ -12,11 +13,11 @@ from ivr import clock_of, settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import staff_ref
 from ivr.db import session_scope
-from ivr.domain import notices
+from ivr.domain import notice_recordings, notices
 from ivr.domain.escalations import LifecycleError
 from ivr.domain.staff import SUPERVISING
 from ivr.tables import format_table
-from storage import Community
+from storage import Community, Notice
 
 day_type = click.DateTime(["%Y-%m-%d"])
 EVERY_COMMUNITY = "all"
@@ -37,8 +38,9 @@ def notices_(ctx: click.Context, community: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    headers = ["id", "community", "from", "until", "text"]
-    click.echo(format_table(headers, [[r[h] or "*" for h in headers] for r in rows]))
+    headers = ["id", "community", "from", "until", "text", "recording"]
+    cells = [[r[h] or ("*" if h == "community" else "-") for h in headers] for r in rows]
+    click.echo(format_table(headers, cells))
 
 
 @notices_.command("add")
@@ -47,6 +49,11 @@ def notices_(ctx: click.Context, community: str | None, as_json: bool) -> None:
 @click.option("--until", required=True, type=day_type, help="Last local day it is read.")
 @click.option("--from", "starts", type=day_type, help="First local day; default today.")
 @click.option("--by", help="Staff phone or name (a supervisor for 'all').")
+@click.option(
+    "--recording",
+    type=click.File("rb"),
+    help="An MP3 or WAV of the notice read aloud, played instead of TTS (Twilio calls).",
+)
 @pass_pingan
 def add(
     pingan: Pingan,
@@ -55,6 +62,7 @@ def add(
     until: dt.datetime,
     starts: dt.datetime | None,
     by: str | None,
+    recording: BinaryIO | None,
 ) -> None:
     """Add a notice for COMMUNITY (or 'all' communities) from today (or --from) to --until."""
     app = pingan.app
@@ -71,9 +79,30 @@ def add(
             actor = staff.name
         try:
             notice = notices.add(session, community_id, text, first, until.date(), actor, now)
+            if recording is not None:
+                notice_recordings.attach(settings_of(app), notice, recording.read())
         except LifecycleError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"notice {notice.id}: read from {first} to {until.date()} in {community}")
+        how = "played from its recording" if notice.recording else "read"
+        click.echo(f"notice {notice.id}: {how} from {first} to {until.date()} in {community}")
+
+
+@notices_.command("record")
+@click.argument("notice_id", type=int)
+@click.argument("recording", type=click.File("rb"))
+@pass_pingan
+def record(pingan: Pingan, notice_id: int, recording: BinaryIO) -> None:
+    """Play RECORDING (MP3 or WAV) instead of reading notice NOTICE_ID's text."""
+    app = pingan.app
+    with session_scope(app) as session:
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.removed_at is not None:
+            raise click.ClickException(f"no notice {notice_id}")
+        try:
+            name = notice_recordings.attach(settings_of(app), notice, recording.read())
+        except LifecycleError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"notice {notice_id}: calls play {name}")
 
 
 @notices_.command("remove")

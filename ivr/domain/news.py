@@ -28,6 +28,7 @@ NOTICE, RELEASE, RELEASE_MEMBER = "notice", "release_today", "release_today_memb
 
 RELEASED_EARLY = "released_early"
 # Every prompt this module speaks or texts (each language must have them all).
+RECORDING_ARG = "recording"  # a notice item's uploaded file (ivr.domain.notice_recordings)
 NEWS_PROMPTS = (
     NOTICE,
     RELEASE,
@@ -59,12 +60,16 @@ def for_call(
         return []
     today = now.astimezone(tz).date()
     lang = flow.catalogue.resolve_language(attempt.language)
-    items = [
-        NewsItem(NOTICE, {"notice": n.text, "notice_id": str(n.id)})
-        for n in notices_due(session, resident, today)
-    ]
+    items = [_notice_item(n) for n in notices_due(session, resident, today)]
     items += [_order_item(o, flow, lang, today, tz) for o in _order_news(session, resident, now)]
     return [item.dump() for item in items + _releases(session, resident, today)]
+
+
+def _notice_item(notice: Notice) -> NewsItem:
+    args = {"notice": notice.text, "notice_id": str(notice.id)}
+    if notice.recording:  # played instead of the text where the carrier can (Twilio's <Play>)
+        args[RECORDING_ARG] = notice.recording
+    return NewsItem(NOTICE, args)
 
 
 def _releases(session: Session, resident: Resident, today: dt.date) -> list[NewsItem]:

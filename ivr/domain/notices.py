@@ -92,6 +92,7 @@ def rows(session: Session, today: dt.date, community: str | None = None) -> list
             "until": n.ends_on.isoformat(),
             "text": n.text,
             "by": n.created_by,
+            "recording": n.recording,  # the uploaded file played instead of TTS, or None
         }
         for n in current(session, today, community_id, scoped=community is not None)
     ]

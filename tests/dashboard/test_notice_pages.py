@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from sqlalchemy import select
 
 from ivr.db import session_scope
@@ -42,3 +44,24 @@ def test_a_notice_ending_before_it_starts_is_refused(app, people) -> None:
     form = {"text": "通知", "from": "2026-11-30", "until": "2026-11-29"}
     assert post(signed_in(app, people.staff_a), "/notices", form).status_code == 400
     assert stored(app) == []
+
+
+def test_staff_upload_a_recording_of_the_notice_and_a_file_that_is_not_audio_is_refused(
+    app, people
+) -> None:
+    staff = signed_in(app, people.staff_a)
+    form = {"text": "明天上午核酸检测", "until": "2026-11-30"}
+    upload = {**form, "recording": (io.BytesIO(b"%PDF-1.4"), "n.mp3")}
+    wrong = post(staff, "/notices", upload, headers={"Referer": "http://localhost/notices"})
+    assert wrong.status_code == 400
+    assert "录音须为 MP3 或 WAV 音频文件。" in text(wrong)
+    assert "明天上午核酸检测</textarea>" in text(wrong)  # what was typed is kept
+    assert stored(app) == []
+
+    wav = b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(32)
+    added = post(staff, "/notices", {**form, "recording": (io.BytesIO(wav), "通知.wav")})
+    assert added.status_code == 302
+    with session_scope(app) as session:
+        (notice,) = session.scalars(select(Notice)).all()
+        assert notice.recording and notice.recording.endswith(".wav")
+    assert "播放录音" in text(staff.get("/notices"))

@@ -6,16 +6,18 @@ it gets audio back), so these calls prove the files are served as well as refere
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from click.testing import Result as CliRunnerResult
 from flask import Flask
 
 from ivr.carriers.simulator import SimulatedCarrier
 from ivr.cli import Pingan, cli
-from tests.helpers import add_resident, script
+from tests.helpers import add_community, add_resident, script
 from tests.ivr.test_checkin_call_end_to_end import call_round
 from tests.ivr.test_inbound_callbacks import post_incoming
 
@@ -175,3 +177,64 @@ def test_the_record_sheet_names_every_file_with_the_words_to_say(app: Flask, rec
     assert "temperature_readback.2.mp3  度。正确请按1，重新输入请按2。\n" in sheet.output
     assert "goodbye.mp3  谢谢您。祝您平安健康，再见！ (recorded)" in sheet.output
     assert "goodbye.mp3" not in missing.output and "greeting.1.mp3" in missing.output
+
+
+NOTICE_TEXT = "明天上午八点在小区门口做核酸检测，请戴好口罩。"
+
+
+def add_notice(app: Flask, tmp_path: Path, audio: bytes = AUDIO) -> CliRunnerResult:
+    add_community(app, "中原社区")
+    upload = tmp_path / "notice.mp3"
+    upload.write_bytes(audio)
+    args = ["notices", "add", "中原社区", "--text", NOTICE_TEXT, "--until", "2026-11-30"]
+    return CliRunner().invoke(cli, [*args, "--recording", str(upload)], obj=Pingan(app=app))
+
+
+def test_a_notice_staff_recorded_is_played_in_the_call_instead_of_read(
+    app, jobs, carrier, clock, tmp_path
+) -> None:
+    added = add_notice(app, tmp_path)
+    assert added.exit_code == 0, added.output
+    add_resident(app, "王秀英", PHONE)
+    script(carrier, PHONE, "answer 1 365# 1 2 9 1")
+    call_round(app, jobs, carrier, clock)
+
+    (media,) = [u for r in carrier.calls_to(PHONE) for u in r.played]
+    assert "/voice/notices/" in media  # fetched by the simulator as Twilio would: it is audio
+    words = heard(carrier)
+    assert "社区通知：" in words and NOTICE_TEXT not in words  # the text is not read over it
+    assert "谢谢您。祝您平安健康，再见！" in words
+    listed = CliRunner().invoke(cli, ["notices", "--json"], obj=Pingan(app=app))
+    assert media.split("/voice/notices/")[1].split("?")[0] in listed.output
+
+
+def test_a_notice_whose_recording_file_is_gone_is_read_by_tts_not_played_silent(
+    app, jobs, carrier, clock, tmp_path, recordings
+) -> None:
+    add_notice(app, tmp_path)
+    for audio in (recordings / "notices").iterdir():
+        audio.unlink()
+    add_resident(app, "王秀英", PHONE)
+    script(carrier, PHONE, "answer 1 365# 1 2 9 1")
+    call_round(app, jobs, carrier, clock)
+    assert "社区通知：" + NOTICE_TEXT in heard(carrier)
+    assert not [u for r in carrier.calls_to(PHONE) for u in r.played]
+
+
+def test_a_recording_that_is_not_audio_is_refused_and_adds_no_notice(app, tmp_path) -> None:
+    refused = add_notice(app, tmp_path, b"<html>not a sound</html>")
+    assert refused.exit_code == 1 and "MP3 or WAV" in refused.output
+    listed = CliRunner().invoke(cli, ["notices", "--json"], obj=Pingan(app=app))
+    assert json.loads(listed.output) == []
+
+
+def test_notice_media_is_served_only_under_its_unguessable_name(app, tmp_path) -> None:
+    add_notice(app, tmp_path)
+    listed = CliRunner().invoke(cli, ["notices", "--json"], obj=Pingan(app=app))
+    (notice,) = json.loads(listed.output)
+    client = app.test_client()
+    found = client.get(f"/voice/notices/{notice['recording']}")
+    assert found.status_code == 200 and found.mimetype == "audio/mpeg"
+    guessed = notice["recording"].split("-")[0] + "-0000000000000000.mp3"
+    assert client.get(f"/voice/notices/{guessed}").status_code == 404
+    assert client.get("/voice/notices/..%2F..%2Fpingan.db").status_code == 404

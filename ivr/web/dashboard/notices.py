@@ -5,13 +5,15 @@ Staff write for their own community; a supervisor of every community may write f
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from ivr import settings_of
 from ivr.db import session_scope
+from ivr.domain import notice_recordings
 from ivr.domain import notices as lifecycle
 from ivr.web.dashboard import bp, forms
 from ivr.web.dashboard.auth import actor, login_required, scope
@@ -40,10 +42,27 @@ def notice_add() -> Response:
     first = forms.date_value(request.form, "from", _("开始日期")) or today()
     last = forms.date_value(request.form, "until", _("结束日期"), required=True)
     assert last is not None
+    recording = _recording()
     with session_scope() as db:
-        lifecycle.add(db, _community(db), text, first, last, actor(), now())
+        notice = lifecycle.add(db, _community(db), text, first, last, actor(), now())
+        if recording:
+            notice_recordings.attach(settings_of(current_app), notice, recording)
     flash(_("已添加通知，%(first)s 至 %(last)s 在电话中播报。", first=first, last=last))
     return redirect(url_for("dashboard.notices"))
+
+
+def _recording() -> bytes | None:
+    """The uploaded recording, checked before anything is stored (a refusal keeps the form)."""
+    upload = request.files.get("recording")
+    if upload is None or not upload.filename:
+        return None
+    data: bytes = upload.read(notice_recordings.MAX_BYTES + 1)
+    refused = notice_recordings.refusal(data)
+    if refused == "too_big":
+        raise forms.FormError(_("录音文件不能超过 5 MB。"))
+    if refused:
+        raise forms.FormError(_("录音须为 MP3 或 WAV 音频文件。"))
+    return data
 
 
 @bp.post("/notices/<int:notice_id>/remove")

@@ -8,7 +8,7 @@ from sqlalchemy.orm import object_session
 from callflows import IDENTIFY_FLOW, Flow, load_flow
 from ivr import clock_of, flow_of, settings_of
 from ivr.config import Settings
-from ivr.domain import transfer
+from ivr.domain import notice_recordings, transfer
 from ivr.domain.calls import CallEnv
 from ivr.domain.recordings import recordings_of
 from ivr.web.inbound import Flows, env_for
@@ -91,6 +91,7 @@ def render_for(attempt: CallAttempt, turn: int, leg: int = 0) -> Render:
         transfer_to=transfer_to,
         caller_id=settings.caller_id,
         recorded=media_urls(app, voice.lang),
+        uploaded=lambda name: notice_url(app, name),
     )
 
 
@@ -114,6 +115,14 @@ def plain_render() -> Render:
     flow = flow_of(app)
     voice = voice_for(flow, None, settings_of(app))
     return Render(flow.catalogue, voice, recorded=media_urls(app, voice.lang))
+
+
+def notice_url(app: Flask, name: str) -> str | None:
+    """A notice recording's media URL; None when its file is gone (the text is read instead of
+    a ``<Play>`` Twilio could not fetch)."""
+    if notice_recordings.file_of(settings_of(app), name) is None:
+        return None
+    return public_url(app) + url_for("voice.notice_media", file_name=name)
 
 
 def media_urls(app: Flask, lang: str) -> MediaUrl:

@@ -11,7 +11,8 @@ import logging
 
 from flask import Response, abort, current_app, send_file
 
-from ivr import flow_of
+from ivr import flow_of, settings_of
+from ivr.domain import notice_recordings
 from ivr.domain.recordings import AUDIO_TYPES, recordings_of
 from ivr.web.voice import bp
 
@@ -29,3 +30,13 @@ def prompt_media(lang: str, file_name: str) -> Response:
         abort(404)
     response = send_file(path, mimetype=AUDIO_TYPES[path.suffix], max_age=300)
     return response
+
+
+@bp.get("/notices/<file_name>")
+def notice_media(file_name: str) -> Response:
+    """A notice's own recording (its unguessable name is the only key, as Twilio sends none)."""
+    path = notice_recordings.file_of(settings_of(current_app), file_name)
+    if path is None:
+        log.warning("no notice recording %s; 404", file_name)
+        abort(404)
+    return send_file(path, mimetype=notice_recordings.mimetype(path), max_age=300)

@@ -16,6 +16,7 @@ from twilio.twiml.voice_response import Dial, Gather, Play, Say, VoiceResponse
 from callflows import Action, Catalogue, Hangup, Transfer
 from callflows import Gather as GatherAction
 from callflows import Say as SayAction
+from ivr.domain.news import RECORDING_ARG
 from ivr.domain.recordings import parts
 
 MediaUrl = Callable[[str], str | None]
@@ -42,6 +43,7 @@ class Render:
     transfer_to: Callable[[], str | None] = lambda: None
     caller_id: str | None = None
     recorded: MediaUrl = lambda stem: None  # the media URL of a recorded prompt part, if any
+    uploaded: MediaUrl = lambda name: None  # the media URL of a notice's own recording
 
 
 def render(actions: tuple[Action, ...], how: Render) -> str:
@@ -60,16 +62,21 @@ def render(actions: tuple[Action, ...], how: Render) -> str:
 
 
 def _prompt(action: SayAction, how: Render) -> list[Say | Play]:
-    """One prompt: its recordings when all exist (values spoken between them), else TTS."""
+    """One prompt: its recordings when all exist (values spoken between them), else TTS. A
+    value with a recording of its own (a notice staff recorded) is played in its place."""
     pieces = parts(how.catalogue, action.prompt, how.voice.lang, {**how.args, **action.args})
     urls = [how.recorded(p.stem) if p.stem else None for p in pieces]
-    if not all(url for piece, url in zip(pieces, urls, strict=True) if piece.stem):
+    recorded = all(url for piece, url in zip(pieces, urls, strict=True) if piece.stem)
+    own = how.uploaded(action.args[RECORDING_ARG]) if RECORDING_ARG in action.args else None
+    if not recorded and own is None:
         return [_say("".join(p.segment.text for p in pieces), how)]
     verbs: list[Say | Play] = []
     for piece, url in zip(pieces, urls, strict=True):
-        if url:
+        if own and piece.segment.slot:
+            verbs.append(Play(own))
+        elif url and recorded:
             verbs.append(Play(url))
-        elif piece.segment.slot and piece.segment.text.strip():
+        elif piece.segment.text.strip() and (piece.segment.slot or not recorded):
             verbs.append(_say(piece.segment.text, how))
     return verbs
 
