@@ -55,6 +55,15 @@ def display_phone(e164: str, region: str = "CN") -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
+def is_landline(e164: str) -> bool:
+    """A fixed line, which no text reaches (a number that may be either counts as mobile)."""
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+
+
 def mask_phone(e164: str) -> str:
     """For logs: ``+8613812345678`` → ``+86138****5678`` (country code, first 3 and last 4).
 

@@ -217,8 +217,14 @@ def release(
     with session_scope(pingan.app) as session:
         resident = find_resident(session, phone, settings_of(pingan.app).phone_region, member)
         text = news.release_text(flow_of(pingan.app), resident) if tell else None
-        holds.release(session, resident, reason, actor, settings_of(pingan.app), now, tell=text)
+        told = holds.release(
+            session, resident, reason, actor, settings_of(pingan.app), now, tell=text
+        )
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
+        if told == holds.LANDLINE:
+            click.echo(
+                f"{resident.name} is on a landline, which no text reaches: tell them by phone."
+            )
 
 
 @residents.command("hold")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.config import Settings
 from ivr.domain import audit
 from ivr.domain.settle import stop_calls
+from ivr.phones import is_landline, mask_phone
 from ivr.worker.dial_errors import end_unplaced
 from storage import CallAttempt, Notification, Resident
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 RELEASE_TEXT = "release"  # the kind of the resident's text (an SMS template of its own)
+TEXTED, LANDLINE = "texted", "landline"  # what became of telling an early release
 
 
 def release(
@@ -34,16 +36,27 @@ def release(
     now: dt.datetime,
     *,
     tell: str | None = None,
-) -> None:
+) -> str | None:
     """Stop calling ``resident``. Released before their last day, they are sent ``tell`` (the
     words in their language) once, unless staff chose not to (``tell`` None): the last-day
-    call already says it to the others."""
+    call already says it to the others. Returns ``TEXTED``, or ``LANDLINE`` when the text could
+    not reach them (staff must tell them themselves), or None when nothing was to be told."""
     already = resident.released_at is not None
     resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
     audit.record(session, now, actor, "released", "resident", resident.id, reason)
     _stop_planned_calls(session, resident, settings, now)
-    if tell and not already and _early(resident, now.astimezone(settings.tz).date()):
-        _queue_text(session, resident, tell, now)
+    if not tell or already or not _early(resident, now.astimezone(settings.tz).date()):
+        return None
+    if is_landline(resident.phone):
+        log.warning(
+            "resident %s released early on a landline (%s): no text can reach it, staff are"
+            " asked to tell them",
+            resident.id,
+            mask_phone(resident.phone),
+        )
+        return LANDLINE
+    _queue_text(session, resident, tell, now)
+    return TEXTED
 
 
 def _early(resident: Resident, today: dt.date) -> bool:

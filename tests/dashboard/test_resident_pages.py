@@ -14,7 +14,7 @@ from ivr.db import session_scope
 from ivr.web.dashboard.board import COLOURS, colour, is_colour
 from storage import AuditEntry, CheckIn, Resident
 from tests.conftest import SHANGHAI
-from tests.dashboard.pages import post, signed_in, text
+from tests.dashboard.pages import csrf_token, post, signed_in, text
 from tests.helpers import add_resident, day_summaries_and_recomputed
 from tests.ivr.alerting import open_escalation
 
@@ -437,3 +437,17 @@ def test_several_needs_read_as_a_list_in_the_viewers_language(app, people) -> No
     assert post(client, f"{page_url}/checkin", form).status_code == 302
     assert "代买生活物资、代购药品" in text(client.get(page_url))
     assert "Groceries, Medicine" in text(client.get(f"{page_url}?lang=en"))
+
+
+def test_staff_releasing_a_resident_on_a_landline_early_are_asked_to_phone_them(
+    app, people
+) -> None:
+    landline = add_resident(app, "王秀英", "+8637165012345", isolation_start=dt.date(2026, 11, 20))
+    client = signed_in(app, people.staff_a)
+    form = {"reason": "核酸阴性", "tell": "1"}
+    page = client.post(
+        f"/residents/{landline}/release",
+        data={**form, "csrf_token": csrf_token(client, "/today")},
+        follow_redirects=True,
+    )
+    assert "王秀英 使用固定电话，收不到短信：请打电话告诉本人已解除隔离。" in text(page)

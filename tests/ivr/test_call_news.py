@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
 from ivr.domain import news, orders
-from storage import CallAttempt, CallEvent, ServiceOrder
+from storage import CallAttempt, CallEvent, Notification, ServiceOrder
 from tests.helpers import add_resident, call_round, script
 from tests.ivr.alerting import texts_to
 
@@ -211,3 +211,16 @@ def test_hanging_up_during_the_notice_still_completes_the_check_in(
     assert "社区通知：" + NOTICE in heard(carrier)
     rows = cli_run(app, "checkins", "--json")
     assert '"status": "complete"' in rows
+
+
+def test_a_resident_on_a_landline_released_early_gets_no_text_and_staff_are_told_to_phone(
+    app, jobs, carrier, clock
+) -> None:
+    landline = "+8637165012345"  # a Zhengzhou fixed line: no text reaches it
+    add_resident(app, "王秀英", landline, isolation_start=dt.date(2026, 11, 20))
+    said = cli_run(app, "residents", "release", landline)
+    assert "王秀英 is on a landline, which no text reaches: tell them by phone." in said
+    jobs.send_alerts()
+    assert texts_to(carrier, landline) == []
+    with session_scope(app) as session:
+        assert session.scalars(select(Notification)).all() == []

@@ -123,8 +123,15 @@ def resident_release(resident_id: int) -> Response:
         if found.released_at is not None:
             raise forms.FormError(_("该居民已经解除隔离。"), 409)
         text = news.release_text(flow_of(current_app), found) if request.form.get("tell") else None
-        holds.release(db, found, reason, actor(), settings_of(current_app), now(), tell=text)
+        told = holds.release(db, found, reason, actor(), settings_of(current_app), now(), tell=text)
         flash(_("已解除隔离：%(name)s", name=found.name))
+        if told == holds.LANDLINE:
+            flash(
+                _(
+                    "%(name)s 使用固定电话，收不到短信：请打电话告诉本人已解除隔离。",
+                    name=found.name,
+                )
+            )
     return redirect(url_for("dashboard.resident", resident_id=resident_id))
 
 
