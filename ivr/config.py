@@ -152,7 +152,7 @@ def _template_code(raw: str) -> str:
 
 
 def _callback_secret(raw: str) -> str:
-    # It travels in a URL path and is the callbacks' only proof of origin (VMS signs none).
+    # It travels in a URL path and is the pushes' only proof of origin (VMS and SMS sign none).
     if not re.fullmatch(r"[A-Za-z0-9_-]{16,128}", raw):
         raise ValueError("use 16 to 128 letters, digits, - or _ (e.g. `openssl rand -hex 24`)")
     return raw
@@ -256,7 +256,8 @@ SETTINGS: tuple[Setting, ...] = (
         _callback_secret,
         None,
         "secret path part of the callback URLs set in the VMS console "
-        "(`/aliyun/<secret>/callback`, `/aliyun/<secret>/receipt`); 16+ URL-safe characters",
+        "(`/aliyun/<secret>/callback`, `/aliyun/<secret>/receipt`) and of the SMS console's "
+        "delivery reports (`/aliyun/<secret>/sms-report`); 16+ URL-safe characters",
     ),
     Setting(
         "PINGAN_ALIYUN_SMS_ENDPOINT",

@@ -360,6 +360,7 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("escalation_id", "channel", "recipient", "kind"),
         Index("ix_notification_due", "status", "next_try_at"),
+        Index("ix_notification_provider_id", "provider_id"),  # a delivery report's key
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -378,6 +379,12 @@ class Notification(Base):
     sent_at: Mapped[dt.datetime | None]
     provider_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(String(500))
+    # What the phone network said, when the carrier reports it (Alibaba Cloud's SmsReport):
+    # delivered | failed, the report's code (DELIVERED, MOBILE_NOT_ON_SERVICE, …) and when.
+    # None while no report came: "sent" only says the carrier accepted the text.
+    delivery: Mapped[str | None] = mapped_column(String(10))
+    delivery_code: Mapped[str | None] = mapped_column(String(64))
+    delivered_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime]
 
     escalation: Mapped[Escalation | None] = relationship()

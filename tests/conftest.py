@@ -206,13 +206,19 @@ def app(
 
 
 @pytest.fixture
-def server(app: Flask, carrier: object) -> Iterator[str]:
+def server(app: Flask, carrier: object, request: pytest.FixtureRequest) -> Iterator[str]:
     """The app on a loopback port, as the simulator (and Twilio) reach it."""
     with webhooks_reachable(app) as url:
-        if isinstance(carrier, AliyunSimulator):  # the URLs entered once in the VMS console
-            carrier.callback_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/callback"
-            carrier.receipt_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/receipt"
+        if not isinstance(carrier, AliyunSimulator):
+            yield url
+            return
+        # The URLs entered once in the VMS console, and the SMS console's SmsReport push.
+        carrier.callback_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/callback"
+        carrier.receipt_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/receipt"
+        texts: AliyunSmsSimulator = request.getfixturevalue("aliyun_texts")
+        texts.report_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/sms-report"
         yield url
+        texts.wait_idle()  # no report may still be on its way while the app shuts down
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from ivr import settings_of
 from ivr.cli import Pingan, cli, emit_json, pass_pingan
 from ivr.cli.staff import community_named
 from ivr.db import session_scope
+from ivr.domain import text_delivery
 from ivr.notifiers import FORMATS
 from ivr.notifiers.chat import webhook_host
 from ivr.phones import display_phone
@@ -26,7 +29,8 @@ STATUSES = ("pending", "sending", "sent", "maybe_sent", "failed", "cancelled")
 def notifications(
     pingan: Pingan, status: str | None, escalation_id: int | None, as_json: bool
 ) -> None:
-    """Alert messages: SMS and group-chat posts, with their tries and errors."""
+    """Alert messages: SMS and group-chat posts, with their tries, errors and (where the
+    carrier reports it) whether the phone got the text."""
     settings = settings_of(pingan.app)
     with session_scope(pingan.app) as session:
         query = select(Notification).order_by(Notification.id)
@@ -43,8 +47,11 @@ def notifications(
                 "kind": n.kind,
                 "status": n.status,
                 "tries": n.tries,
-                "sent_at": n.sent_at.astimezone(settings.tz).isoformat() if n.sent_at else None,
+                "sent_at": _local(n.sent_at, settings.tz),
                 "error": n.error,
+                "delivery": n.delivery,
+                "delivery_code": n.delivery_code,
+                "delivered_at": _local(n.delivered_at, settings.tz),
                 "body": n.body,
             }
             for n in session.scalars(query)
@@ -52,11 +59,16 @@ def notifications(
     if as_json:
         emit_json(rows)
         return
-    headers = ["id", "escalation", "channel", "to", "kind", "status", "tries", "error"]
+    headers = ["id", "escalation", "channel", "to", "kind", "status", "tries", "delivered", "error"]
     for row in rows:
+        row["delivered"] = text_delivery.describe(row["delivery"], row["delivery_code"])
         if row["channel"] == "sms":
             row["to"] = display_phone(str(row["to"]), settings.phone_region)
     click.echo(format_table(headers, [[r[h] for h in headers] for r in rows]))
+
+
+def _local(at: dt.datetime | None, tz: dt.tzinfo) -> str | None:
+    return at.astimezone(tz).isoformat() if at else None
 
 
 @cli.command("chat")

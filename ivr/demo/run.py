@@ -6,7 +6,8 @@ staff on duty about urgent and high escalations (the simulator records the messa
 
 With ``carrier="aliyun"`` the carrier is the Alibaba Cloud VMS simulator: the app runs with
 ``PINGAN_CARRIER=aliyun``, its official SDK signs requests to the simulator's local endpoint,
-and the simulator posts the 智能外呼 callbacks and receipts to the app's console URLs.
+and the simulator posts the 智能外呼 callbacks and receipts to the app's console URLs; the SMS
+service's simulator pushes each staff text's delivery report (SmsReport) the same way.
 """
 
 from __future__ import annotations
@@ -67,9 +68,10 @@ def demo_app(instance: Path | None = None, carrier: str = "twilio", **overrides:
     for leftover in folder.glob("pingan-demo.db*"):
         leftover.unlink()
     platform = _platform(settings_of(base).caller_id) if carrier == "aliyun" else None
+    texts = _texts() if platform else None
     settings = {
         **DEMO_SETTINGS,
-        **(_aliyun_settings(platform) if platform else {}),
+        **(_aliyun_settings(platform, texts) if platform and texts else {}),
         "instance_path": str(folder),
         "database_url": f"sqlite:///{database}",
         **overrides,
@@ -77,6 +79,7 @@ def demo_app(instance: Path | None = None, carrier: str = "twilio", **overrides:
     app = create_app(settings)
     app.extensions["pingan.demo_lock"] = lock  # held while the app lives
     app.extensions["pingan.demo_platform"] = platform
+    app.extensions["pingan.demo_texts"] = texts
     upgrade(engine(app))
     return app
 
@@ -87,12 +90,20 @@ def demo_platform(app: Flask) -> AliyunSimulator | None:
     return platform
 
 
+def demo_texts(app: Flask) -> AliyunSmsSimulator | None:
+    """The Alibaba Cloud SMS simulator the demo texts staff through, if it does."""
+    texts: AliyunSmsSimulator | None = app.extensions.get("pingan.demo_texts")
+    return texts
+
+
 def connect_platform(app: Flask, url: str) -> None:
-    """The callback URLs "entered in the VMS console", once the app's webhooks are served."""
-    platform = demo_platform(app)
+    """The URLs "entered in the VMS and SMS consoles", once the app's webhooks are served."""
+    platform, texts = demo_platform(app), demo_texts(app)
     if platform is not None:
         platform.callback_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/callback"
         platform.receipt_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/receipt"
+    if texts is not None:
+        texts.report_url = f"{url}/aliyun/{ALIYUN_CALLBACK_SECRET}/sms-report"
 
 
 def _platform(caller_id: str) -> AliyunSimulator:
@@ -102,9 +113,12 @@ def _platform(caller_id: str) -> AliyunSimulator:
     return AliyunSimulator(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, shown)
 
 
-def _aliyun_settings(platform: AliyunSimulator) -> dict[str, Any]:
+def _texts() -> AliyunSmsSimulator:
     # Staff texts go through the SMS service's simulator, which lives as long as the process.
-    texts = AliyunSmsSimulator(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, "平安", SAMPLE_CODES)
+    return AliyunSmsSimulator(ALIYUN_KEY_ID, ALIYUN_KEY_SECRET, "平安", SAMPLE_CODES)
+
+
+def _aliyun_settings(platform: AliyunSimulator, texts: AliyunSmsSimulator) -> dict[str, Any]:
     return {
         **texts.app_settings(),
         "carrier": "aliyun",
@@ -208,6 +222,9 @@ def run_round(
             break
         time.sleep(0.1)
     jobs.send_alerts()  # what the last sweep opened
+    texts = demo_texts(app)
+    if texts is not None:  # the texts' delivery reports, while the app still answers
+        texts.wait_idle()
     return time.monotonic() - started
 
 

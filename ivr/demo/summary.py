@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -181,15 +182,30 @@ def _yes_no(value: bool | None) -> str | None:
     return None if value is None else labels.yes_no(value)  # None prints as "-" like the rest
 
 
-def _texts(session: Session) -> list[tuple[str | None, str, str, str]]:
-    """Every SMS alert: the staff member's name (None for a family contact), phone, status, text."""
+@dataclass(frozen=True)
+class _Sent:
+    """An SMS alert: the staff member's name (None for a family contact), phone, status, the
+    delivery the carrier reported (None before a report) and its code, text."""
+
+    name: str | None
+    phone: str
+    status: str
+    delivery: str | None
+    code: str | None
+    body: str
+
+
+def _texts(session: Session) -> list[_Sent]:
     names = {phone: name for phone, name in session.execute(select(Staff.phone, Staff.name))}
     query = (
         select(Notification)
         .where(Notification.channel == "sms")
         .order_by(Notification.escalation_id, Notification.id)
     )
-    return [(names.get(n.recipient), n.recipient, n.status, n.body) for n in session.scalars(query)]
+    return [
+        _Sent(names.get(n.recipient), n.recipient, n.status, n.delivery, n.delivery_code, n.body)
+        for n in session.scalars(query)
+    ]
 
 
 def _news(session: Session) -> list[tuple[str, str, str | None]]:
@@ -204,10 +220,17 @@ def _news(session: Session) -> list[tuple[str, str, str | None]]:
     return [(name, what, detail) for name, what, detail in session.execute(query)]
 
 
-def _text(text: tuple[str | None, str, str, str], region: str) -> list[Any]:
-    name, phone, status, body = text
-    to = name or label(labels.RESIDENT_FIELDS, "emergency_contact")
-    return [to, display_phone(phone, region), label(labels.NOTIFICATION_STATUSES, status), body]
+def _text(text: _Sent, region: str) -> list[Any]:
+    to = text.name or label(labels.RESIDENT_FIELDS, "emergency_contact")
+    return [to, display_phone(text.phone, region), _state(text), text.body]
+
+
+def _state(text: _Sent) -> str:
+    """已发送 until the carrier reports; then 已送达, or 未送达 with the report's code."""
+    if text.delivery is None:
+        return label(labels.NOTIFICATION_STATUSES, text.status)
+    said = label(labels.DELIVERIES, text.delivery)
+    return said if text.delivery == "delivered" else f"{said} {text.code or ''}".strip()
 
 
 def _by_severity(rows: list[dict[str, object]]) -> list[dict[str, object]]:

@@ -62,8 +62,12 @@ def settings_overrides(
 
 
 @pytest.fixture
-def server(server: str, platform: AliyunSimulator) -> str:
-    """The callback URLs entered in the console once the app can be reached."""
+def server(
+    server: str, platform: AliyunSimulator, sms_platform: AliyunSmsSimulator
+) -> Iterator[str]:
+    """The URLs entered in the VMS and SMS consoles once the app can be reached."""
     platform.callback_url = f"{server}/aliyun/{CALLBACK_SECRET}/callback"
     platform.receipt_url = f"{server}/aliyun/{CALLBACK_SECRET}/receipt"
-    return server
+    sms_platform.report_url = f"{server}/aliyun/{CALLBACK_SECRET}/sms-report"
+    yield server
+    sms_platform.wait_idle()  # no report may still be on its way while the app shuts down

@@ -1,12 +1,14 @@
 """Staff texts in mainland China go through Alibaba Cloud 短信服务: an approved template and its
 variables, never free text. The official SDK talks to the local SMS simulator, which checks its
-signature and refuses what SendSms refuses; the notification rows are the evidence.
+signature and refuses what SendSms refuses, and pushes each text's delivery report (SmsReport) to
+the app's console URL; the notification rows and the escalation's history are the evidence.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 import requests
@@ -15,6 +17,7 @@ from click.testing import CliRunner
 from darabonba.runtime import RuntimeOptions
 from sqlalchemy import update
 
+from ivr.carriers.aliyun import callbacks
 from ivr.carriers.aliyun.sms import MAX_VARIABLE, AliyunSms
 from ivr.carriers.aliyun.sms_simulator import AliyunSmsSimulator
 from ivr.carriers.telephony import CarrierError, ErrorKind, TextMessage
@@ -22,11 +25,13 @@ from ivr.cli import Pingan, cli
 from ivr.db import session_scope
 from ivr.domain import orders
 from ivr.domain.alerts import BACKOFF_S, STUCK_AFTER_S
+from ivr.domain.escalations import history
 from ivr.worker.jobs import Jobs
 from storage import Notification, Resident
-from tests.aliyun.conftest import KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATES
+from tests.aliyun.conftest import CALLBACK_SECRET, KEY_ID, KEY_SECRET, SIGN_NAME, TEMPLATES
 from tests.conftest import SHANGHAI
-from tests.helpers import add_resident
+from tests.dashboard.pages import person, signed_in, text
+from tests.helpers import add_community, add_resident
 from tests.ivr.alerting import escalation, notifications, open_escalation, staff_member
 
 ALICE = "+8613903710011"  # 赵红梅, on duty in 中原社区
@@ -151,6 +156,162 @@ def test_health_reports_a_template_the_account_does_not_have(app, sms_platform) 
     )
     assert f"SMS template {TEMPLATES['family']} (family) is rejected" in result.output
     assert "status    error" in result.output
+
+
+# Delivery reports (SmsReport) ---------------------------------------------------------------
+
+REPORTS = f"/aliyun/{CALLBACK_SECRET}/sms-report"
+RECEIVED = {"code": 0, "msg": "接收成功"}
+
+
+def delivery(app) -> tuple[str | None, str | None, str | None]:
+    (row,) = notifications(app, recipient=ALICE)
+    return row.status, row.delivery, row.delivery_code
+
+
+def undelivered_entries(app, escalation_id: int) -> list[str]:
+    with session_scope(app) as session:
+        trail = history(session, escalation_id)
+        return [e.detail or "" for e in trail if e.action == "sms_undelivered"]
+
+
+def report(app, **fields: object) -> dict[str, object]:
+    """The report the platform pushes for the one text to 赵红梅, with ``fields`` changed."""
+    (row,) = notifications(app, recipient=ALICE)
+    return {
+        "phone_number": "13903710011",
+        "send_time": "2026-11-28 09:00:01",
+        "report_time": "2026-11-28 09:00:04",
+        "success": True,
+        "err_code": "DELIVERED",
+        "err_msg": "用户接收成功",
+        "sms_size": "1",
+        "biz_id": row.provider_id,
+        "out_id": f"pingan-notification-{row.id}",
+        **fields,
+    }
+
+
+def test_a_text_the_duty_phone_got_is_marked_delivered(app, server, sms_platform, staffed) -> None:
+    open_escalation(app, staffed)
+    assert send_alerts(app) == 1
+    assert sms_platform.wait_idle()
+    (pushed,) = sms_platform.reports
+    assert pushed.acknowledged and json.loads(pushed.answer) == RECEIVED
+    assert delivery(app) == ("sent", "delivered", "DELIVERED")
+    (row,) = notifications(app, recipient=ALICE)
+    assert row.delivered_at is not None
+    listed = CliRunner().invoke(cli, ["notifications"], obj=Pingan(app=app)).output
+    assert re.search(r"139 0371 0011\s+opened\s+sent\s+1\s+delivered", listed)
+    as_json = CliRunner().invoke(cli, ["notifications", "--json"], obj=Pingan(app=app))
+    shown = json.loads(as_json.output)
+    assert (shown[0]["delivery"], shown[0]["delivery_code"]) == ("delivered", "DELIVERED")
+
+
+def test_an_alert_the_duty_phone_never_got_shows_on_the_escalation(
+    app, server, sms_platform, caplog
+) -> None:
+    person(app, "赵红梅", ALICE, add_community(app, "中原社区"), "staff")
+    escalation_id = open_escalation(app, add_resident(app, "张桂兰", GRANDMA, address=ADDRESS))
+    sms_platform.unreachable.add(ALICE)  # 赵红梅's phone is switched off
+    with caplog.at_level(logging.INFO, logger="ivr"):
+        assert send_alerts(app) == 1  # SendSms accepted it: only the report says otherwise
+        assert sms_platform.wait_idle()
+    assert delivery(app) == ("sent", "failed", "MOBILE_NOT_ON_SERVICE")
+    (entry,) = undelivered_entries(app, escalation_id)
+    assert entry.startswith("opened: 赵红梅 +86139****0011: MOBILE_NOT_ON_SERVICE")
+    page = text(signed_in(app, "13903710011").get(f"/escalations/{escalation_id}"))
+    assert "短信未送达 预警短信：赵红梅 +86139****0011: MOBILE_NOT_ON_SERVICE" in page
+    logged = [r.getMessage() for r in caplog.records if "not delivered" in r.getMessage()]
+    assert logged and "13903710011" not in " ".join(logged) and "139****0011" in logged[0]
+
+
+def test_a_forged_report_is_refused_and_changes_nothing(app, sms_platform, staffed, caplog) -> None:
+    escalation_id = open_escalation(app, staffed)
+    assert send_alerts(app) == 1  # no report URL in the console: nothing is pushed
+    forged = report(app, success=False, err_code="MOBILE_NOT_ON_SERVICE")
+    client = app.test_client()
+    for path in ("not-the-secret-0123456789/sms-report", f"{CALLBACK_SECRET}x/sms-report"):
+        assert client.post(f"/aliyun/{path}", json=[forged]).status_code == 403
+    assert client.post("/aliyun/sms-report", json=[forged]).status_code in (404, 405)
+    assert delivery(app) == ("sent", None, None)
+    assert undelivered_entries(app, escalation_id) == []
+    refusals = [r for r in caplog.records if "without the callback secret; refused" in r.message]
+    assert len(refusals) == 2
+
+
+def test_a_report_pushed_again_or_late_changes_nothing(app, server, sms_platform, staffed) -> None:
+    escalation_id = open_escalation(app, staffed)
+    sms_platform.unreachable.add(ALICE)
+    assert send_alerts(app) == 1
+    assert sms_platform.wait_idle()
+    (first,) = sms_platform.reports
+    client = app.test_client()
+    # Our answer was lost: the platform pushes the same array again; then a contradicting one.
+    assert client.post(REPORTS, json=first.reports).get_json() == RECEIVED
+    assert client.post(REPORTS, json=[report(app)]).get_json() == RECEIVED
+    assert delivery(app) == ("sent", "failed", "MOBILE_NOT_ON_SERVICE")
+    assert len(undelivered_entries(app, escalation_id)) == 1
+
+
+def test_a_report_that_beats_the_workers_save_finds_its_text_by_out_id(
+    app, sms_platform, staffed, clock
+) -> None:
+    open_escalation(app, staffed)
+    with session_scope(app) as session:  # SendSms answered; the worker has not saved it yet
+        session.execute(
+            update(Notification).values(status="sending", claimed_by="w", claimed_at=clock.now())
+        )
+    early = report(app, biz_id="900000000000001^0")
+    assert app.test_client().post(REPORTS, json=[early]).get_json() == RECEIVED
+    assert delivery(app) == ("sending", "delivered", "DELIVERED")
+
+
+def test_a_report_for_a_text_pingan_never_sent_is_logged_and_acknowledged(
+    app, staffed, caplog
+) -> None:
+    unknown = {"phone_number": "13903710011", "biz_id": "123456^0", "out_id": "someone-else"}
+    answered = app.test_client().post(REPORTS, json=[{**unknown, "success": True}])
+    assert answered.status_code == 200 and answered.get_json() == RECEIVED
+    (logged,) = [r.getMessage() for r in caplog.records if "unknown text" in r.getMessage()]
+    assert "123456^0" in logged and "13903710011" not in logged
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[{",
+        '{"biz_id": "1^0"}',
+        '[1, "x", null, [], {}]',
+        json.dumps([{"biz_id": {"nested": 1}, "out_id": ["pingan-notification-1"]}]),
+        json.dumps([{"biz_id": "\x00" * 5000, "success": "yes", "report_time": "昨天"}]),
+        json.dumps([{"out_id": "pingan-notification-99999999999999999999999"}] * 2000),
+    ],
+)
+def test_a_malformed_report_is_acknowledged_logged_and_changes_nothing(
+    app, staffed, caplog, body
+) -> None:
+    escalation_id = open_escalation(app, staffed)
+    assert send_alerts(app) == 1
+    answered = app.test_client().post(REPORTS, data=body, content_type="application/json")
+    assert answered.status_code == 200 and answered.get_json() == RECEIVED
+    assert delivery(app) == ("sent", None, None)
+    assert undelivered_entries(app, escalation_id) == []
+    assert any("aliyun sms report" in r.getMessage() for r in caplog.records)
+
+
+def test_a_report_that_cannot_be_stored_is_answered_503_to_be_pushed_again(
+    app, staffed, monkeypatch
+) -> None:
+    open_escalation(app, staffed)
+    assert send_alerts(app) == 1
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(callbacks.text_delivery, "record", broken)
+    assert app.test_client().post(REPORTS, json=[report(app)]).status_code == 503
+    assert delivery(app) == ("sent", None, None)
 
 
 # The simulator is as strict as the service -------------------------------------------------

@@ -128,6 +128,9 @@ def test_the_demo_on_alibaba_cloud_reads_as_the_twilio_one_and_shows_a_call(
     escalations = summary.split("预警列表")[1].split("发给值班工作人员的短信")[0]
     assert re.search(r"号码无效\s+\S+\s+郭伟", escalations)
     assert re.search(r"联系不上\s+\S+\s+刘德华", escalations)  # a landline, called like any
+    # Each staff text's delivery report came back from the SMS simulator (SmsReport)
+    texts = summary.split("发给值班工作人员的短信")[1].split("服务订单")[0]
+    assert re.search(r"赵红梅\s+139 0371 0011\s+已送达\s+【平安】", texts) and "已发送" not in texts
     call = summary.split("王秀英 的通话（阿里云语音服务：→ 回调，← 回复）：")[1]
     assert "→ dtmf 3  ← break" in call and "您输入的是三十六点五度" in call
     assert "← hangup 「谢谢您。祝您平安健康，再见！」" in call

@@ -1,7 +1,9 @@
-"""The two URLs entered in the VMS console: 智能外呼 callbacks and call receipts.
+"""The URLs entered in the consoles: 智能外呼 callbacks and call receipts (VMS), and the texts'
+delivery reports (短信服务 SmsReport, HTTP 批量推送).
 
-VMS documents no signature on either, so each URL carries ``PINGAN_ALIYUN_CALLBACK_SECRET``,
-compared in constant time; a request without it gets 403 and changes nothing. Each callback
+Neither service documents a signature on its pushes, so each URL carries
+``PINGAN_ALIYUN_CALLBACK_SECRET``, compared in constant time; a request without it gets 403 and
+changes nothing. Each callback
 becomes the same ``ivr.domain.calls`` event a Twilio webhook becomes (answered, keys, silence, final
 status), so answers are stored exactly as on Twilio; the reply is the platform's JSON action.
 """
@@ -21,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from callflows import Keys, Silence
 from ivr import clock_of, flow_of, settings_of
+from ivr.carriers.aliyun import sms_reports
 from ivr.carriers.aliyun.actions import (
     ANSWER_TURN,
     OUT_ID_MAX,
@@ -34,7 +37,8 @@ from ivr.carriers.aliyun.status import final_status
 from ivr.carriers.telephony import FINAL_STATUSES
 from ivr.db import session_scope
 from ivr.db_errors import database_unavailable
-from ivr.domain import alert_calls, calls
+from ivr.domain import alert_calls, calls, text_delivery
+from ivr.phones import mask_phones_in
 from ivr.web.voice.alert import alert_flow, alert_render, turn_of
 from ivr.web.voice.context import call_env, render_for
 from ivr.web.voice.keys import KEYPAD, MAX_KEYS
@@ -167,6 +171,41 @@ def receipt(secret: str) -> Response:
     return _json({"code": 0, "msg": "接收成功"})
 
 
+@bp.post("/<secret>/sms-report")
+def sms_report(secret: str) -> Response:
+    """短信发送状态报告, pushed as a JSON array; answered ``{"code": 0}`` once stored. Whatever
+    cannot be read is answered the same (pushing it again would not make it readable)."""
+    _refuse_forgeries(secret)
+    reports = request.get_json(silent=True)
+    if not isinstance(reports, list):
+        log.warning("aliyun sms report that is not a JSON array; ignored")
+        return _json(sms_reports.RECEIVED)
+    for raw in reports[: sms_reports.MAX_REPORTS]:
+        _deliver(raw)
+    return _json(sms_reports.RECEIVED)
+
+
+def _deliver(raw: object) -> None:
+    now = clock_of(current_app).now()
+    report = sms_reports.parse(raw, now)
+    to = sms_reports.masked_phone(raw)
+    if report is None:
+        log.warning("aliyun sms report to %s that names no text (no biz_id, out_id); ignored", to)
+        return
+    with session_scope() as session:
+        outcome = text_delivery.record(session, report, now)
+    text = report.provider_id or report.reference
+    what = "delivered" if report.delivered else f"not delivered ({report.code})"
+    if outcome == text_delivery.UNKNOWN:
+        log.warning("aliyun sms report for unknown text %s to %s (%s); ignored", text, to, what)
+    elif outcome == text_delivery.REPEATED:
+        log.info("aliyun sms report for text %s to %s repeated; ignored", text, to)
+    elif report.delivered:
+        log.info("text %s to %s %s", text, to, what)
+    else:
+        log.warning("text %s to %s %s: %s", text, to, what, mask_phones_in(report.message))
+
+
 def _settle(session: Session, record: Mapping[str, Any]) -> None:
     call_id = str(record.get("call_id") or "")[:64]
     attempt = _receipt_attempt(session, call_id, str(record.get("out_id") or ""))
@@ -244,14 +283,15 @@ def _json(body: dict[str, Any]) -> Response:
 
 @bp.errorhandler(Exception)
 def _failed(exc: Exception) -> Response | HTTPException:
-    """Never a 500: the caller hears an apology; a receipt gets 503 so VMS pushes it again."""
+    """Never a 500: the caller hears an apology; a receipt or a delivery report gets 503, so
+    the platform pushes it again."""
     if isinstance(exc, HTTPException):
         return exc
     if database_unavailable(exc):
         log.warning("database unavailable during %s", request.endpoint)
     else:
         log.exception("aliyun %s failed", request.endpoint)
-    if request.endpoint == "aliyun.receipt":
+    if request.endpoint in ("aliyun.receipt", "aliyun.sms_report"):
         return Response(status=503)
     return _json(hang_up(request.values.get("call_id", "")[:64], _apology()))
 

@@ -7,7 +7,11 @@ the documented error codes, what ``SendSms`` refuses: a signature or a template 
 not approved on the account, ``TemplateParam`` that is not a JSON object of the template's
 variables, an empty or too long value, a link in a value, a number that is not a mainland
 mobile, too many numbers, and more than 50 texts of one template to one number in 24 hours.
-Each text it accepts is kept (``messages``), written out as the phone would show it.
+Each text it accepts is kept (``messages``), written out as the phone would show it, and, once
+``report_url`` is set (the console's HTTP 批量推送 address for SmsReport), its delivery report is
+pushed there over HTTP as the platform pushes it: delivered, or ``MOBILE_NOT_ON_SERVICE`` for a
+number in ``unreachable`` (a phone switched off or out of service). ``wait_idle`` waits for the
+pushes; ``reports`` keeps each one with the answer it got.
 
 ``PINGAN_TEMPLATES`` are the templates Pingan asks an operator to apply for (docs/carriers.md):
 the simulator's account has them approved under the codes it is given.
@@ -15,6 +19,7 @@ the simulator's account has them approved under the codes it is given.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -22,11 +27,13 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import requests
 from flask import Flask, Response
 
 from ivr.carriers.aliyun import gateway
-from ivr.carriers.aliyun.sms import LINKISH, MAX_VARIABLE
+from ivr.carriers.aliyun.sms import LINKISH, MAX_VARIABLE, SERVICE_TZ
 from ivr.carriers.simulator.rest import WsgiServer
 from ivr.carriers.telephony import SentMessage
 
@@ -74,6 +81,8 @@ FIXED_OR_MOBILE = re.compile(r"1[3-9]\d{9}|(?=[\d-]{5,15}$)\d[\d-]*\d")
 MAX_NUMBERS = 1000
 PER_DAY = 50  # texts of one signature and template to one number in 24 hours
 DAY_S = 86400
+NOT_ON_SERVICE = ("MOBILE_NOT_ON_SERVICE", "停机、空号、暂停服务、关机、不在服务区")
+DELIVERED = ("DELIVERED", "用户接收成功")
 
 
 @dataclass
@@ -91,6 +100,24 @@ class Account:
     sign_names: dict[str, int]  # signature → SignStatus
     templates: dict[str, Template]
     sent: list[tuple[float, SentMessage, str]] = field(default_factory=list)  # (at, text, OutId)
+
+
+@dataclass
+class PushedReport:
+    """One SmsReport push: the array sent and the HTTP status and body it was answered with."""
+
+    reports: list[dict[str, Any]]
+    status: int | None = None
+    answer: str = ""
+
+    @property
+    def acknowledged(self) -> bool:
+        """As the platform reads an answer: HTTP 200 and a number in ``code``."""
+        try:
+            code = json.loads(self.answer).get("code")
+        except (ValueError, AttributeError):
+            return False
+        return self.status == 200 and isinstance(code, int) and not isinstance(code, bool)
 
 
 class AliyunSmsSimulator:
@@ -111,6 +138,11 @@ class AliyunSmsSimulator:
             {code: Template(*PINGAN_TEMPLATES[kind]) for kind, code in codes.items()},
         )
         self.outage: str | None = None  # while set, every SendSms is refused with this code
+        self.report_url = ""  # 通用设置 > HTTP 批量推送 > SmsReport, in the console
+        self.unreachable: set[str] = set()  # numbers (E.164 or national) whose texts fail
+        self.reports: list[PushedReport] = []
+        self._running: set[threading.Thread] = set()
+        self._http = requests.Session()
         self._lock = threading.Lock()
         self._server = WsgiServer(self._app())
         self.url = self._server.base_url
@@ -133,8 +165,21 @@ class AliyunSmsSimulator:
         national = phone[3:] if phone.startswith("+86") else phone
         return [m for m in self.messages if m.to == national]
 
+    def wait_idle(self, timeout_s: float = 30) -> bool:
+        """Whether every report push has been answered within ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                running = [t for t in self._running if t.is_alive()]
+            if not running:
+                return True
+            running[0].join(0.05)
+        return False
+
     def close(self) -> None:
+        self.wait_idle(10)
         self._server.stop()
+        self._http.close()
 
     # ---------------------------------------------------------------------------------------
 
@@ -203,7 +248,50 @@ class AliyunSmsSimulator:
             for number in numbers:
                 sent = SentMessage(biz_id, number, content, {"sign": sign}, code, values)
                 self.account.sent.append((now, sent, params.get("OutId", "")))
+        self._report(numbers, biz_id, params.get("OutId", ""))
         return gateway.body("OK", "OK", BizId=biz_id)
+
+    def _outcome(self, number: str) -> tuple[str, str]:
+        """(err_code, err_msg) of a text to ``number`` (national)."""
+        unreachable = {n[3:] if n.startswith("+86") else n for n in self.unreachable}
+        return NOT_ON_SERVICE if number in unreachable else DELIVERED
+
+    def _report(self, numbers: list[str], biz_id: str, out_id: str) -> None:
+        """Push the texts' delivery reports on a thread of their own, apart from the request,
+        as the platform does (so a report may arrive before or after SendSms's answer)."""
+        if not self.report_url:
+            return
+        at = dt.datetime.now(SERVICE_TZ).strftime("%Y-%m-%d %H:%M:%S")
+        reports = []
+        for number in numbers:
+            code, message = self._outcome(number)
+            reports.append(
+                {
+                    "phone_number": number,
+                    "send_time": at,
+                    "report_time": at,
+                    "success": code == DELIVERED[0],
+                    "err_code": code,
+                    "err_msg": message,
+                    "sms_size": "1",
+                    "biz_id": biz_id,
+                    "out_id": out_id,
+                }
+            )
+        thread = threading.Thread(target=self._push, args=(PushedReport(reports),), daemon=True)
+        with self._lock:
+            self._running.add(thread)
+        thread.start()
+
+    def _push(self, pushed: PushedReport) -> None:
+        """One try (the platform's retries after 1, 5 and 10 minutes are not played)."""
+        try:
+            response = self._http.post(self.report_url, json=pushed.reports, timeout=15)
+            pushed.status, pushed.answer = response.status_code, response.text
+        except requests.RequestException as exc:
+            pushed.answer = f"push failed: {exc}"
+        with self._lock:
+            self.reports.append(pushed)
 
     def _details(self, params: dict[str, str]) -> Response:
         """The texts to one number (the simulator keeps one run's: ``SendDate`` is not read)."""
@@ -214,8 +302,8 @@ class AliyunSmsSimulator:
             found = [
                 {
                     "PhoneNum": m.to,
-                    "SendStatus": 3,
-                    "ErrCode": "DELIVERED",
+                    "SendStatus": 3 if self._outcome(m.to) == DELIVERED else 2,
+                    "ErrCode": self._outcome(m.to)[0],
                     "TemplateCode": m.template,
                     "Content": m.body,
                     "OutId": out_id,

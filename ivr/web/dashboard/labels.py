@@ -58,6 +58,15 @@ NOTIFICATION_STATUSES = {
     "sent": _l("已发送"),
     "failed": _l("发送失败"),
 }
+TEXT_KINDS = {  # the texts Pingan sends (``Notification.kind``; reminders are numbered)
+    "opened": _l("预警短信"),
+    "family": _l("家属短信"),
+    "recovered": _l("已恢复短信"),
+}
+DELIVERIES = {  # what the phone network reported about a sent text (``Notification.delivery``)
+    "delivered": _l("已送达"),
+    "failed": _l("未送达"),
+}
 CHECKIN_STATUSES = {
     "pending": _l("待呼叫"),
     "complete": _l("已完成"),
@@ -153,6 +162,7 @@ AUDIT_ACTIONS = {
     "alert_call_queued": _l("拨打预警电话"),
     "alert_call_ended": _l("预警电话结束"),
     "alert_call_exhausted": _l("预警电话无人确认"),
+    "sms_undelivered": _l("短信未送达"),
     "acknowledged": _l("确认"),
     "resolved": _l("解决"),
     "edited": _l("修改"),
@@ -216,6 +226,13 @@ CHECKED_IN_HOW = {
 }
 
 
+def _text_kind(kind: str) -> str:
+    """A text's kind (``Notification.kind``) in the history's words."""
+    if kind.startswith("reminder-"):
+        return str(_("第 %(n)s 次提醒短信", n=kind.split("-")[1]))
+    return str(label(TEXT_KINDS, kind))
+
+
 def _checked_in(found: re.Match[str]) -> str:
     """The note the system leaves when a resident it could not reach checks in after all."""
     reading = found[4] if found[4] != "no reading" else _("无体温")
@@ -253,6 +270,10 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         lambda m: _("第 %(n)s 次提醒：%(count)s 条消息", n=m[1], count=m[2]),
     ),
     (re.compile(r"isolation ended (\S+)"), lambda m: _("隔离期满（%(day)s）", day=m[1])),
+    (
+        re.compile(r"(opened|reminder-\d+|family|recovered): (.+)", re.S),
+        lambda m: _("%(text)s：%(what)s", text=_text_kind(m[1]), what=m[2]),
+    ),
     (
         re.compile(r"check-in (\d+) \((call|call-back|recorded by staff)\) at (\S+): (.+)"),
         _checked_in,
