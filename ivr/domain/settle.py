@@ -8,7 +8,7 @@
 3. Otherwise the check-in is ``missed`` and an escalation opens: ``unreachable`` if nobody ever
    answered, ``no_response`` if someone did but gave no temperature.
 
-Call-backs (the resident rang us, ``ivr.web.inbound``) settle the same way, with two differences:
+Call-backs (the resident rang us, ``ivr.domain.inbound``) settle the same way, with two differences:
 while another call of the same check-in is still live, that call settles it when it ends (so a
 call-back and an outbound call in flight cannot both schedule or close it); and an ad-hoc
 check-in made by a call-back outside any round simply closes (``partial`` without a

@@ -178,7 +178,6 @@ def test_nobody_answering_leaves_every_member_unreachable(app, jobs, carrier, cl
     assert sorted(escalations(app)) == [("张桂兰", "unreachable"), ("李建国", "unreachable")]
 
 
-@pytest.mark.twilio_only("call-backs come through Twilio inbound; VMS inbound is not built")
 def test_a_call_back_from_the_household_phone_asks_the_members_still_due(
     app, server, jobs, carrier, clock
 ) -> None:
@@ -198,7 +197,6 @@ def test_a_call_back_from_the_household_phone_asks_the_members_still_due(
     }
 
 
-@pytest.mark.twilio_only("call-backs come through Twilio inbound; VMS inbound is not built")
 def test_a_call_back_asks_both_when_both_are_still_due(app, server, jobs, carrier, clock) -> None:
     couple(app)
     script(carrier, LANDLINE, "no-answer")

@@ -1,7 +1,8 @@
 """Residents calling the Pingan number: a missed call returned, an early report, a cry for help.
 
-The simulated carrier rings the app's "A call comes in" webhook over signed HTTP, exactly as a
-Twilio number configured per docs/inbound.md would; the rows are the evidence.
+The simulated carrier rings the app over HTTP: on Twilio the signed "A call comes in" webhook,
+exactly as a number configured per docs/inbound.md would; on Alibaba Cloud the 智能语音交互呼入
+callback (``callin``) with the console's secret. The rows are the evidence.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from ivr import flow_of, settings_of
+from ivr.carriers.aliyun.simulator import AliyunCall, AliyunSimulator
 from ivr.carriers.simulator import CallRecord, SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import session_scope
@@ -26,10 +28,16 @@ from tests.ivr.test_voice_webhooks import sign
 PHONE = "+8613803710101"
 APP_NUMBER = "+8657100000000"
 DUTY_PHONE = "+8613903710001"
+TWILIO_FORM = "posts Twilio's own form; the VMS callin stories are in tests/aliyun"
+pytestmark = pytest.mark.both_carriers
 
 
-def call_in(server: str, carrier: SimulatedCarrier, caller: str, keys: str) -> CallRecord:
+def call_in(
+    server: str, carrier: SimulatedCarrier | AliyunSimulator, caller: str, keys: str
+) -> CallRecord | AliyunCall:
     """``caller`` rings the Pingan number and keys ``keys`` (one entry per prompt)."""
+    if isinstance(carrier, AliyunSimulator):  # the console's callback URL, set by ``server``
+        return carrier.incoming_call(caller, APP_NUMBER, f"answer {keys}".strip())
     return carrier.incoming_call(
         caller,
         APP_NUMBER,
@@ -104,6 +112,28 @@ def test_a_call_back_stops_the_pending_retries(app, server, jobs: Jobs, carrier,
     assert len(carrier.calls_to(PHONE)) == 1
 
 
+def test_a_resident_already_checked_in_today_who_calls_back_is_asked_again_and_the_morning_stays(
+    app, server, jobs: Jobs, carrier, clock
+) -> None:
+    add_resident(app, "陈桂英", PHONE)
+    script(carrier, PHONE, "answer 1 365# 1 2 9")
+    start_round(app, clock)
+    jobs.dial()
+    assert carrier.wait_idle(30)
+
+    clock.advance(hours=3)
+    record = call_in(server, carrier, PHONE, "1 367# 1 2 9")
+
+    assert "中原社区的每日健康回访电话" in record.heard_text() and not record.errors
+    morning, call_back = checkins(app)
+    assert (morning["status"], morning["temperature_c"]) == ("complete", 36.5)
+    assert morning["round"] is not None and morning["attempts"] == 1
+    assert (call_back["source"], call_back["round"]) == ("inbound", None)
+    assert (call_back["status"], call_back["temperature_c"]) == ("complete", 36.7)
+    assert attempts(app) == [("outbound", "finished"), ("inbound", "finished")]
+
+
+@pytest.mark.twilio_only(TWILIO_FORM)
 def test_while_the_resident_is_on_the_line_the_pending_retry_is_held(app, jobs, clock) -> None:
     add_resident(app, "张桂兰", PHONE)
     start_round(app, clock)
@@ -228,6 +258,7 @@ def test_a_withheld_number_can_still_check_in_by_keying_the_registered_number(
     assert row["name"] == "刘德华" and row["temperature_c"] == 36.5
 
 
+@pytest.mark.twilio_only(TWILIO_FORM)
 def test_a_repeated_incoming_request_continues_the_same_call(app) -> None:
     add_resident(app, "王秀英", PHONE)
 
@@ -239,11 +270,13 @@ def test_a_repeated_incoming_request_continues_the_same_call(app) -> None:
         assert session.scalar(select(func.count()).select_from(CallAttempt)) == 1
 
 
+@pytest.mark.twilio_only(TWILIO_FORM)
 def test_an_unsigned_incoming_call_is_refused(app) -> None:
     response = app.test_client().post("/voice/incoming", data=incoming_form(From=PHONE))
     assert response.status_code == 403
 
 
+@pytest.mark.twilio_only(TWILIO_FORM)
 def test_a_status_callback_for_an_unknown_incoming_call_is_ignored(app) -> None:
     form = incoming_form(CallStatus="completed", CallSid="CA" + "9" * 32)
     response = app.test_client().post(

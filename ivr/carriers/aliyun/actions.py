@@ -21,6 +21,7 @@ from ivr.web.voice.twiml import Render
 OPENING = ("hello", "喂")  # SmartCall's VoiceCode TTS variable: what is said on pick-up
 OPENING_MUTE_MS = 1000  # the first callback (the call is answered) comes this soon after it
 ANSWER_TURN = "a"  # the turn in the first dynamic_id: the callback that says "answered"
+CALL_IN = "callin"  # the content_type of a call to our number's first callback
 OUT_ID_MAX = 15  # SmartCall's OutId is 1 to 15 bytes
 MUTE_MS = (1000, 20000)  # the range VMS accepts for mute_time
 
@@ -142,6 +143,15 @@ def render(
             "dynamic_id": str(collecting),
         },
     )
+
+
+def answering(reply_: dict[str, Any], time_limit_s: int) -> dict[str, Any]:
+    """A reply to a ``callin``: its actions are ``answer`` (pick up, say the opening and listen)
+    or ``hangup``; the call's length is capped here, as ``SessionTimeout`` caps an outbound one."""
+    data = reply_["data"]
+    if data.get("action") in ("play", "break"):
+        data = {**data, "action": "answer", "session_timeout": time_limit_s}
+    return {**reply_, "data": data}
 
 
 def keep_keying(cursor: Cursor, call_id: str) -> dict[str, Any]:

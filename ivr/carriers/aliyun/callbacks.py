@@ -1,11 +1,13 @@
-"""The URLs entered in the consoles: 智能外呼 callbacks and call receipts (VMS), and the texts'
-delivery reports (短信服务 SmsReport, HTTP 批量推送).
+"""The URLs entered in the consoles: 智能语音交互 callbacks and call receipts (VMS), and the
+texts' delivery reports (短信服务 SmsReport, HTTP 批量推送).
 
 Neither service documents a signature on its pushes, so each URL carries
 ``PINGAN_ALIYUN_CALLBACK_SECRET``, compared in constant time; a request without it gets 403 and
 changes nothing. Each callback
 becomes the same ``ivr.domain.calls`` event a Twilio webhook becomes (answered, keys, silence, final
 status), so answers are stored exactly as on Twilio; the reply is the platform's JSON action.
+The same URL receives calls to the Pingan number (``content_type`` ``callin``, 智能语音交互呼入):
+they are call-backs, run by ``ivr.domain.inbound`` as Twilio's "A call comes in" webhook runs them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from ivr import clock_of, flow_of, settings_of
 from ivr.carriers.aliyun import sms_reports
 from ivr.carriers.aliyun.actions import (
     ANSWER_TURN,
+    CALL_IN,
     OUT_ID_MAX,
     Cursor,
+    answering,
     hang_up,
     keep_keying,
     keep_listening,
@@ -37,10 +41,11 @@ from ivr.carriers.aliyun.status import final_status
 from ivr.carriers.telephony import FINAL_STATUSES
 from ivr.db import session_scope
 from ivr.db_errors import database_unavailable
-from ivr.domain import alert_calls, calls, text_delivery
-from ivr.phones import mask_phones_in
+from ivr.domain import alert_calls, calls, inbound, text_delivery
+from ivr.domain.calls import CallEnv, Turn
+from ivr.phones import PhoneError, mask_phone, mask_phones_in, normalize_phone
 from ivr.web.voice.alert import alert_flow, alert_render, turn_of
-from ivr.web.voice.context import call_env, render_for
+from ivr.web.voice.context import base_env, call_env, flows_of, render_for
 from ivr.web.voice.keys import KEYPAD, MAX_KEYS
 from storage import AlertCall, CallAttempt
 
@@ -71,6 +76,8 @@ def callback(secret: str) -> Response:
     call_id = params.get("call_id", "")[:64]
     kind = params.get("content_type", "")
     content = _content(params.get("content", ""))
+    if kind == CALL_IN:
+        return _json(_call_in(call_id, content))
     cursor = Cursor.parse(str(content.get("dynamic_id") or params.get("dynamic_id") or ""))
     if not call_id or cursor is None:
         log.warning("aliyun callback %r without a call of ours; hanging up", kind[:20])
@@ -89,6 +96,29 @@ def callback(secret: str) -> Response:
         return _json(_turn(session, attempt, cursor, kind, content, call_id))
 
 
+def _call_in(call_id: str, content: Mapping[str, Any]) -> dict[str, Any]:
+    """A call to our number: who is it, and what they hear first (首次呼入回调)."""
+    callee = _e164(str(content.get("callee") or ""))
+    if not call_id or callee != settings_of(current_app).caller_id:
+        log.warning("aliyun callin to %s, not Pingan's number; hanging up", mask_phone(callee))
+        return hang_up(call_id)
+    form = {"CallSid": call_id, "From": _e164(str(content.get("caller") or ""))}
+    with session_scope() as session:
+        attempt, turn = inbound.on_incoming(session, form, base_env(), flows_of(current_app))
+        how = render_for(attempt, turn.turn, turn.leg)
+        reply = render(turn.transition.actions, how, Cursor(attempt.code, str(turn.turn)), call_id)
+    return answering(reply, settings_of(current_app).call_time_limit_s)
+
+
+def _e164(raw: str) -> str:
+    """A number VMS shows (nationally: it is a mainland number, whatever PINGAN_PHONE_REGION
+    says) in E.164; a withheld or unusable one as it came (``inbound`` knows those)."""
+    try:
+        return normalize_phone(raw, "CN")
+    except PhoneError:
+        return raw[:32]
+
+
 def _turn(
     session: Session,
     attempt: CallAttempt,
@@ -104,16 +134,25 @@ def _turn(
         pressed, entry = _press(cursor, str(content.get("dtmf") or ""))
         if entry is None:
             return keep_keying(pressed, call_id)
-        turn = calls.on_input(session, attempt, entry, cursor.turn, env)
+        turn = _input(session, attempt, entry, cursor.turn, env)
     elif kind == "mute":  # silence for mute_time: the entry so far, as Twilio's gather timeout
         event = Keys(cursor.keyed) if cursor.keyed else Silence()
-        turn = calls.on_input(session, attempt, event, cursor.turn, env)
+        turn = _input(session, attempt, event, cursor.turn, env)
     else:  # speech (normal, timebreak) or a transfer's progress: keys only are answers
         log.info("attempt %s: aliyun %s callback; carrying on", attempt.id, kind[:20])
         return keep_listening(cursor, call_id)
     how = render_for(attempt, turn.turn, turn.leg)
     step = Cursor(attempt.code, str(turn.turn))
     return render(turn.transition.actions, how, step, call_id)
+
+
+def _input(
+    session: Session, attempt: CallAttempt, event: Keys | Silence, turn: str, env: CallEnv
+) -> Turn:
+    if inbound.identifying(attempt):  # a caller keying in their registered number
+        flows = flows_of(current_app)
+        return inbound.on_identify_input(session, attempt, event, turn, base_env(), flows)
+    return calls.on_input(session, attempt, event, turn, env)
 
 
 def _alert_turn(

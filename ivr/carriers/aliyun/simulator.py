@@ -10,6 +10,11 @@ URL set "in the console" (``callback_url``) over HTTP, one ``dtmf`` callback per
 ``lose_receipts`` is set: then only ``QueryCallDetailByCallId`` knows how the call ended).
 A ``transfer`` reply is a blind transfer: the number is recorded in ``dials`` and the call
 leaves the callbacks, as on the platform.
+
+``incoming_call`` is a resident ringing the number bought (智能语音交互呼入): the first callback
+is ``callin`` with the caller and callee, whose reply may only ``answer`` or ``hangup``; then the
+call goes on with ``dtmf`` and ``mute`` callbacks like an outbound one. A call to a number the
+account does not own never reaches the callback: it is refused before anything is posted.
 """
 
 from __future__ import annotations
@@ -39,11 +44,13 @@ log = logging.getLogger(__name__)
 
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
+CALLIN_ACTIONS = frozenset({"answer", "hangup"})  # 首次呼入回调's actions
 MAX_CALLS = 64  # calls expected to play at the same time (a round's burst)
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
 SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
 DEFAULT = DEFAULT_BEHAVIOUR  # an unscripted resident checks in, as on the Twilio simulator
+Callback = tuple[str, dict[str, Any]]  # a callback's content_type and content
 
 
 @dataclass
@@ -67,11 +74,15 @@ class Exchange:
 
 @dataclass
 class AliyunCall:
+    """One call: ``called`` is the callee and ``shown`` the number their phone shows (for an
+    inbound call, the resident's own: they called Pingan's number)."""
+
     call_id: str
     called: str
     shown: str
     out_id: str
     behaviour: Behaviour
+    direction: str = "outbound"
     exchanges: list[Exchange] = field(default_factory=list)
     receipt: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
@@ -139,6 +150,30 @@ class AliyunSimulator:
         with self._lock:
             self._scripts[national(phone)] = parsed
 
+    def incoming_call(
+        self, from_: str, to: str, behaviour: Behaviour | str = "answer"
+    ) -> AliyunCall:
+        """The resident at ``from_`` rings ``to`` (E.164); the whole call is played, receipt
+        included, before this returns."""
+        person = behaviour if isinstance(behaviour, Behaviour) else Behaviour.parse(behaviour)
+        if person.outcome != "answer":
+            raise ValueError("an incoming call is made by a person: use an 'answer …' behaviour")
+        if national(to) != self.shown_number:
+            raise ValueError(f"{to} is not a number this account bought: VMS does not route it")
+        call = AliyunCall(
+            call_id=_call_id(),
+            called=national(to),
+            shown=national(from_),
+            out_id="",
+            behaviour=person,
+            direction="inbound",
+        )
+        with self._lock:
+            self._calls.append(call)
+        callee = {"caller": call.shown, "callee": call.called, "orgcallee": call.called}
+        self._play(call, ("callin", callee))
+        return call
+
     def calls_to(self, phone: str) -> list[AliyunCall]:
         with self._lock:
             return [c for c in self._calls if c.called == national(phone)]
@@ -188,13 +223,13 @@ class AliyunSimulator:
         if behaviour.reject_code is not None:  # a story's "reject:<Twilio code>", in VMS words
             return _refusal(behaviour.reject_code)
         call = AliyunCall(
-            call_id=f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}",
+            call_id=_call_id(),
             called=called,
             shown=shown,
             out_id=params.get("OutId", ""),
             behaviour=behaviour,
         )
-        self._start(call, params.get("DynamicId", ""))
+        self._start(call, ("mute", {"dynamic_id": params.get("DynamicId", "")}))
         return gateway.body("OK", "OK", CallId=call.call_id)
 
     def _call_detail(self, params: dict[str, str]) -> Response:
@@ -225,8 +260,8 @@ class AliyunSimulator:
                 return queue.pop(0)
             return queue[0] if queue else self.default_behaviour
 
-    def _start(self, call: AliyunCall, dynamic_id: str) -> None:
-        thread = threading.Thread(target=self._play, args=(call, dynamic_id), daemon=True)
+    def _start(self, call: AliyunCall, first: Callback) -> None:
+        thread = threading.Thread(target=self._play, args=(call, first), daemon=True)
         with self._lock:
             self._calls.append(call)
             self._running.add(thread)
@@ -234,23 +269,26 @@ class AliyunSimulator:
 
     # The resident's side --------------------------------------------------------------------
 
-    def _play(self, call: AliyunCall, dynamic_id: str) -> None:
+    def _play(self, call: AliyunCall, first: Callback) -> None:
         try:
-            receipt = self._converse(call, dynamic_id)
+            receipt = self._converse(call, first)
         except (requests.RequestException, ValueError) as exc:
             call.errors.append(f"callback failed: {exc}")
             receipt = "200005"
         self._push_receipt(call, receipt)
 
-    def _converse(self, call: AliyunCall, dynamic_id: str) -> str:
-        """Play the call; returns the receipt's 呼叫状态码."""
+    def _converse(self, call: AliyunCall, first: Callback) -> str:
+        """Play the call from its ``first`` callback (the opening played, or a ``callin``);
+        returns the receipt's 呼叫状态码."""
         behaviour = call.behaviour
         if not behaviour.answers:
             return RECEIPT_BY_OUTCOME.get(behaviour.outcome, "200005")
         entries = list(behaviour.keys) if behaviour.outcome == "answer" else []
         voicemail = behaviour.outcome == "machine"  # VMS has no answering-machine detection
         keys: list[str] = []
-        data = self._post(call, "mute", {"dynamic_id": dynamic_id})  # the opening played
+        kind, content = first
+        dynamic_id = str(content.get("dynamic_id") or "")
+        data = self._post(call, kind, content, CALLIN_ACTIONS if kind == "callin" else ACTIONS)
         for _ in range(MAX_CALLBACKS):
             action = data.get("action")
             if action == "transfer":
@@ -260,7 +298,7 @@ class AliyunSimulator:
             if action == "hangup":
                 return "200000"
             dynamic_id = str(data.get("dynamic_id") or dynamic_id)
-            if action == "play" and not keys:  # a new question: the resident answers it
+            if action in ("play", "answer") and not keys:  # a question: the resident answers it
                 entry = SILENCE if voicemail else (entries.pop(0) if entries else HANG_UP)
                 if entry == HANG_UP:
                     return "200001"
@@ -272,7 +310,13 @@ class AliyunSimulator:
         call.errors.append(f"the call did not end after {MAX_CALLBACKS} callbacks")
         return "200000"
 
-    def _post(self, call: AliyunCall, content_type: str, content: dict[str, Any]) -> dict[str, Any]:
+    def _post(
+        self,
+        call: AliyunCall,
+        content_type: str,
+        content: dict[str, Any],
+        actions: frozenset[str] = ACTIONS,
+    ) -> dict[str, Any]:
         params = {
             "call_id": call.call_id,
             "timestamp": str(int(time.time() * 1000)),
@@ -282,14 +326,15 @@ class AliyunSimulator:
         response = self._http.post(self.callback_url, data=params, timeout=15)
         reply = response.json() if response.status_code == 200 else None
         call.exchanges.append(Exchange(content_type, content, reply, response.status_code))
-        data = _checked(reply, call.errors)
-        return data
+        return _checked(reply, call.errors, actions)
 
     def _push_receipt(self, call: AliyunCall, status_code: str) -> None:
         answered = status_code in ("200000", "200001")
         call.receipt = {
             "call_id": call.call_id,
             "out_id": call.out_id,
+            "caller": call.shown,
+            "callee": call.called,
             "status_code": status_code,
             "duration": str(10 * len(call.exchanges)) if answered else "0",
             "start_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
@@ -307,13 +352,15 @@ class AliyunSimulator:
             call.errors.append(f"receipt answered {response.status_code}")
 
 
-def _checked(reply: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
+def _checked(
+    reply: dict[str, Any] | None, errors: list[str], actions: frozenset[str]
+) -> dict[str, Any]:
     """The reply's action, checked as the platform reads it; a bad reply ends the call."""
     data = reply.get("data") if isinstance(reply, dict) else None
     if not isinstance(data, dict) or reply is None or reply.get("result") != "success":
         errors.append(f"unusable reply {reply!r}")
         return {"action": "hangup"}
-    if data.get("action") not in ACTIONS:
+    if data.get("action") not in actions:
         errors.append(f"unknown action {data.get('action')!r}")
         return {"action": "hangup"}
     text = json.loads(data.get("action_code_param") or "{}").get("tts", "")
@@ -324,6 +371,10 @@ def _checked(reply: dict[str, Any] | None, errors: list[str]) -> dict[str, Any]:
     if Cursor.parse(str(data.get("dynamic_id") or "x")) is None and data.get("dynamic_id"):
         errors.append(f"dynamic_id {data['dynamic_id']!r} is not one Pingan wrote")
     return data
+
+
+def _call_id() -> str:
+    return f"{uuid.uuid4().int % 10**12}^{uuid.uuid4().int % 10**12}"
 
 
 def _refusal(twilio_code: int) -> Response:

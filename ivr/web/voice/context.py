@@ -10,8 +10,8 @@ from ivr import clock_of, flow_of, settings_of
 from ivr.config import Settings
 from ivr.domain import notice_recordings, transfer
 from ivr.domain.calls import CallEnv
+from ivr.domain.inbound import Flows, env_for
 from ivr.domain.recordings import recordings_of
-from ivr.web.inbound import Flows, env_for
 from ivr.web.voice.signature import public_url
 from ivr.web.voice.twiml import MediaUrl, Render, Voice
 from storage import CallAttempt

@@ -9,8 +9,7 @@ from flask import Response, current_app, request
 from sqlalchemy import select
 
 from ivr.db import session_scope
-from ivr.domain import calls
-from ivr.web import inbound
+from ivr.domain import calls, inbound
 from ivr.web.voice import bp
 from ivr.web.voice.context import base_env, call_env, flows_of, render_for
 from ivr.web.voice.params import CALL, STATUS, expects, names_a_call

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from callflows import Keys, Silence
 from ivr import clock_of
 from ivr.db import session_scope
-from ivr.domain import calls, transfer
+from ivr.domain import calls, inbound, transfer
 from ivr.domain.hotpath import call_transaction
-from ivr.web import inbound
 from ivr.web.voice import bp, twiml
 from ivr.web.voice.context import (
     base_env,

@@ -1,4 +1,4 @@
-"""Call-backs: a resident rings the Pingan number (Twilio's "A call comes in" webhook).
+"""Call-backs: a resident rings the Pingan number (the carrier's first request for the call).
 
 1. The caller ID is matched to a resident (E.164, as stored). A known caller gets an inbound
    ``CallAttempt`` on their open check-in for today, so the call counts for the current round;
