@@ -26,7 +26,7 @@ from storage import Notification, ServiceOrder
 
 log = logging.getLogger(__name__)
 
-KIND = "order-reminder"  # the text's kind (an SMS template of its own)
+KIND = "order-reminder"  # the text's kind (an SMS template of its own), then "-<order id>"
 MAX_REMINDERS = 3  # as many as an unacknowledged escalation gets
 NEED_WORDS = {
     "groceries": "代买生活物资",
@@ -87,7 +87,7 @@ def _queue(
                 escalation_id=None,
                 channel=channel,
                 recipient=recipient,
-                kind=KIND,
+                kind=kind_of(order.id),
                 body=words,
                 params=json.dumps(variables, ensure_ascii=False),  # its Alibaba Cloud template's
                 status="pending",
@@ -118,3 +118,21 @@ def _chat(channel: str, order: ServiceOrder, text: str) -> str:
         "opened_at": order.opened_at.isoformat(),
     }
     return compose_note(channel, "需求未接单", text, fields).body
+
+
+def kind_of(order_id: int) -> str:
+    """The rows' kind names the order, so taking it cancels what is still queued."""
+    return f"{KIND}-{order_id}"
+
+
+def cancel_queued(session: Session, order_id: int) -> int:
+    """An order taken, delivered or cancelled: its reminders not yet sent are not sent."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.kind == kind_of(order_id), Notification.status == "pending")
+        .values(status="cancelled", claimed_by=None)
+    )
+    count = int(result.rowcount)  # type: ignore[attr-defined]
+    if count:
+        log.info("order %s: %d queued reminders cancelled, it is no longer open", order_id, count)
+    return count

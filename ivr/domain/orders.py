@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ivr.domain import audit
+from ivr.domain import audit, order_reminders
 from ivr.domain.escalations import LifecycleError
 from ivr.domain.households import household_names
 from storage import CheckIn, Community, Resident, ServiceOrder
@@ -114,6 +114,7 @@ def take(
     if order.status != "open":
         raise LifecycleError(f"order {order_id} is already {order.status}")
     order.status, order.taken_by, order.taken_at, order.eta_at = "taken", actor, now, eta
+    order_reminders.cancel_queued(session, order.id)
     detail = f"eta {eta.isoformat(timespec='minutes')}" if eta else None
     audit.record(session, now, actor, "order_taken", "service_order", order.id, detail)
     log.info("order %s taken", order.id)
@@ -185,6 +186,7 @@ def _finish(
     """The last step of an order (``delivered`` or ``cancelled``), with its note and audit."""
     order.status = status
     order.note = note or order.note
+    order_reminders.cancel_queued(session, order.id)
     audit.record(session, now, actor, f"order_{status}", "service_order", order.id, note)
     log.info("order %s %s", order.id, status)
     return order
