@@ -113,6 +113,26 @@ def test_the_list_refreshes_itself_from_a_fragment(app, people) -> None:
     assert listed_ids(fragment) == [escalation_id] and "<html" not in fragment
 
 
+def test_a_refresh_racing_the_page_never_brings_back_a_confirmation_already_shown(
+    app, people
+) -> None:
+    escalation_id = open_escalation(app, people.resident_a)
+    client = signed_in(app, people.staff_a)
+    name = app.config["SESSION_COOKIE_NAME"]
+    post(client, f"/escalations/{escalation_id}/acknowledge")
+    unshown = client.get_cookie(name).value  # still holds "已确认"
+    assert "已确认：李建国（高热）" in text(client.get("/escalations"))
+    shown = client.get_cookie(name).value
+    # A refresh the phone sent before that page's cookie arrived: it must not re-send its own.
+    client.set_cookie(name, unshown)
+    refresh = client.get("/escalations/list", headers={"X-Fragment": "1"})
+    assert refresh.status_code == 200 and "Set-Cookie" not in refresh.headers
+    client.set_cookie(name, shown)
+    post(client, f"/escalations/{escalation_id}/resolve", {"outcome": "visited"})
+    page = text(client.get("/escalations"))
+    assert "已解决：李建国（高热）" in page and "已确认：李建国（高热）" not in page
+
+
 def test_the_detail_page_shows_the_history(app, people) -> None:
     escalation_id = open_escalation(app, people.resident_a)
     client = signed_in(app, people.staff_a)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Blueprint, Flask, Response, current_app, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_wtf.csrf import CSRFProtect
 
 from ivr.config import Settings
@@ -39,6 +40,17 @@ SECURITY_HEADERS = {
 }
 
 
+class FragmentSessionInterface(SecureCookieSessionInterface):
+    """A list refresh (``X-Fragment``) sends back no session cookie unless it changed the
+    session. Its cookie was read before the page it belongs to arrived, so re-sending it
+    would bring back a confirmation the page already showed ("已确认" beside "已解决")."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if request.headers.get("X-Fragment") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def init_app(app: Flask, settings: Settings) -> None:
     from werkzeug.exceptions import MethodNotAllowed
 
@@ -56,6 +68,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         # request size allowed (Werkzeug's default for fields is 500 kB).
         MAX_FORM_MEMORY_SIZE=app.config.get("MAX_CONTENT_LENGTH") or 1024 * 1024,
     )
+    app.session_interface = FragmentSessionInterface()
     app.extensions["pingan.csrf"] = CSRFProtect(app)
     i18n.init_app(app)
     templating.init_app(app)
