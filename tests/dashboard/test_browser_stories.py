@@ -21,9 +21,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from ivr.db import session_scope
+from ivr.domain import orders
 from storage import Answer, AuditEntry, CallAttempt, CheckIn, Community, Escalation, Resident
+from tests.conftest import SHANGHAI
 from tests.dashboard.browser import PHONE, fits, launch, log_in, open_page, shoot
-from tests.dashboard.pages import A, B, People
+from tests.dashboard.pages import PASSWORD, A, B, People, person
 from tests.helpers import add_resident
 
 pytestmark = pytest.mark.browser
@@ -321,3 +323,33 @@ def test_a_supervisor_reads_escalations_and_todays_rounds_in_english(
                 expect(segment.locator("title")).to_have_text(f"{label}: {counts[status]}")
     shoot(page, "story-today-en", PHONE, db_kind)
     assert fits(page, PHONE) and errors == [], errors
+
+
+def test_the_property_company_carries_the_door_list_up_the_stairs_on_a_phone(
+    app: Flask, server: str, people: People, round_done: None, browser: Browser, db_kind: str
+) -> None:
+    # 李建国 (1号楼, 37.8 °C, asked for groceries) is to be visited; 王秀英's garbage is to go.
+    person(app, "物业小王", "+8613903710077", people.community_a, "property")
+    wang = resident_named(app, "王秀英")
+    with session_scope(app) as session:
+        now = app.extensions["pingan.clock"].now()
+        orders.open_orders(session, session.get(Resident, wang.id), ["garbage"], now, SHANGHAI)
+    page, errors = open_page(browser, PHONE)
+    page.goto(f"{server}/login")
+    page.fill("#phone", "13903710077")
+    page.fill("#password", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_url(f"{server}/doorlist")
+    buildings = page.locator("section.building")
+    expect(buildings).to_have_count(2)
+    expect(buildings.nth(0)).to_contain_text(BUILDING_1)
+    expect(buildings.nth(0)).to_contain_text("1单元302")
+    expect(buildings.nth(0)).to_contain_text("送：代买生活物资")
+    expect(buildings.nth(1)).to_contain_text(BUILDING_3)
+    expect(buildings.nth(1)).to_contain_text("收垃圾")
+    content = page.content()
+    for secret in ("李建国", "王秀英", "37.8", "13803710102"):
+        assert secret not in content, secret  # addresses, colours and order types only
+    assert fits(page, PHONE)
+    shoot(page, "doorlist-property", PHONE, db_kind)
+    assert errors == []
