@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ivr.cli import Pingan, cli
 from ivr.db import session_scope
+from ivr.domain import release_calls
 from ivr.worker.jobs import Jobs
 from storage import AuditEntry, CallAttempt, Notification, Resident, Staff
 from tests.dashboard.pages import csrf_token, password_hash, signed_in, text
@@ -44,9 +45,9 @@ def cli_run(app: Flask, *args: str) -> str:
     return result.output
 
 
-def staff_client(app: Flask) -> FlaskClient:
+def staff_client(app: Flask, role: str = "staff") -> FlaskClient:
     """赵红梅 of 中原社区, signed in to the dashboard."""
-    staff_id = staff_member(app, "赵红梅", STAFF)
+    staff_id = staff_member(app, "赵红梅", STAFF, role=role)
     with session_scope(app) as session:
         found = session.get(Staff, staff_id)
         assert found is not None
@@ -108,10 +109,16 @@ def test_the_release_call_is_on_the_residents_page_with_how_it_went(
     script(carrier, LANDLINE, "answer -")  # hears it and says nothing: goodbye
     cli_run(app, "residents", "release", LANDLINE)
     call_released(jobs, carrier)
-    page = text(staff_client(app).get(f"/residents/{resident}"))
+    client = staff_client(app, role="supervisor")
+    page = text(client.get(f"/residents/{resident}"))
     assert "解除隔离通知 · 第 1 次 · 已接通 · 通话完成" in page
     assert "解除隔离通知电话结束 第 1 次：已听到通知" in page
     assert "请打电话告诉本人" not in page
+    with session_scope(app) as session:
+        (call_id,) = session.scalars(select(CallAttempt.id)).all()
+    assert client.get("/calls").status_code == 200
+    timeline = text(client.get(f"/calls/{call_id}"))
+    assert "解除隔离通知" in timeline and "无输入" in timeline  # the silence that ended it
 
 
 def test_unticked_no_call_is_placed(app, jobs, carrier, clock) -> None:
@@ -245,3 +252,19 @@ def test_unticked_on_the_dashboard_no_call_is_queued(app, jobs, carrier) -> None
     )
     assert release_calls_made(app) == []
     assert call_released(jobs, carrier) == 0
+
+
+def test_a_claim_whose_worker_died_is_never_placed_late_and_staff_are_told(
+    app, jobs, carrier, clock
+) -> None:
+    resident = landline_resident(app)
+    cli_run(app, "residents", "release", LANDLINE)
+    with session_scope(app) as session:  # a worker claims it, then dies before placing it
+        settings = app.extensions["pingan.settings"]
+        assert len(release_calls.claim_due(session, settings, clock.now(), "gone-worker")) == 1
+    assert call_released(jobs, carrier) == 0  # another worker leaves the claim alone
+    clock.advance(minutes=11)
+    assert call_released(jobs, carrier) == 0
+    assert carrier.calls_to(LANDLINE) == []
+    assert release_calls_made(app) == [(1, None, "lost")]
+    assert trail(app, resident)[-1] == ("release_call_unreached", "lost")
