@@ -11,6 +11,7 @@ from callflows.flow import EscalationRule, Flow, FlowError, Problem, Step
 from callflows.loader import (
     BUILTIN_FLOW,
     IDENTIFY_FLOW,
+    RELEASE_FLOW,
     STAFF_ALERT_FLOW,
     check_flow,
     load_flow,
@@ -38,6 +39,7 @@ __all__ = [
     "BUILTIN_FLOW",
     "IDENTIFY_FLOW",
     "LANGUAGES",
+    "RELEASE_FLOW",
     "STAFF_ALERT_FLOW",
     "Action",
     "AnswerValue",

@@ -21,6 +21,7 @@ from callflows.flow import EscalationRule, Flow, FlowError, Household, Problem, 
 BUILTIN_FLOW = Path(__file__).with_name("checkin.toml")
 IDENTIFY_FLOW = Path(__file__).with_name("identify.toml")  # callers we cannot match by number
 STAFF_ALERT_FLOW = Path(__file__).with_name("staff_alert.toml")  # urgent escalations, rung
+RELEASE_FLOW = Path(__file__).with_name("release.toml")  # an early release no text reaches
 
 _SCALARS = (
     "type",

@@ -64,6 +64,19 @@ def is_landline(e164: str) -> bool:
     return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
 
 
+TEXTABLE = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def can_text(e164: str) -> bool:
+    """A number a text can reach: a mobile, or one that may be either. A landline, a VoIP or
+    toll-free number, or one whose kind is unknown has no text channel."""
+    try:
+        number = phonenumbers.parse(e164)
+    except NumberParseException:
+        return False
+    return phonenumbers.number_type(number) in TEXTABLE
+
+
 def mask_phone(e164: str) -> str:
     """For logs: ``+8613812345678`` → ``+86138****5678`` (country code, first 3 and last 4).
 

@@ -205,7 +205,8 @@ def add(pingan: Pingan, /, name: str, phone: str, actor: str, **options: str | b
     "--tell/--no-tell",
     default=True,
     show_default=True,
-    help="Text a resident released before their last day that they are released.",
+    help="Tell a resident released before their last day: a text to a mobile, one short call"
+    " to a landline (or any number no text reaches).",
 )
 @member_option
 @pass_pingan
@@ -221,9 +222,10 @@ def release(
             session, resident, reason, actor, settings_of(pingan.app), now, tell=text
         )
         click.echo(f"{resident.name} ({resident.phone}) released: {reason}")
-        if told == holds.LANDLINE:
+        if told == holds.CALLED:
             click.echo(
-                f"{resident.name} is on a landline, which no text reaches: tell them by phone."
+                f"{resident.name} is on a landline, which no text reaches: Pingan calls them once"
+                " to tell them (in calling hours); if nobody answers, tell them by phone."
             )
 
 

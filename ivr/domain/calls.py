@@ -31,7 +31,7 @@ from callflows import (
 )
 from ivr.carriers.telephony import FINAL_STATUSES
 from ivr.config import Settings
-from ivr.domain import hotpath, news, transfer
+from ivr.domain import hotpath, news, release_calls, transfer
 from ivr.domain.answers import store_answers
 from ivr.domain.settle import UNHEARD, refund_unheard, settle_attempt
 from storage import CallAttempt
@@ -293,6 +293,8 @@ def finish_call(
         f"{duration_s}s" if duration_s is not None else None,
     )
     settle_attempt(session, attempt, env.settings, env.now, call_again_if_unfinished=cut_off)
+    if release_calls.is_release_call(attempt):
+        release_calls.ended(session, attempt, env.settings, env.now)
 
 
 def attach_call_sid(attempt: CallAttempt, form: Mapping[str, str], now: dt.datetime) -> None:

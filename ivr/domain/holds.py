@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.config import Settings
-from ivr.domain import audit
+from ivr.domain import audit, release_calls
 from ivr.domain.settle import stop_calls
-from ivr.phones import is_landline, mask_phone
+from ivr.phones import mask_phone
 from ivr.worker.dial_errors import end_unplaced
 from storage import CallAttempt, Notification, Resident
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 RELEASE_TEXT = "release"  # the kind of the resident's text (an SMS template of its own)
-TEXTED, LANDLINE = "texted", "landline"  # what became of telling an early release
+TEXTED, CALLED = "texted", "called"  # how an early release is told
 
 
 def release(
@@ -37,24 +37,25 @@ def release(
     *,
     tell: str | None = None,
 ) -> str | None:
-    """Stop calling ``resident``. Released before their last day, they are sent ``tell`` (the
-    words in their language) once, unless staff chose not to (``tell`` None): the last-day
-    call already says it to the others. Returns ``TEXTED``, or ``LANDLINE`` when the text could
-    not reach them (staff must tell them themselves), or None when nothing was to be told."""
+    """Stop calling ``resident``. Released before their last day, they are told once, unless
+    staff chose not to (``tell`` None, the words of the text in their language): a mobile is
+    texted ``tell``; a number no text reaches gets one short call (``release_calls``). The
+    last-day call already says it to the others. Returns ``TEXTED``, ``CALLED`` (queued, to
+    ring now or when the calling window opens), or None when nothing is to be told."""
     already = resident.released_at is not None
     resident.released_at, resident.release_reason, resident.updated_at = now, reason, now
     audit.record(session, now, actor, "released", "resident", resident.id, reason)
     _stop_planned_calls(session, resident, settings, now)
     if not tell or already or not _early(resident, now.astimezone(settings.tz).date()):
         return None
-    if is_landline(resident.phone):
-        log.warning(
-            "resident %s released early on a landline (%s): no text can reach it, staff are"
-            " asked to tell them",
+    if release_calls.needs_call(resident.phone):
+        log.info(
+            "resident %s released early on %s, which no text reaches: a release call tells them",
             resident.id,
             mask_phone(resident.phone),
         )
-        return LANDLINE
+        release_calls.queue(session, resident, settings, now)
+        return CALLED
     _queue_text(session, resident, tell, now)
     return TEXTED
 
@@ -103,10 +104,15 @@ def _stop_planned_calls(
 ) -> None:
     stop_calls(session, resident, now)
     # A call queued for the dialer but not yet claimed is withdrawn too; one a dialer has
-    # already claimed (skipped here) is placed, and gets no retry.
+    # already claimed (skipped here) is placed, and gets no retry. A release call is not the
+    # dialer's: resuming the resident is what cancels it (``release_calls.claim_due``).
     queued = (
         select(CallAttempt)
-        .where(CallAttempt.resident_id == resident.id, CallAttempt.state == "queued")
+        .where(
+            CallAttempt.resident_id == resident.id,
+            CallAttempt.state == "queued",
+            CallAttempt.flow_name != release_calls.FLOW_NAME,
+        )
         .with_for_update(skip_locked=True)
     )
     for attempt in session.scalars(queued):

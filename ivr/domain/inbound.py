@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from callflows import Flow, Hangup, Keys, Outcome, Silence
-from ivr.domain import calls, households
+from ivr.domain import calls, households, release_calls
 from ivr.domain.calls import CallEnv, Turn
 from ivr.phones import PhoneError, mask_phone, normalize_phone
 from storage import CallAttempt, CheckIn, Resident
@@ -67,6 +67,8 @@ def env_for(attempt: CallAttempt, env: CallEnv, flows: Flows) -> CallEnv:
     """The flow this attempt runs, and for an unknown caller the phone-number lookup."""
     if identifying(attempt):
         return dataclasses.replace(env, flow=flows.identify, verify=_verifier(env, flows))
+    if release_calls.is_release_call(attempt):
+        return release_calls.flow_env(attempt, env)
     return dataclasses.replace(env, flow=flows.checkin)
 
 

@@ -15,7 +15,7 @@ from ivr.carriers.telegram.jobs import send_chat_checkins
 from ivr.config import ConfigError
 from ivr.db import sessions
 from ivr.db_errors import database_unavailable
-from ivr.domain import alert_calls
+from ivr.domain import alert_calls, release_calls
 from ivr.domain.alerts import CHAT_LANE, SMS_LANE, AlertSender, check_sla
 from ivr.domain.order_reminders import remind_untaken
 from ivr.domain.rounds import start_due_rounds
@@ -54,6 +54,9 @@ class Jobs:
             self.settings,
             lambda: alert_calls.Urls(self._urls().base),
             self.worker,
+        )
+        self.release_caller = release_calls.ReleaseCaller(
+            self.sessions, carrier_of(app), self.clock, self.settings, self._urls, self.worker
         )
         self.last_ok: dict[str, dt.datetime] = {}  # job name → when its last run completed
         self.started_at = self.clock.now()
@@ -100,6 +103,10 @@ class Jobs:
         """Ring the staff about urgent escalations nobody acknowledged; returns calls placed."""
         return self.alert_caller.run_once()
 
+    def call_released(self) -> int:
+        """Tell residents released early whom no text reaches, by one call; returns calls placed."""
+        return self.release_caller.run_once()
+
     def send_alerts(self) -> int:
         """Both lanes, texts first (loops that are not the scheduler, which runs them apart)."""
         return self.send_texts() + self.send_chats()
@@ -134,4 +141,5 @@ class Jobs:
         self.check_sla()
         self.send_alerts()
         self.call_staff()
+        self.call_released()
         return placed

@@ -32,6 +32,7 @@ INTERVALS_S = {
     "send_texts": 5,
     "send_chats": 5,
     "call_staff": 5,
+    "call_released": 5,
     "chat_checkins": 5,
 }
 
@@ -45,6 +46,7 @@ JOBS = (
     "send_texts",
     "send_chats",
     "call_staff",
+    "call_released",
     "chat_checkins",
 )
 

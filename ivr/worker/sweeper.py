@@ -28,6 +28,7 @@ from ivr.clock import Clock
 from ivr.config import Settings
 from ivr.domain import audit
 from ivr.domain.calls import CallEnv, finish_call
+from ivr.domain.release_calls import flow_env
 from ivr.domain.settle import close_missed, settle_attempt, settle_stranded
 from ivr.worker.workers import ALIVE_FOR_S, gone, last_beats
 from storage import CallAttempt, CallEvent, CheckIn, Resident, Round
@@ -114,7 +115,7 @@ class Sweeper:
             attempt = session.get(CallAttempt, attempt_id, with_for_update=True)
             if attempt is None or attempt.status in FINAL_STATUSES:
                 return 0
-            env = CallEnv(self.flow, self.settings, self.clock.now())
+            env = flow_env(attempt, CallEnv(self.flow, self.settings, self.clock.now()))
             cut_off = attempt.answered_at is not None and not (attempt.flow_state or {}).get(
                 "outcome"
             )

@@ -13,6 +13,7 @@ from callflows import (
     BUILTIN_FLOW,
     IDENTIFY_FLOW,
     LANGUAGES,
+    RELEASE_FLOW,
     STAFF_ALERT_FLOW,
     Catalogue,
     check_flow,
@@ -23,6 +24,7 @@ FLOW_FILES = [
     BUILTIN_FLOW,
     IDENTIFY_FLOW,
     STAFF_ALERT_FLOW,
+    RELEASE_FLOW,
     *sorted((BUILTIN_FLOW.parent / "examples").glob("*.toml")),
 ]
 EXTRA_PROMPTS = (  # spoken outside any flow

@@ -439,7 +439,7 @@ def test_several_needs_read_as_a_list_in_the_viewers_language(app, people) -> No
     assert "Groceries, Medicine" in text(client.get(f"{page_url}?lang=en"))
 
 
-def test_staff_releasing_a_resident_on_a_landline_early_are_asked_to_phone_them(
+def test_staff_releasing_a_resident_on_a_landline_early_are_told_pingan_will_call_them(
     app, people
 ) -> None:
     landline = add_resident(app, "王秀英", "+8637165012345", isolation_start=dt.date(2026, 11, 20))
@@ -450,4 +450,7 @@ def test_staff_releasing_a_resident_on_a_landline_early_are_asked_to_phone_them(
         data={**form, "csrf_token": csrf_token(client, "/today")},
         follow_redirects=True,
     )
-    assert "王秀英 使用固定电话，收不到短信：请打电话告诉本人已解除隔离。" in text(page)
+    assert (
+        "王秀英 使用固定电话，收不到短信：平安将在呼叫时段内打一次电话告知；"
+        "如无人接听，会提醒您打电话告诉本人。"
+    ) in text(page)

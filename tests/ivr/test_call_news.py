@@ -213,13 +213,14 @@ def test_hanging_up_during_the_notice_still_completes_the_check_in(
     assert '"status": "complete"' in rows
 
 
-def test_a_resident_on_a_landline_released_early_gets_no_text_and_staff_are_told_to_phone(
+def test_a_resident_on_a_landline_released_early_gets_no_text_but_a_call(
     app, jobs, carrier, clock
 ) -> None:
     landline = "+8637165012345"  # a Zhengzhou fixed line: no text reaches it
     add_resident(app, "王秀英", landline, isolation_start=dt.date(2026, 11, 20))
     said = cli_run(app, "residents", "release", landline)
-    assert "王秀英 is on a landline, which no text reaches: tell them by phone." in said
+    assert "王秀英 is on a landline, which no text reaches: Pingan calls them once" in said
+    assert "if nobody answers, tell them by phone." in said  # the call: test_release_calls.py
     jobs.send_alerts()
     assert texts_to(carrier, landline) == []
     with session_scope(app) as session:

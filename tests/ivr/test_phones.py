@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.phones import PhoneError, display_phone, mask_phone, normalize_phone
+from ivr.phones import PhoneError, can_text, display_phone, mask_phone, normalize_phone
 
 
 @pytest.mark.parametrize(
@@ -107,3 +107,17 @@ def test_staff_see_numbers_in_the_national_format(e164: str, shown: str) -> None
 )
 def test_logs_show_a_masked_number(e164: str, masked: str) -> None:
     assert mask_phone(e164) == masked
+
+
+@pytest.mark.parametrize(
+    ("e164", "textable"),
+    [
+        ("+8613803710101", True),  # a mainland mobile
+        ("+14155550123", True),  # a US number may be either: texts are tried
+        ("+8637165012345", False),  # a Zhengzhou landline: the release is told by a call
+        ("+864001234567", False),  # a 400 service number
+        ("not a number", False),
+    ],
+)
+def test_only_a_number_that_may_be_a_mobile_can_be_texted(e164: str, textable: bool) -> None:
+    assert can_text(e164) is textable

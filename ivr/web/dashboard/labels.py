@@ -122,6 +122,8 @@ EVENT_NAMES = {
     **CALL_STATUSES,
     "checkin": _l("每日健康登记"),
     "identify": _l("来电识别"),
+    "release": _l("解除隔离通知"),
+    "released": _l("解除隔离通知"),
     "greeting": _l("开场问候"),
     "temperature": _l("体温"),
     "symptoms": _l("症状"),
@@ -168,6 +170,9 @@ AUDIT_ACTIONS = {
     "edited": _l("修改"),
     "hold": _l("暂停呼叫"),
     "released": _l("解除隔离"),
+    "release_call_queued": _l("解除隔离通知电话"),
+    "release_call_ended": _l("解除隔离通知电话结束"),
+    "release_call_unreached": _l("解除隔离通知电话未打通，请工作人员电话告知"),
     "resumed": _l("恢复呼叫"),
     "imported": _l("导入"),
     "updated": _l("导入更新"),
@@ -190,6 +195,19 @@ CALL_OUTCOMES = {  # how a call ended (``CallAttempt.outcome``)
     "not_reached": _l("未接通"),
     "not_placed": _l("未能拨出"),
     "no_webhooks": _l("回调未到达（平安故障）"),
+    "cancelled": _l("已取消"),
+    "lost": _l("未能拨出"),
+}
+RELEASE_CALL_RESULTS = {  # how a release call went (``release_calls.result_of``)
+    "heard": _l("已听到通知"),
+    "hung_up": _l("接听后挂断"),
+    "machine": _l("语音信箱"),
+    "no-answer": _l("无人接听"),
+    "busy": _l("占线"),
+    "failed": _l("失败"),
+    "canceled": _l("已取消"),
+    "cancelled": _l("已取消（已恢复呼叫）"),
+    "lost": _l("未能拨出"),
 }
 RESIDENT_FIELDS = {  # the fields an import names in the change history
     "name": _l("姓名"),
@@ -270,6 +288,18 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         lambda m: _("第 %(n)s 次提醒：%(count)s 条消息", n=m[1], count=m[2]),
     ),
     (re.compile(r"isolation ended (\S+)"), lambda m: _("隔离期满（%(day)s）", day=m[1])),
+    (
+        re.compile(r"call (\d) at (\S+ \S+)"),
+        lambda m: _("第 %(n)s 次，%(at)s", n=m[1], at=m[2]),
+    ),
+    (
+        re.compile(r"call (\d): ([\w-]+)"),
+        lambda m: _("第 %(n)s 次：%(result)s", n=m[1], result=label(RELEASE_CALL_RESULTS, m[2])),
+    ),
+    (
+        re.compile(r"heard|hung_up|machine|no-answer|busy|failed|canceled|lost"),
+        lambda m: label(RELEASE_CALL_RESULTS, m[0]),
+    ),
     (
         re.compile(r"(opened|reminder-\d+|family|recovered): (.+)", re.S),
         lambda m: _("%(text)s：%(what)s", text=_text_kind(m[1]), what=m[2]),

@@ -125,10 +125,11 @@ def resident_release(resident_id: int) -> Response:
         text = news.release_text(flow_of(current_app), found) if request.form.get("tell") else None
         told = holds.release(db, found, reason, actor(), settings_of(current_app), now(), tell=text)
         flash(_("已解除隔离：%(name)s", name=found.name))
-        if told == holds.LANDLINE:
+        if told == holds.CALLED:
             flash(
                 _(
-                    "%(name)s 使用固定电话，收不到短信：请打电话告诉本人已解除隔离。",
+                    "%(name)s 使用固定电话，收不到短信：平安将在呼叫时段内打一次电话告知；"
+                    "如无人接听，会提醒您打电话告诉本人。",
                     name=found.name,
                 )
             )

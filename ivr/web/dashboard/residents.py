@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from ivr import settings_of
 from ivr.db import session_scope
-from ivr.domain import households
+from ivr.domain import households, release_calls
 from ivr.domain.escalations import OUTCOMES
 from ivr.web.dashboard import PAGE_SIZE, board, bp, charts, forms, queries, records
 from ivr.web.dashboard.auth import login_required, scope
@@ -87,6 +87,8 @@ def resident(resident_id: int) -> str:
             answer_text=records.answer_text,
             today=today(),
             housemates=_housemates(db, found),
+            tell_by_call=release_calls.needs_call(found.phone),
+            phone_to_tell=bool(found.released_at) and release_calls.staff_must_phone(db, found.id),
         )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import object_session
 from callflows import IDENTIFY_FLOW, Flow, load_flow
 from ivr import clock_of, flow_of, settings_of
 from ivr.config import Settings
-from ivr.domain import notice_recordings, transfer
+from ivr.domain import notice_recordings, release_calls, transfer
 from ivr.domain.calls import CallEnv
 from ivr.domain.inbound import Flows, env_for
 from ivr.domain.recordings import recordings_of
@@ -68,11 +68,17 @@ def call_env(attempt: CallAttempt) -> CallEnv:
     return env_for(attempt, base_env(), flows_of(_app()))
 
 
+def flow_for(app: Flask, attempt: CallAttempt) -> Flow:
+    """The flow whose words this call speaks: a release call's own, else the check-in's (which
+    has the identify flow's words too)."""
+    return release_calls.release_flow() if release_calls.is_release_call(attempt) else flow_of(app)
+
+
 def render_for(attempt: CallAttempt, turn: int, leg: int = 0) -> Render:
     """How this call's reply sounds; a transfer in it rings number ``leg``
     (``ivr.domain.transfer``)."""
     app = _app()
-    settings, flow = settings_of(app), flow_of(app)
+    settings, flow = settings_of(app), flow_for(app, attempt)
     base = public_url(app)
     voice = voice_for(flow, attempt.language, settings)
 
