@@ -1,7 +1,9 @@
 """Running Pingan as an operator runs it, for the multi-process tests: a fresh PostgreSQL
 database, the simulated carrier's REST server and ``pingan serve`` (gunicorn) in their own
-processes, and as many ``pingan worker`` processes as a test wants. Each process logs to a file
-in the test's folder, so a failure can be read afterwards (and the logs can be searched).
+processes, and as many ``pingan worker`` processes as a test wants. The carrier is Twilio, or
+with ``environment(..., carrier=ALIYUN)`` Alibaba Cloud (VMS and SMS, ``pingan simulator serve
+--carrier aliyun``), configured with the settings a real deployment sets. Each process logs to
+a file in the test's folder, so a failure can be read afterwards (and the logs can be searched).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import requests
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 
+from ivr.carriers.aliyun.sms_simulator import SAMPLE_CODES
 from storage import Community, Resident, make_engine
 from storage.migrate import upgrade
 from tests.conftest import DEFAULT_PG
@@ -31,6 +34,11 @@ from tests.conftest import DEFAULT_PG
 PINGAN = str(Path(sys.executable).with_name("pingan"))
 ACCOUNT_SID = "AC" + "5" * 32
 TOKEN = "multi-process-token"
+TWILIO, ALIYUN = "twilio", "aliyun"
+KEY_ID, KEY_SECRET = "LTAI5tMultiProcessKey", "multi-process-access-key-secret"
+CALLBACK_SECRET = "multi-process-callback-secret"
+ALIYUN_CALLER_ID = "+8637165000000"  # the number bought in the VMS console
+SIGN_NAME = "中原社区"
 FIRST_PHONE = 13500000000
 # A whole mobile number, as a log line must never show one (a CallSid's hex is not one).
 FULL_NUMBER = re.compile(r"(?<!\w)\+?86\s?1\d{2}\s?\d{4}\s?\d{4}(?!\d)")
@@ -118,18 +126,41 @@ def noon_zone(now: dt.datetime | None = None) -> tuple[str, dt.datetime]:
     return name, now + dt.timedelta(hours=offset)
 
 
-def environment(database_url: str, folder: Path, **settings: str) -> dict[str, str]:
-    """The environment of every process: Twilio path to the simulator, webhooks on gunicorn."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PINGAN_", "TWILIO_"))}
-    zone, _ = noon_zone()
-    env.update(
-        {
+def carrier_settings(carrier: str) -> dict[str, str]:
+    """What an operator sets for ``carrier``, pointed at the local simulator."""
+    if carrier == TWILIO:
+        return {
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": TOKEN,
             "PINGAN_CARRIER": "twilio",
+            "PINGAN_TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}",
+        }
+    return {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": KEY_SECRET,
+        "PINGAN_CARRIER": "aliyun",
+        "PINGAN_CALLER_ID": ALIYUN_CALLER_ID,
+        "PINGAN_ALIYUN_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "PINGAN_ALIYUN_SMS_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "PINGAN_ALIYUN_CALLBACK_SECRET": CALLBACK_SECRET,
+        "PINGAN_ALIYUN_SMS_SIGN_NAME": SIGN_NAME,
+        **{f"PINGAN_ALIYUN_SMS_TEMPLATE_{k.upper()}": code for k, code in SAMPLE_CODES.items()},
+    }
+
+
+def environment(
+    database_url: str, folder: Path, carrier: str = TWILIO, **settings: str
+) -> dict[str, str]:
+    """The environment of every process: the carrier's path to its simulator, webhooks on
+    gunicorn."""
+    prefixes = ("PINGAN_", "TWILIO_", "ALIBABA_CLOUD_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    zone, _ = noon_zone()
+    env.update(
+        {
+            **carrier_settings(carrier),
             "PINGAN_DATABASE_URL": database_url,
             "PINGAN_INSTANCE_PATH": str(folder / "instance"),
-            "PINGAN_TWILIO_API_BASE": f"http://127.0.0.1:{free_port()}",
             "PINGAN_PUBLIC_URL": f"http://127.0.0.1:{free_port()}",
             "PINGAN_TIMEZONE": zone,
             "PINGAN_CALL_WINDOW": "00:00-24:00",
@@ -160,13 +191,19 @@ class Processes:
 
     def services(self, *simulator_args: str, web_workers: int = 2) -> None:
         """The simulator's REST API and gunicorn, running and answering."""
-        sim_port = self.env["PINGAN_TWILIO_API_BASE"].rsplit(":", 1)[1]
         web_port = self.env["PINGAN_PUBLIC_URL"].rsplit(":", 1)[1]
-        self.start(
-            "simulator", "simulator", "serve", "--port", sim_port, "--china-vetted", *simulator_args
-        )
+        if self.env["PINGAN_CARRIER"] == ALIYUN:
+            apis = [self.env["PINGAN_ALIYUN_ENDPOINT"], self.env["PINGAN_ALIYUN_SMS_ENDPOINT"]]
+            ports = ["--port", _port(apis[0]), "--sms-port", _port(apis[1])]
+            self.start("simulator", "simulator", "serve", "--carrier", "aliyun", *ports,
+                       *simulator_args)  # fmt: skip
+        else:
+            apis = [self.env["PINGAN_TWILIO_API_BASE"]]
+            self.start("simulator", "simulator", "serve", "--port", _port(apis[0]),
+                       "--china-vetted", *simulator_args)  # fmt: skip
         self.start("web", "serve", "--port", web_port, "--workers", str(web_workers))
-        wait_for(self.env["PINGAN_TWILIO_API_BASE"])
+        for api in apis:
+            wait_for(api)
         wait_for(self.env["PINGAN_PUBLIC_URL"] + "/healthz")
 
     def worker(self, n: int) -> subprocess.Popen[bytes]:
@@ -204,6 +241,10 @@ def processes(env: dict[str, str], folder: Path) -> Iterator[Processes]:
         running.close()
 
 
+def _port(url: str) -> str:
+    return url.rsplit(":", 1)[1]
+
+
 def simulator_get(env: dict[str, str], resource: str, **params: Any) -> Any:
     url = f"{env['PINGAN_TWILIO_API_BASE']}/2010-04-01/Accounts/{ACCOUNT_SID}/{resource}"
     response = requests.get(url, params=params, auth=(ACCOUNT_SID, TOKEN), timeout=30)
@@ -211,8 +252,19 @@ def simulator_get(env: dict[str, str], resource: str, **params: Any) -> Any:
     return response.json()
 
 
+def aliyun_get(env: dict[str, str], setting: str, resource: str) -> Any:
+    """A listing of the Alibaba Cloud simulator's (``setting`` names its API's endpoint)."""
+    url = f"{env[setting]}/simulator/{resource}"
+    response = requests.get(url, auth=(KEY_ID, KEY_SECRET), timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
 def simulator_calls(env: dict[str, str]) -> list[dict[str, Any]]:
-    """Every call the simulated carrier accepted, through its Calls list (all pages)."""
+    """Every call the simulated carrier accepted (``sid``, ``to`` in E.164, …): the Twilio
+    simulator's Calls list (all pages), or the Alibaba Cloud one's listing."""
+    if env["PINGAN_CARRIER"] == ALIYUN:
+        return list(aliyun_get(env, "PINGAN_ALIYUN_ENDPOINT", "calls.json")["calls"])
     calls: list[dict[str, Any]] = []
     page = 0
     while True:
@@ -221,3 +273,15 @@ def simulator_calls(env: dict[str, str]) -> list[dict[str, Any]]:
         if not body["next_page_uri"]:
             return calls
         page += 1
+
+
+def create_times(env: dict[str, str]) -> list[float]:
+    """When the simulated carrier received each call request (its own monotonic clock)."""
+    if env["PINGAN_CARRIER"] == ALIYUN:
+        return [c["created"] for c in simulator_calls(env)]
+    return list(simulator_get(env, "SimulatorStats.json")["create_times"])
+
+
+def simulator_texts(env: dict[str, str]) -> dict[str, Any]:
+    """The Alibaba Cloud SMS simulator's texts and the delivery reports it pushed."""
+    return dict(aliyun_get(env, "PINGAN_ALIYUN_SMS_ENDPOINT", "messages.json"))

@@ -7,9 +7,15 @@ webhooks, signed with the same token. Like Twilio it refuses +86 numbers (``--ch
 plays an account Twilio vetted for China before 30 November 2023) and caller IDs other than
 ``--caller-id``.
 
-``--carrier aliyun`` serves Alibaba Cloud VMS's API: point Pingan at it with
-``PINGAN_CARRIER=aliyun`` and ``PINGAN_ALIYUN_ENDPOINT``; it posts its callbacks and receipts to
-the URLs the console would hold, ``<PINGAN_PUBLIC_URL>/aliyun/<PINGAN_ALIYUN_CALLBACK_SECRET>/…``.
+``--carrier aliyun`` serves Alibaba Cloud VMS's API on ``--port`` and its 短信服务 (SMS) API on
+``--sms-port`` (default the next port): point Pingan at them with ``PINGAN_CARRIER=aliyun``,
+``PINGAN_ALIYUN_ENDPOINT`` and ``PINGAN_ALIYUN_SMS_ENDPOINT``. The SMS account has the signature
+``PINGAN_ALIYUN_SMS_SIGN_NAME`` and Pingan's templates approved under the codes
+``PINGAN_ALIYUN_SMS_TEMPLATE_*`` (the sample codes where one is not set), so the settings of a
+real deployment work unchanged. VMS posts its callbacks and receipts, SMS its delivery reports,
+to the URLs the consoles would hold,
+``<PINGAN_PUBLIC_URL>/aliyun/<PINGAN_ALIYUN_CALLBACK_SECRET>/{callback,receipt,sms-report}``;
+``--unreachable PHONE`` is a staff phone switched off (its texts are reported undelivered).
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from ivr.carriers.aliyun.simulator import AliyunSimulator
+from ivr.carriers.aliyun.sms_simulator import SAMPLE_CODES, AliyunSmsSimulator
 from ivr.carriers.simulator import Behaviour, SimulatedCarrier, serve_rest
 from ivr.cli import cli
 from ivr.config import SETTINGS
@@ -80,6 +88,24 @@ def simulator() -> None:
     help="aliyun: its secret (default $ALIBABA_CLOUD_ACCESS_KEY_SECRET).",
 )
 @click.option(
+    "--sms-port",
+    type=int,
+    help="aliyun: the port of the SMS API (default --port + 1).",
+)
+@click.option(
+    "--sign-name",
+    envvar="PINGAN_ALIYUN_SMS_SIGN_NAME",
+    default="平安",
+    show_default=True,
+    help="aliyun: the approved SMS signature (default $PINGAN_ALIYUN_SMS_SIGN_NAME).",
+)
+@click.option(
+    "--unreachable",
+    multiple=True,
+    metavar="PHONE",
+    help="aliyun: a phone whose texts are reported undelivered (repeatable).",
+)
+@click.option(
     "--callback-base",
     help="aliyun: where callbacks and receipts go, the console's URLs without /callback "
     "(default $PINGAN_PUBLIC_URL/aliyun/$PINGAN_ALIYUN_CALLBACK_SECRET).",
@@ -120,6 +146,9 @@ def serve(
     china_vetted: bool,
     access_key_id: str | None,
     access_key_secret: str | None,
+    sms_port: int | None,
+    sign_name: str,
+    unreachable: tuple[str, ...],
     callback_base: str | None,
     scripts: tuple[str, ...],
     default: str,
@@ -132,8 +161,9 @@ def serve(
             scripts += tuple(line.strip() for line in lines if line.strip())
     try:
         if carrier == "aliyun":
+            account = Account(access_key_id, access_key_secret, sign_name, unreachable)
             script, close = _serve_aliyun(
-                host, port, access_key_id, access_key_secret, caller_ids, callback_base, default
+                account, host, port, sms_port, caller_ids, callback_base, default, max_calls
             )
         else:
             script, close = _serve_twilio(
@@ -199,32 +229,73 @@ def _serve_twilio(
     return carrier.script, close
 
 
+@dataclass(frozen=True)
+class Account:
+    """The Alibaba Cloud account the simulator plays: its AccessKey and its SMS side."""
+
+    key_id: str | None
+    key_secret: str | None
+    sign_name: str
+    unreachable: tuple[str, ...]
+
+
 def _serve_aliyun(
+    account: Account,
     host: str,
     port: int,
-    access_key_id: str | None,
-    access_key_secret: str | None,
+    sms_port: int | None,
     caller_ids: tuple[str, ...],
     callback_base: str | None,
     default: str,
+    max_calls: int,
 ) -> tuple[Script, Callable[[], None]]:
-    if not access_key_id or not access_key_secret:
+    key_id, key_secret = account.key_id, account.key_secret
+    if not key_id or not key_secret:
         raise click.UsageError("--carrier aliyun needs --access-key-id and --access-key-secret")
     base = callback_base or _console_urls()
     platform = AliyunSimulator(
-        access_key_id,
-        access_key_secret,
+        key_id,
+        key_secret,
         caller_ids[0],
         host=host,
         port=port,
         default_behaviour=Behaviour.parse(default),
+        max_calls=max_calls,
     )
     platform.callback_url, platform.receipt_url = f"{base}/callback", f"{base}/receipt"
+    try:
+        texts = AliyunSmsSimulator(
+            key_id,
+            key_secret,
+            account.sign_name,
+            _template_codes(),
+            host=host,
+            port=port + 1 if sms_port is None and port else sms_port or 0,
+        )
+    except OSError:
+        platform.close()
+        raise
+    texts.report_url = f"{base}/sms-report"
+    texts.unreachable.update(account.unreachable)
     click.echo(
-        f"Simulated Alibaba Cloud VMS API at {platform.url} (AccessKey {access_key_id}, "
-        f"number {platform.shown_number}); callbacks to {base}/…; Ctrl-C stops it."
+        f"Simulated Alibaba Cloud VMS API at {platform.url} and SMS API at {texts.url} "
+        f"(AccessKey {key_id}, number {platform.shown_number}, signature "
+        f"{account.sign_name}); callbacks and reports to {base}/…; Ctrl-C stops it."
     )
-    return platform.script, platform.close
+
+    def close() -> None:
+        texts.close()
+        platform.close()
+
+    return platform.script, close
+
+
+def _template_codes() -> dict[str, str]:
+    """The approved codes: a deployment's ``PINGAN_ALIYUN_SMS_TEMPLATE_*``, else the samples."""
+    return {
+        kind: os.environ.get(f"PINGAN_ALIYUN_SMS_TEMPLATE_{kind.upper()}") or sample
+        for kind, sample in SAMPLE_CODES.items()
+    }
 
 
 def _console_urls() -> str:

@@ -535,22 +535,14 @@ def mark_failed(
 def fall_back(session: Session, row: Notification, settings: Settings, now: dt.datetime) -> int:
     """Queue ``row``'s alert on the other lane, for recipients with no row for it yet."""
     escalation = session.get(Escalation, row.escalation_id) if row.escalation_id else None
-    if escalation is None or escalation.status != "open" or not _is_staff_kind(row.kind):
+    if escalation is None or escalation.status != "open" or not is_staff_kind(row.kind):
         return 0
     if row.channel == SMS_LANE:
         targets = _chat_target(escalation)
     else:
         phones = _staff_phones(session, escalation, row.kind, settings, now)
         targets = [(SMS_LANE, p) for p in dict.fromkeys(phones)]
-    existing = set(
-        session.execute(
-            select(Notification.channel, Notification.recipient).where(
-                Notification.escalation_id == escalation.id, Notification.kind == row.kind
-            )
-        ).all()
-    )
-    new = [t for t in targets if t not in existing]
-    count = _add_rows(session, escalation, row.kind, new, settings, now)
+    count = queue_untold(session, escalation, row.kind, targets, settings, now)
     log.warning(
         "notification %s (%s) keeps failing: %s by the other lane (%d new recipients)",
         row.id,
@@ -561,7 +553,30 @@ def fall_back(session: Session, row: Notification, settings: Settings, now: dt.d
     return count
 
 
-def _is_staff_kind(kind: str) -> bool:
+def queue_untold(
+    session: Session,
+    escalation: Escalation,
+    kind: str,
+    targets: list[tuple[str, str]],
+    settings: Settings,
+    now: dt.datetime,
+) -> int:
+    """Queue the alert ``kind`` to those of ``targets`` (channel, recipient) that have no row
+    for it yet, so nobody is told one alert twice; returns how many rows were added."""
+    told = told_of(session, escalation.id, kind)
+    new = [t for t in dict.fromkeys(targets) if t not in told]
+    return _add_rows(session, escalation, kind, new, settings, now)
+
+
+def told_of(session: Session, escalation_id: int, kind: str) -> set[tuple[str, str]]:
+    """The (channel, recipient) pairs with a row for the alert ``kind`` of an escalation."""
+    rows = select(Notification.channel, Notification.recipient).where(
+        Notification.escalation_id == escalation_id, Notification.kind == kind
+    )
+    return {(channel, recipient) for channel, recipient in session.execute(rows).all()}
+
+
+def is_staff_kind(kind: str) -> bool:
     return kind == "opened" or kind.startswith("reminder-")
 
 

@@ -7,7 +7,9 @@ the BizId SendSms returned), else by the reference Pingan sent with it
 worker's save, or one found again by its OutId after a lost answer. The first report settles
 the row, with a conditional UPDATE; a repeated or late one changes nothing (the platform pushes
 again when our answer is lost). A text about an escalation that the phone never got goes in the
-escalation's history (``sms_undelivered``): its reader may not know about the case.
+escalation's history (``sms_undelivered``): its reader may not know about the case; if it was a
+staff alert and the escalation is still open, the next person on the ladder is told at once
+(``ivr.domain.undelivered``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.domain import audit
+from ivr.config import Settings
+from ivr.domain import audit, undelivered
 from ivr.phones import mask_phone
 from storage import Notification, Staff
 
@@ -43,8 +46,9 @@ class Report:
     at: dt.datetime
 
 
-def record(session: Session, report: Report, now: dt.datetime) -> str:
-    """Keep ``report`` on its text: ``RECORDED``, ``REPEATED`` (settled before) or ``UNKNOWN``."""
+def record(session: Session, report: Report, settings: Settings, now: dt.datetime) -> str:
+    """Keep ``report`` on its text: ``RECORDED``, ``REPEATED`` (settled before) or ``UNKNOWN``;
+    an undelivered staff alert is passed on to the next person."""
     row = _text_of(session, report)
     if row is None:
         return UNKNOWN
@@ -69,6 +73,7 @@ def record(session: Session, report: Report, now: dt.datetime) -> str:
             row.escalation_id,
             _undelivered(session, row, report),
         )
+        undelivered.pass_on(session, row, settings, now)
     return RECORDED
 
 

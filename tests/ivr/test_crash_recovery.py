@@ -1,6 +1,7 @@
 """Workers die mid-round: one is killed outright (SIGKILL), one is stopped (SIGTERM), and a new
 one is started, as systemd would restart them. The round still completes; nobody is called
-twice for one attempt and nobody is skipped.
+twice for one attempt and nobody is skipped. On both carriers: Twilio's REST API and Alibaba
+Cloud VMS (``pingan simulator serve --carrier aliyun``), whose callbacks carry the answers.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import signal
 import socket
 import time
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,9 @@ from sqlalchemy import func, select
 
 from storage import CallAttempt, CheckIn, make_engine, make_sessionmaker
 from tests.processes import (
+    ALIYUN,
     FULL_NUMBER,
+    TWILIO,
     environment,
     fresh_postgres,
     load_residents,
@@ -42,12 +46,16 @@ def wait_for_placed(sessions, at_least: int, timeout: float = 120) -> None:
 
 
 @pytest.mark.slow
-def test_a_round_survives_workers_killed_and_restarted_mid_round(tmp_path: Path) -> None:
+@pytest.mark.parametrize("carrier", [TWILIO, ALIYUN])
+def test_a_round_survives_workers_killed_and_restarted_mid_round(
+    tmp_path: Path, carrier: str
+) -> None:
     with fresh_postgres() as url:
         load_residents(url, RESIDENTS)
         env = environment(
             url,
             tmp_path,
+            carrier,
             PINGAN_CALLS_PER_SECOND=str(RATE),
             # Each worker claims a big batch at once, so a kill strands claimed attempts that
             # were never placed: they must go back to the queue, uncounted.
@@ -86,6 +94,7 @@ def test_a_round_survives_workers_killed_and_restarted_mid_round(tmp_path: Path)
         with sessions() as session:
             attempts = session.execute(select(CallAttempt.call_sid, CallAttempt.attempt_no)).all()
             statuses = Counter(session.scalars(select(CheckIn.status)))
+            answers = Counter(session.scalars(select(CheckIn.temperature_c)))
         engine.dispose()
 
     print(f"\n{stranded} attempts were claimed but not yet placed when the worker was killed")
@@ -96,6 +105,7 @@ def test_a_round_survives_workers_killed_and_restarted_mid_round(tmp_path: Path)
         assert "re-queued: its worker stopped before placing it" in logs
     assert not FULL_NUMBER.search(logs)
     assert statuses == {"complete": RESIDENTS}  # none skipped
+    assert answers == {Decimal("36.5"): RESIDENTS}  # and no answer lost
     assert Counter(c["to"] for c in carrier_calls) == {phone(n): 1 for n in range(RESIDENTS)}
     assert sorted(sid for sid, _ in attempts) == sorted(c["sid"] for c in carrier_calls)
     assert {number for _, number in attempts} == {1}  # a stranded claim is not an attempt

@@ -232,7 +232,7 @@ def _deliver(raw: object) -> None:
         log.warning("aliyun sms report to %s that names no text (no biz_id, out_id); ignored", to)
         return
     with session_scope() as session:
-        outcome = text_delivery.record(session, report, now)
+        outcome = text_delivery.record(session, report, settings_of(current_app), now)
     text = report.provider_id or report.reference
     what = "delivered" if report.delivered else f"not delivered ({report.code})"
     if outcome == text_delivery.UNKNOWN:

@@ -15,6 +15,11 @@ leaves the callbacks, as on the platform.
 is ``callin`` with the caller and callee, whose reply may only ``answer`` or ``hangup``; then the
 call goes on with ``dtmf`` and ``mute`` callbacks like an outbound one. A call to a number the
 account does not own never reaches the callback: it is refused before anything is posted.
+
+Not Alibaba Cloud: ``GET /simulator/calls.json`` (HTTP basic auth with the AccessKey ID and
+secret) lists every call accepted and when, so tests running Pingan in other processes can count
+what the platform was asked to do (as the Twilio simulator's ``Calls.json`` and
+``SimulatorStats.json``). A behaviour's ``faults=drop_status`` loses that call's receipt.
 """
 
 from __future__ import annotations
@@ -29,8 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask, Response
-from requests.adapters import HTTPAdapter
+from flask import Flask, Response, jsonify, request
 
 from ivr.carriers.aliyun import gateway
 from ivr.carriers.aliyun.actions import FORBIDDEN, Cursor, e164, national
@@ -45,7 +49,7 @@ log = logging.getLogger(__name__)
 MAINLAND = re.compile(r"1[3-9]\d{9}|0[1-9]\d{8,10}")  # mobile, or fixed line with area code
 ACTIONS = frozenset({"play", "break", "continue", "hangup", "transfer"})
 CALLIN_ACTIONS = frozenset({"answer", "hangup"})  # 首次呼入回调's actions
-MAX_CALLS = 64  # calls expected to play at the same time (a round's burst)
+MAX_CALLS = 64  # calls played at the same time (``pingan simulator serve --max-calls``)
 MAX_CALLBACKS = 200  # a flow that never ends the call is a bug, not a long call
 SMART_CALL_PRODUCT = "11030000180001"  # QueryCallDetailByCallId's ProdId for 智能外呼
 RECEIPT_BY_OUTCOME = {"busy": "200002", "no-answer": "200003", "failed": "200005"}
@@ -87,6 +91,7 @@ class AliyunCall:
     receipt: dict[str, Any] | None = None
     errors: list[str] = field(default_factory=list)
     dials: list[Dialed] = field(default_factory=list)  # blind transfers, E.164
+    created: float = field(default_factory=time.monotonic)  # when SmartCall accepted it
 
     @property
     def sid(self) -> str:
@@ -122,6 +127,7 @@ class AliyunSimulator:
         host: str = "127.0.0.1",
         port: int = 0,
         default_behaviour: Behaviour = DEFAULT,
+        max_calls: int = MAX_CALLS,
     ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
@@ -133,10 +139,13 @@ class AliyunSimulator:
         self._calls: list[AliyunCall] = []
         self._lock = threading.Lock()
         self._running: set[threading.Thread] = set()
+        # Calls played at once, as the Twilio simulator's pool: the rest wait for a line, so a
+        # round's burst loads the app as a carrier's paced callbacks do.
+        self._lines = threading.BoundedSemaphore(max_calls)
         self._http = requests.Session()
-        # One connection per call playing at once: the default pool (10) would discard them.
-        self._http.mount("http://", HTTPAdapter(pool_maxsize=MAX_CALLS))
-        self._http.mount("https://", HTTPAdapter(pool_maxsize=MAX_CALLS))
+        # A connection per request: one kept alive may be closed by the app's server just as
+        # the next callback is sent on it (reset by peer), a failure of the client, not the app.
+        self._http.headers["Connection"] = "close"
         self.default_behaviour = default_behaviour
         self._server = WsgiServer(self._rest_app(), host, port)
         self.url = self._server.base_url
@@ -198,7 +207,33 @@ class AliyunSimulator:
     def _rest_app(self) -> Flask:
         app = Flask(__name__)
         app.add_url_rule("/", "api", self._api, methods=["GET", "POST"])
+        app.add_url_rule("/simulator/calls.json", "calls", self._listing, methods=["GET"])
         return app
+
+    def _listing(self) -> Response:
+        """Every call, for tests in other processes (not an Alibaba Cloud API)."""
+        auth = request.authorization
+        if auth is None or (auth.username, auth.password) != (
+            self.access_key_id,
+            self.access_key_secret,
+        ):
+            return gateway.error(401, "Unauthorized", "basic auth with the AccessKey")
+        with self._lock:
+            calls = [
+                {
+                    "sid": c.call_id,
+                    "to": e164(c.called),
+                    "from": e164(c.shown),
+                    "direction": c.direction,
+                    "out_id": c.out_id,
+                    "created": c.created,
+                    "status_code": (c.receipt or {}).get("status_code"),
+                    "errors": c.errors,
+                }
+                for c in self._calls
+            ]
+            idle = not any(t.is_alive() for t in self._running)
+        return jsonify(calls=calls, idle=idle)
 
     def _api(self) -> Response:
         refused = gateway.refuse_unsigned(self.access_key_id, self.access_key_secret)
@@ -270,12 +305,13 @@ class AliyunSimulator:
     # The resident's side --------------------------------------------------------------------
 
     def _play(self, call: AliyunCall, first: Callback) -> None:
-        try:
-            receipt = self._converse(call, first)
-        except (requests.RequestException, ValueError) as exc:
-            call.errors.append(f"callback failed: {exc}")
-            receipt = "200005"
-        self._push_receipt(call, receipt)
+        with self._lines:
+            try:
+                receipt = self._converse(call, first)
+            except (requests.RequestException, ValueError) as exc:
+                call.errors.append(f"callback failed: {exc}")
+                receipt = "200005"
+            self._push_receipt(call, receipt)
 
     def _converse(self, call: AliyunCall, first: Callback) -> str:
         """Play the call from its ``first`` callback (the opening played, or a ``callin``);
@@ -340,7 +376,7 @@ class AliyunSimulator:
             "start_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
             "end_time": time.strftime("%Y-%m-%d %H:%M:%S") if answered else "",
         }
-        if self.lose_receipts:
+        if self.lose_receipts or "drop_status" in call.behaviour.faults:
             return
         try:
             response = self._http.post(self.receipt_url, json=[call.receipt], timeout=15)

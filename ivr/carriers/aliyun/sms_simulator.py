@@ -13,6 +13,10 @@ pushed there over HTTP as the platform pushes it: delivered, or ``MOBILE_NOT_ON_
 number in ``unreachable`` (a phone switched off or out of service). ``wait_idle`` waits for the
 pushes; ``reports`` keeps each one with the answer it got.
 
+Not Alibaba Cloud: ``GET /simulator/messages.json`` (HTTP basic auth with the AccessKey ID and
+secret) lists the texts accepted and the reports pushed, for tests running Pingan in other
+processes (``pingan simulator serve --carrier aliyun`` serves this simulator beside VMS's).
+
 ``PINGAN_TEMPLATES`` are the templates Pingan asks an operator to apply for (docs/carriers.md):
 the simulator's account has them approved under the codes it is given.
 """
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask, Response
+from flask import Flask, Response, jsonify, request
 
 from ivr.carriers.aliyun import gateway
 from ivr.carriers.aliyun.sms import LINKISH, MAX_VARIABLE, SERVICE_TZ
@@ -129,6 +133,9 @@ class AliyunSmsSimulator:
         access_key_secret: str,
         sign_name: str,
         codes: Mapping[str, str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.access_key_id = access_key_id
         self.access_key_secret = access_key_secret
@@ -143,8 +150,9 @@ class AliyunSmsSimulator:
         self.reports: list[PushedReport] = []
         self._running: set[threading.Thread] = set()
         self._http = requests.Session()
+        self._http.headers["Connection"] = "close"  # as the VMS simulator: no stale connection
         self._lock = threading.Lock()
-        self._server = WsgiServer(self._app())
+        self._server = WsgiServer(self._app(), host, port)
         self.url = self._server.base_url
 
     def app_settings(self) -> dict[str, str]:
@@ -186,7 +194,29 @@ class AliyunSmsSimulator:
     def _app(self) -> Flask:
         app = Flask(__name__)
         app.add_url_rule("/", "api", self._api, methods=["GET", "POST"])
+        app.add_url_rule("/simulator/messages.json", "messages", self._listing, methods=["GET"])
         return app
+
+    def _listing(self) -> Response:
+        """The texts and pushed reports, for tests in other processes (not an Alibaba Cloud
+        API)."""
+        auth = request.authorization
+        if auth is None or (auth.username, auth.password) != (
+            self.access_key_id,
+            self.access_key_secret,
+        ):
+            return gateway.error(401, "Unauthorized", "basic auth with the AccessKey")
+        with self._lock:
+            texts = [
+                {"sid": m.sid, "to": m.to, "body": m.body, "template": m.template, "out_id": o}
+                for _, m, o in self.account.sent
+            ]
+            pushed = [
+                {"reports": p.reports, "status": p.status, "acknowledged": p.acknowledged}
+                for p in self.reports
+            ]
+            idle = not any(t.is_alive() for t in self._running)
+        return jsonify(messages=texts, reports=pushed, idle=idle)
 
     def _api(self) -> Response:
         refused = gateway.refuse_unsigned(self.access_key_id, self.access_key_secret)

@@ -165,6 +165,7 @@ AUDIT_ACTIONS = {
     "alert_call_ended": _l("预警电话结束"),
     "alert_call_exhausted": _l("预警电话无人确认"),
     "sms_undelivered": _l("短信未送达"),
+    "sms_passed_on": _l("短信改发下一位"),
     "acknowledged": _l("确认"),
     "resolved": _l("解决"),
     "edited": _l("修改"),
