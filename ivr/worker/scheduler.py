@@ -33,6 +33,7 @@ INTERVALS_S = {
     "send_chats": 5,
     "call_staff": 5,
     "chat_checkins": 5,
+    "roll_up_stats": 60,
 }
 
 
@@ -46,6 +47,7 @@ JOBS = (
     "send_chats",
     "call_staff",
     "chat_checkins",
+    "roll_up_stats",
 )
 
 
