@@ -34,6 +34,7 @@ from ivr.db import engine as engine_of
 from ivr.db import session_scope
 from ivr.domain.staff import add_staff
 from ivr.web.dashboard.accounts import set_password
+from ivr.web.dashboard.rollups import roll_up
 from storage import (
     Answer,
     CallAttempt,
@@ -296,7 +297,21 @@ def run(
     engine.dispose()
     loaded = time.perf_counter() - started
     print(f"{kind}: loaded {residents} residents × {days} days in {loaded:.0f} s", flush=True)
+    roll_up_closed_days(url, days)
     return measure(kind, url, repeat)
+
+
+def roll_up_closed_days(url: str, days: int) -> None:
+    """What the worker keeps up to date: the statistics roll-ups of every closed day."""
+    app = dashboard(url)
+    settings = app.extensions["pingan.settings"]
+    started = time.perf_counter()
+    for back in range(days - 1, 0, -1):
+        with session_scope(app) as session:
+            roll_up(session, TODAY - dt.timedelta(days=back), settings.tz, settings.fever_c, NOW)
+    took = time.perf_counter() - started
+    print(f"rolled up the statistics of {days - 1} closed days in {took:.1f} s", flush=True)
+    engine_of(app).dispose()
 
 
 def measure(kind: str, url: str, repeat: int) -> list[list[Any]]:

@@ -16,6 +16,7 @@ from ivr import db
 from ivr.carriers.telephony import Carrier
 from ivr.clock import Clock, SystemClock
 from ivr.config import Settings, load_settings
+from storage.stats_stale import keep_stale_marks
 
 
 def create_app(
@@ -41,6 +42,7 @@ def create_app(
     app.extensions["pingan.flow"] = load_flow(settings.flow_file)
     app.extensions["pingan.public_url"] = settings.public_url
     db.init_app(app, settings.database_url)
+    keep_stale_marks(db.sessions(app), app.extensions["pingan.clock"].now, settings.tz)
     app.extensions["pingan.carrier"] = carrier or _make_carrier(
         settings, app.extensions["pingan.clock"]
     )

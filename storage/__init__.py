@@ -20,6 +20,9 @@ from storage.models import (
     Round,
     ServiceOrder,
     Staff,
+    StatsDay,
+    StatsDayDone,
+    StatsDayStale,
     SystemState,
 )
 from storage.telegram import TelegramCheckIn, TelegramLink, TelegramLinkCode, TelegramUpdate
@@ -43,6 +46,9 @@ __all__ = [
     "Round",
     "ServiceOrder",
     "Staff",
+    "StatsDay",
+    "StatsDayDone",
+    "StatsDayStale",
     "SystemState",
     "TelegramCheckIn",
     "TelegramLink",

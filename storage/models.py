@@ -1,7 +1,9 @@
 """The tables. Rows hold facts and deadlines; statuses people read are worked out from them.
 
-One cache: each resident's ``day_*`` columns summarise their latest day of check-ins, kept by
-``storage.day_summary`` so that the whole district can be filtered by today's colour.
+Two caches: each resident's ``day_*`` columns summarise their latest day of check-ins, kept by
+``storage.day_summary`` so that the whole district can be filtered by today's colour; and the
+statistics of each closed day (``stats_day``), kept by ``ivr.web.dashboard.rollups`` and marked
+stale by ``storage.stats_stale`` when a late change touches a day already rolled up.
 
 Every timestamp is aware UTC (see ``base.UTCDateTime``); local dates and times of day (a round's
 date, "09:00") are stored as the local values they are, next to the community they belong to.
@@ -17,6 +19,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -534,3 +537,45 @@ class SystemState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime | None]
+
+
+class StatsDay(Base):
+    """One community's statistics of one closed local day: exactly what the statistics page
+    computes from the raw rows for that day (a roll-up, never written by hand)."""
+
+    __tablename__ = "stats_day"
+
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), primary_key=True)
+    monitored: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    fevers: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    escalations_opened: Mapped[int] = mapped_column(Integer)
+    escalations_resolved: Mapped[int] = mapped_column(Integer)
+    median_ack_minutes: Mapped[float | None] = mapped_column(Float)
+    orders_opened: Mapped[int] = mapped_column(Integer)
+    orders_delivered: Mapped[int] = mapped_column(Integer)
+
+
+class StatsDayDone(Base):
+    """A local day whose ``stats_day`` rows are complete, and the settings they were counted
+    with (another fever threshold or time zone counts the day again)."""
+
+    __tablename__ = "stats_day_done"
+
+    local_date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    fever_c: Mapped[Decimal] = mapped_column(Numeric(4, 1))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime]
+
+
+class StatsDayStale(Base):
+    """A change to a day already closed (a late answer, an acknowledgement after midnight): the
+    day's roll-up is not read until it is counted again, which deletes the marks it saw."""
+
+    __tablename__ = "stats_day_stale"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    local_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    marked_at: Mapped[dt.datetime]

@@ -12,6 +12,8 @@ from ivr.carriers.simulator import Behaviour, SimulatedCarrier
 from ivr.clock import FixedClock
 from ivr.db import engine as engine_of
 from ivr.db import session_scope
+from ivr.web.dashboard.rollups import stats_rows
+from ivr.web.dashboard.statistics import day_stats
 from ivr.worker.jobs import Jobs
 from storage import CallAttempt, CheckIn, Community, Resident
 from storage.day_summary import refresh_all
@@ -106,3 +108,12 @@ def day_summaries_and_recomputed(app: Flask) -> tuple[list[Any], list[Any]]:
         refresh_all(connection)
         recomputed = [tuple(row) for row in connection.execute(query)]
     return stored, recomputed
+
+
+def statistics_and_recounted(app: Flask, first: dt.date, last: dt.date) -> tuple[Any, Any]:
+    """The statistics page's rows (roll-ups where fresh) and the same counted from the raw rows."""
+    settings = app.extensions["pingan.settings"]
+    with session_scope(app) as session:
+        shown = stats_rows(session, first, last, settings.tz, settings.fever_c, None)
+        recounted = day_stats(session, first, last, settings.tz, settings.fever_c, None)
+    return shown, recounted

@@ -110,5 +110,6 @@ from ivr.cli import (  # noqa: E402,F401
     rounds,
     simulator,
     staff,
+    stats,
     telegram,
 )

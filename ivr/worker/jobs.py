@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from ivr import carrier_of, clock_of, flow_of, settings_of
 from ivr.carriers.telegram.jobs import send_chat_checkins
@@ -20,11 +21,15 @@ from ivr.domain.alerts import CHAT_LANE, SMS_LANE, AlertSender, check_sla
 from ivr.domain.order_reminders import remind_untaken
 from ivr.domain.rounds import start_due_rounds
 from ivr.notifiers import notifiers_for
+from ivr.web.dashboard import rollups
+from ivr.web.dashboard.stats import MAX_STATS_DAYS
 from ivr.worker.dialer import Dialer, Urls
 from ivr.worker.sweeper import Sweeper
 from ivr.worker.workers import beat, worker_id
 
 log = logging.getLogger(__name__)
+
+ROLLUPS_PER_RUN = 10
 
 
 class Jobs:
@@ -110,6 +115,20 @@ class Jobs:
     def send_alerts(self) -> int:
         """Both lanes, texts first (loops that are not the scheduler, which runs them apart)."""
         return self.send_texts() + self.send_chats()
+
+    def roll_up_stats(self) -> int:
+        """Roll up the closed days the statistics page would otherwise count live, a few per
+        run (a first backfill of 92 days spreads over a few minutes); returns days done."""
+        now, tz, fever_c = self.clock.now(), self.settings.tz, self.settings.fever_c
+        with self.sessions.begin() as session:
+            days = rollups.days_to_roll_up(session, tz, fever_c, now, MAX_STATS_DAYS)
+        for day in days[:ROLLUPS_PER_RUN]:
+            try:
+                with self.sessions.begin() as session:
+                    rollups.roll_up(session, day, tz, fever_c, now)
+            except IntegrityError:  # another worker rolled the same day up at the same time
+                log.info("statistics of %s rolled up by another worker", day)
+        return min(len(days), ROLLUPS_PER_RUN)
 
     def heartbeat(self) -> None:
         """Tell the other workers (and ``pingan health``) this worker and its jobs are alive."""

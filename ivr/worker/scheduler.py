@@ -34,6 +34,7 @@ INTERVALS_S = {
     "call_staff": 5,
     "call_released": 5,
     "chat_checkins": 5,
+    "roll_up_stats": 60,
 }
 
 
@@ -48,6 +49,7 @@ JOBS = (
     "call_staff",
     "call_released",
     "chat_checkins",
+    "roll_up_stats",
 )
 
 

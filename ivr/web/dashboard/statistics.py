@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from ivr.domain.orders import order_stats
 from ivr.web.dashboard.queries import in_scope
-from storage import CheckIn, Community, Escalation, Resident
+from storage import CheckIn, Community, Escalation, Resident, Round
 from storage.queries import seconds_between
 
 
@@ -94,9 +94,13 @@ def _checkins(
 
     A resident called in two rounds a day counts once: first one row per resident and day
     (with "any round answered" etc.), then those rows are summed, which is one grouping pass
-    instead of a COUNT(DISTINCT …) sort per column. The first pass reads ``checkin`` alone, in
-    the order of its (date, resident) index, so it streams without a hash table; only its
-    result is joined to ``resident`` for the community (half the time of joining first).
+    instead of a COUNT(DISTINCT …) sort per column. The first pass reads ``checkin`` (and the
+    few ``round`` rows) in the order of its (date, resident) index, so it streams without a
+    hash table; only its result is joined to ``resident``.
+
+    A resident-day counts in the community whose round called them, so that moving a resident
+    leaves the days they were monitored elsewhere where they were (as escalations and orders
+    keep their community); check-ins without a round (call-backs) count in the resident's.
     """
 
     def any_(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -106,20 +110,26 @@ def _checkins(
         select(
             CheckIn.resident_id.label("resident_id"),
             CheckIn.local_date.label("day"),
+            func.max(Round.community_id).label("round_community"),
             any_(CheckIn.reached.is_(True)).label("answered"),
             any_(CheckIn.temperature_c >= fever_c).label("fever"),
             any_(CheckIn.status == "missed").label("missed"),
         )
+        .outerjoin(Round, Round.id == CheckIn.round_id)
         .where(CheckIn.local_date.between(day_from, day_to))
         .group_by(CheckIn.local_date, CheckIn.resident_id)
     )
     if community_id is not None:
         members = select(Resident.id).where(Resident.community_id == community_id)
-        per_resident = per_resident.where(CheckIn.resident_id.in_(members))
+        rounds = select(Round.id).where(Round.community_id == community_id)
+        per_resident = per_resident.where(
+            or_(CheckIn.round_id.in_(rounds), CheckIn.resident_id.in_(members))
+        )
     r = per_resident.subquery()
+    community = func.coalesce(r.c.round_community, Resident.community_id)
     query = (
         select(
-            Resident.community_id,
+            community,
             r.c.day,
             func.count(),
             func.sum(r.c.answered),
@@ -128,8 +138,10 @@ def _checkins(
         )
         .select_from(r)
         .join(Resident, Resident.id == r.c.resident_id)
-        .group_by(Resident.community_id, r.c.day)
+        .group_by(community, r.c.day)
     )
+    if community_id is not None:
+        query = query.where(community == community_id)
     return [
         (int(c), day, int(n), int(a or 0), int(f or 0), int(m or 0))
         for c, day, n, a, f, m in session.execute(query)

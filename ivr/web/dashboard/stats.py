@@ -13,7 +13,8 @@ from ivr.db import session_scope
 from ivr.domain.progress import RoundProgress, round_progress
 from ivr.web.dashboard import bp, charts, forms, labels, queries
 from ivr.web.dashboard.auth import login_required, scope, supervisor_required, viewer
-from ivr.web.dashboard.statistics import DayStats, daily_totals, day_stats
+from ivr.web.dashboard.rollups import stats_rows
+from ivr.web.dashboard.statistics import DayStats, daily_totals
 from ivr.web.dashboard.templating import render, today
 
 MAX_STATS_DAYS = 92
@@ -52,7 +53,7 @@ def stats() -> str:
     community = forms.integer(request.args, "community", _("社区"), low=1, high=2**31 - 1)
     where = scope() if scope() is not None else community
     with session_scope() as db:
-        rows = day_stats(db, day_from, day_to, settings.tz, settings.fever_c, where)
+        rows = stats_rows(db, day_from, day_to, settings.tz, settings.fever_c, where)
         communities = queries.communities(db, scope())
     totals = {t.day: t for t in daily_totals(rows)}
     days = [day_from + dt.timedelta(days=n) for n in range((day_to - day_from).days + 1)]
