@@ -22,7 +22,13 @@ from storage.models import (
     Staff,
     SystemState,
 )
-from storage.telegram import TelegramCheckIn, TelegramLink, TelegramLinkCode, TelegramUpdate
+from storage.telegram import (
+    TelegramCheckIn,
+    TelegramLink,
+    TelegramLinkCode,
+    TelegramMember,
+    TelegramUpdate,
+)
 
 __all__ = [
     "AlertCall",
@@ -47,6 +53,7 @@ __all__ = [
     "TelegramCheckIn",
     "TelegramLink",
     "TelegramLinkCode",
+    "TelegramMember",
     "TelegramUpdate",
     "UTCDateTime",
     "make_engine",

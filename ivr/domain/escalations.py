@@ -343,7 +343,9 @@ def recover(
 
 
 def _checked_in_note(checkin: CheckIn, tz: dt.tzinfo, now: dt.datetime) -> str:
-    how = {"inbound": "call-back", "staff": "recorded by staff"}.get(checkin.source, "call")
+    how = {"inbound": "call-back", "staff": "recorded by staff", "telegram": "chat"}.get(
+        checkin.source, "call"
+    )
     reading = f"{checkin.temperature_c} °C" if checkin.temperature_c is not None else "no reading"
     return f"check-in {checkin.id} ({how}) at {now.astimezone(tz):%H:%M}: {reading}"
 
