@@ -280,7 +280,7 @@ def _store(session: Session, talk: TelegramCheckIn, env: ChatEnv, transition: Tr
         unconfirmed = frozenset(a.key for a in given if not a.confirmed)
         apply_answers(
             session, member.resident, member.checkin, pairs, env.flow, env.settings, env.now,
-            unconfirmed,
+            unconfirmed, via="chat",
         )  # fmt: skip
         log.info(
             "telegram check-in %s: %s stored for check-in %s",
