@@ -25,7 +25,13 @@ from storage.models import (
     StatsDayStale,
     SystemState,
 )
-from storage.telegram import TelegramCheckIn, TelegramLink, TelegramLinkCode, TelegramUpdate
+from storage.telegram import (
+    TelegramCheckIn,
+    TelegramLink,
+    TelegramLinkCode,
+    TelegramMember,
+    TelegramUpdate,
+)
 
 __all__ = [
     "AlertCall",
@@ -53,6 +59,7 @@ __all__ = [
     "TelegramCheckIn",
     "TelegramLink",
     "TelegramLinkCode",
+    "TelegramMember",
     "TelegramUpdate",
     "UTCDateTime",
     "make_engine",

@@ -7,6 +7,7 @@ import datetime as dt
 
 import click
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from ivr import clock_of, settings_of
 from ivr.carriers.telegram.bot import bot_of, enabled
@@ -17,7 +18,9 @@ from ivr.cli import Pingan, cli, pass_pingan
 from ivr.cli.residents import find_resident, member_option, residents
 from ivr.cli.staff import community_named, staff_group, staff_ref
 from ivr.db import session_scope
-from ivr.phones import mask_phone
+from ivr.domain.households import housemates
+from ivr.phones import PhoneError, mask_phone, normalize_phone
+from storage import Resident
 
 
 def _bot_app(pingan: Pingan) -> Flask:
@@ -92,17 +95,54 @@ def group(pingan: Pingan, community: str, chat_id: str | None, off: bool) -> Non
 @residents.command("link")
 @click.argument("phone")
 @click.option("--contact", is_flag=True, help="For their family / emergency contact.")
+@click.option(
+    "--household",
+    is_flag=True,
+    help="For everyone sharing the phone, now and later: one chat check-in asks each in turn.",
+)
 @click.option("--by", "actor", default="cli", help="Who hands the code over.")
 @member_option
 @pass_pingan
-def link(pingan: Pingan, phone: str, contact: bool, actor: str, member: str | None) -> None:
-    """A one-time Telegram link code for a resident (or their family, --contact)."""
+def link(
+    pingan: Pingan, phone: str, contact: bool, household: bool, actor: str, member: str | None
+) -> None:
+    """A one-time Telegram link code for a resident (or their family, --contact; or their
+    whole household, --household)."""
     app = _bot_app(pingan)
+    region = settings_of(app).phone_region
     with session_scope(app) as session:
-        resident = find_resident(session, phone, settings_of(app).phone_region, member)
+        resident = (
+            _household_of(session, phone, region, member)
+            if household
+            else find_resident(session, phone, region, member)
+        )
         role = "contact" if contact else "resident"
-        code = new_code(session, actor, clock_of(app).now(), resident=resident, role=role)
-        _show_code(code.code, f"{resident.name} ({mask_phone(resident.phone)}), {role}")
+        code = new_code(
+            session, actor, clock_of(app).now(), resident=resident, role=role, household=household
+        )
+        whom = (
+            "、".join(r.name for r in housemates(session, resident.phone)) if household
+            else resident.name
+        )  # fmt: skip
+        kind = f"{role}, household" if household else role
+        _show_code(code.code, f"{whom} ({mask_phone(resident.phone)}), {kind}")
+
+
+def _household_of(session: Session, phone: str, region: str, member: str | None) -> Resident:
+    """The resident a household code is kept on: the one named, else the first registered."""
+    if member is not None:
+        resident = find_resident(session, phone, region, member)
+    else:
+        try:
+            everyone = housemates(session, normalize_phone(phone, region))
+        except PhoneError as exc:
+            raise click.ClickException(f"{phone!r}: {exc}") from None
+        resident = everyone[0] if everyone else find_resident(session, phone, region)
+    if len(housemates(session, resident.phone)) < 2:
+        raise click.ClickException(
+            f"{mask_phone(resident.phone)} is {resident.name}'s alone: leave out --household"
+        )
+    return resident
 
 
 @residents.command("unlink")

@@ -85,11 +85,13 @@ def apply_answers(
     settings: Settings,
     now: dt.datetime,
     unconfirmed: frozenset[str] = frozenset(),
+    via: str | None = None,
 ) -> None:
-    """What answers lead to, however they arrived (a call, or staff on the resident's behalf):
-    the check-in's columns, escalations by the rules, and a service order per need.
+    """What answers lead to, however they arrived (a call, a chat, or staff on the resident's
+    behalf): the check-in's columns, escalations by the rules, and a service order per need.
     ``unconfirmed`` names answers keyed but never confirmed: they count all the same. A
-    temperature means the resident was heard from: an open "unreachable" clears (``recover``)."""
+    temperature means the resident was heard from: an open "unreachable" clears (``recover``,
+    whose note says how: ``via``, else the check-in's source)."""
     previous = _previous_temperature(session, checkin) if checkin else None
     if checkin is not None:
         for key, value in pairs:
@@ -110,7 +112,7 @@ def apply_answers(
             fact=found.fact or None,
         )
     if checkin is not None and _heard_from(checkin):
-        recover(session, checkin, settings, now)
+        recover(session, checkin, settings, now, via)
     needs = [str(v) for key, value in pairs if key == "needs" for v in _listed(value)]
     if needs:
         open_orders(session, checkin or resident, needs, now, settings.tz)

@@ -303,9 +303,14 @@ def resolve(
 
 
 def recover(
-    session: Session, checkin: CheckIn, settings: Settings, now: dt.datetime
+    session: Session,
+    checkin: CheckIn,
+    settings: Settings,
+    now: dt.datetime,
+    via: str | None = None,
 ) -> list[Escalation]:
-    """The resident was heard from on ``checkin``: they are no longer unreachable.
+    """The resident was heard from on ``checkin`` (``via`` a channel other than the check-in's
+    source, e.g. ``chat`` while a chat check-in is still open): they are no longer unreachable.
 
     Their open ``unreachable``/``no_response`` escalations are resolved by the system, naming
     the check-in; the staff who were alerted are told, and the reminders stop.
@@ -317,7 +322,7 @@ def recover(
     )
     recovered = list(session.scalars(query.with_for_update()))
     for escalation in recovered:
-        note = _checked_in_note(checkin, settings.tz, now)
+        note = _checked_in_note(checkin, settings.tz, now, via)
         escalation.status = "resolved"
         escalation.resolved_by, escalation.resolved_at = audit.SYSTEM, now
         escalation.outcome, escalation.note = CHECKED_IN, note
@@ -342,8 +347,10 @@ def recover(
     return recovered
 
 
-def _checked_in_note(checkin: CheckIn, tz: dt.tzinfo, now: dt.datetime) -> str:
-    how = {"inbound": "call-back", "staff": "recorded by staff"}.get(checkin.source, "call")
+def _checked_in_note(checkin: CheckIn, tz: dt.tzinfo, now: dt.datetime, via: str | None) -> str:
+    how = via or {"inbound": "call-back", "staff": "recorded by staff", "telegram": "chat"}.get(
+        checkin.source, "call"
+    )
     reading = f"{checkin.temperature_c} °C" if checkin.temperature_c is not None else "no reading"
     return f"check-in {checkin.id} ({how}) at {now.astimezone(tz):%H:%M}: {reading}"
 

@@ -50,11 +50,15 @@ def link(
     resident_id: int | None = None,
     staff_id: int | None = None,
     role: str = "resident",
+    household: bool = False,
 ) -> None:
-    """Staff hand out a code; the user sends /start CODE."""
+    """Staff hand out a code (``household``: for everyone sharing the resident's phone); the
+    user sends /start CODE."""
     now = app.extensions["pingan.clock"].now()
     with session_scope(app) as session:
         resident = session.get(Resident, resident_id) if resident_id else None
         staff = session.get(Staff, staff_id) if staff_id else None
-        code = new_code(session, "赵红梅", now, resident=resident, staff=staff, role=role).code
+        code = new_code(
+            session, "赵红梅", now, resident=resident, staff=staff, role=role, household=household
+        ).code
     assert user.send(f"/start {code}") == 200

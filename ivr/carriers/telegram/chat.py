@@ -93,21 +93,36 @@ def keyboard(
     def key(label: str, digits: str) -> Button:
         return Button(label, f"k:{session_id}:{turn}:{digits}")
 
+    away = _away_row(flow, state, lang, key)
     if step.type == "any_key":
         extra = [key(word(lang, name, "?"), digits) for digits, name in step.info.items()]
         first = next(k for k in "1234567890" if k not in step.info)
         return ((key(word(lang, "start"), first), *extra),)
     if step.type == "number" and state.phase == "confirm":
-        return ((key(word(lang, "correct"), "1"), key(word(lang, "again"), "2")),)
+        return ((key(word(lang, "correct"), "1"), key(word(lang, "again"), "2")), *away)
     if step.type == "number":
-        return _pad(session_id, turn, lang)
+        return (*_pad(session_id, turn, lang), *away)
     if step.type == "yes_no":
         yes = word(lang, f"{step.name}.yes", word(lang, "yes"))
         no = word(lang, f"{step.name}.no", word(lang, "no"))
-        return ((key(yes, "1"), key(no, "2")),)
+        return ((key(yes, "1"), key(no, "2")), *away)
     if step.type in ("choice", "multi"):
-        return _options(step, state, lang, key)
-    return ()
+        return (*_options(step, state, lang, key), *away)
+    return away
+
+
+def _away_row(
+    flow: Flow, state: FlowState, lang: str, key: Callable[[str, str], Button]
+) -> tuple[tuple[Button, ...], ...]:
+    """In a household member's questions, "<name>不在家": the household call's away key
+    (7), which skips the member (called again later, counted as not reached)."""
+    household = flow.household
+    if household is None or not state.members or state.member >= len(state.members):
+        return ()
+    if state.step not in household.steps or state.keyed:
+        return ()
+    name = state.members[state.member]
+    return ((key(word(lang, "away", name=name), household.away_key),),)
 
 
 def _options(

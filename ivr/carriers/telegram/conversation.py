@@ -13,26 +13,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, contains_eager
 
 from callflows import Answered, DialEnded, Flow, Keys, Transfer, Transition, advance
-from callflows.engine import FlowState, start
-from ivr.carriers.telegram import chat
+from callflows.engine import FlowState, skipped_by
+from ivr.carriers.telegram import chat, members
 from ivr.carriers.telegram.client import BotApi, TelegramError
-from ivr.carriers.telegram.linking import resident_chat
+from ivr.carriers.telegram.linking import household_chats, resident_chat
+from ivr.carriers.telegram.members import SOURCE
 from ivr.carriers.telegram.texts import word
 from ivr.config import Settings
+from ivr.domain import households
 from ivr.domain.alerts import release_held
 from ivr.domain.answers import apply_answers
-from storage import CheckIn, Resident, TelegramCheckIn, TelegramLink
+from storage import CheckIn, Resident, TelegramCheckIn, TelegramLink, TelegramMember
 
 log = logging.getLogger(__name__)
-
-SOURCE = "telegram"
 
 
 @dataclass(frozen=True)
@@ -46,44 +47,93 @@ class ChatEnv:
 def offer_round(session: Session, round_id: int, settings: Settings, now: dt.datetime) -> int:
     """Offer the round's check-ins by chat to residents linked to Telegram, at each one's due
     time; their call moves ``PINGAN_TELEGRAM_GRACE`` later. Where that would be after the
-    calling window closes, the call stays where it is (the chat would only delay it)."""
+    calling window closes, the call stays where it is (the chat would only delay it). The
+    members of a household linked by chat get one chat check-in that asks each in turn."""
     grace = dt.timedelta(seconds=settings.telegram_grace_s)
-    already = select(TelegramCheckIn.checkin_id).where(TelegramCheckIn.checkin_id == CheckIn.id)
-    # Only the residents with a chat are read: a round of 100,000 residents costs one query.
-    linked = select(TelegramLink.resident_id).where(TelegramLink.resident_id.is_not(None))
-    query = select(CheckIn).where(
-        CheckIn.round_id == round_id,
-        CheckIn.resident_id.in_(linked),
-        CheckIn.status == "pending",
-        CheckIn.attempts == 0,
-        CheckIn.next_attempt_at.is_not(None),
-        ~already.exists(),
-    )
+    found = [c for c in session.scalars(_linked_checkins(round_id)) if _in_time(c, grace)]
+    by_household = household_chats(session, [c.resident.phone for c in found])
+    homes: dict[str, list[CheckIn]] = {}
     offered = 0
-    for checkin in session.scalars(query):
-        due = checkin.next_attempt_at
-        assert due is not None
-        chat_id = resident_chat(session, checkin.resident_id)
-        if chat_id is None or due + grace >= checkin.closes_at:
+    for checkin in found:
+        phone = checkin.resident.phone
+        if phone in by_household:
+            homes.setdefault(phone, []).append(checkin)
             continue
-        session.add(
-            TelegramCheckIn(
-                checkin_id=checkin.id,
-                resident_id=checkin.resident_id,
-                chat_id=chat_id,
-                status="due",
-                due_at=due,
-                turn=0,
-                pad="",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        checkin.next_attempt_at = due + grace
-        offered += 1
+        chat_id = resident_chat(session, checkin.resident_id)
+        if chat_id is not None:
+            offered += _offer(session, [checkin], chat_id, now, grace, household=False)
+    for phone, home in homes.items():
+        ordered = households.in_order(home)
+        offered += _offer(session, ordered, by_household[phone], now, grace, household=True)
     if offered:
         log.info("round %s: %d check-ins offered by Telegram first", round_id, offered)
     return offered
+
+
+def _linked_checkins(round_id: int) -> Select[CheckIn]:
+    """The round's check-ins not yet offered whose resident has a chat, their own or their
+    household's. Only those are read: a round of 100,000 residents costs one query."""
+    single = select(TelegramCheckIn.checkin_id).where(TelegramCheckIn.checkin_id == CheckIn.id)
+    member = select(TelegramMember.checkin_id).where(TelegramMember.checkin_id == CheckIn.id)
+    linked = select(TelegramLink.resident_id).where(
+        TelegramLink.resident_id.is_not(None), TelegramLink.household.is_(False)
+    )
+    homes = (
+        select(Resident.phone)
+        .join(TelegramLink, TelegramLink.resident_id == Resident.id)
+        .where(TelegramLink.household.is_(True))
+    )
+    return (
+        select(CheckIn)
+        .join(Resident, Resident.id == CheckIn.resident_id)
+        .options(contains_eager(CheckIn.resident))
+        .where(
+            CheckIn.round_id == round_id,
+            or_(CheckIn.resident_id.in_(linked), Resident.phone.in_(homes)),
+            CheckIn.status == "pending",
+            CheckIn.attempts == 0,
+            CheckIn.next_attempt_at.is_not(None),
+            ~single.exists(),
+            ~member.exists(),
+        )
+        .order_by(CheckIn.id)
+    )
+
+
+def _in_time(checkin: CheckIn, grace: dt.timedelta) -> bool:
+    due = checkin.next_attempt_at
+    return due is not None and due + grace < checkin.closes_at
+
+
+def _offer(
+    session: Session,
+    checkins: list[CheckIn],
+    chat_id: int,
+    now: dt.datetime,
+    grace: dt.timedelta,
+    *,
+    household: bool,
+) -> int:
+    """One chat check-in for these check-ins (a household's in asking order), at the first's
+    due time; every one's call waits the grace."""
+    due = min(c.next_attempt_at for c in checkins if c.next_attempt_at is not None)
+    talk = TelegramCheckIn(
+        checkin_id=checkins[0].id,
+        resident_id=checkins[0].resident_id,
+        chat_id=chat_id,
+        status="due",
+        due_at=due,
+        turn=0,
+        pad="",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(talk)
+    if household:
+        members.add(session, talk, checkins)
+    for checkin in checkins:
+        checkin.next_attempt_at = due + grace
+    return len(checkins)
 
 
 def send_due(session: Session, env: ChatEnv, limit: int = 50) -> int:
@@ -97,20 +147,23 @@ def send_due(session: Session, env: ChatEnv, limit: int = 50) -> int:
     )
     sent = 0
     for talk in session.scalars(query).all():
-        if not _still_ours(talk):
+        if not _still_ours(session, talk):
             _over(talk, env.now)
             continue
-        transition = start(env.flow)
+        seeded = members.first_state(session, talk)
+        if seeded:
+            log.info("telegram check-in %s asks a household of %d", talk.id, len(seeded["members"]))
+        transition = advance(env.flow, seeded, Answered())
         talk.status, talk.turn = "open", 1
         talk.flow_state = dict(transition.state)
         sent += _show(talk, env, transition)
     return sent
 
 
-def _still_ours(talk: TelegramCheckIn) -> bool:
-    """The check-in is open and no call was placed for it yet (after that, the call runs it)."""
-    checkin = talk.checkin
-    return checkin.status == "pending" and checkin.attempts == 0
+def _still_ours(session: Session, talk: TelegramCheckIn) -> bool:
+    """No call was placed for it yet (after that, the call runs it), and it is still open (or,
+    for a household, some member was answered here and the rest are the household's)."""
+    return members.ours(members.of(session, talk))
 
 
 def _over(talk: TelegramCheckIn, now: dt.datetime) -> None:
@@ -149,7 +202,7 @@ def on_press(
             "telegram check-in %s: stale button (turn %s, now %s)", talk.id, press.turn, talk.turn
         )
         return Answer(word(lang, "stale"))
-    if not _still_ours(talk):
+    if not _still_ours(session, talk):
         _over(talk, env.now)
         _send_text(env, chat_id, word(lang, "call_took_over"))
         return Answer(word(lang, "stale"))
@@ -170,7 +223,7 @@ def on_text(session: Session, env: ChatEnv, talk: TelegramCheckIn, text: str) ->
     """A typed message during a check-in: a reading where a number is asked, a key where a
     keypad key would do; otherwise a hint and the question again."""
     lang = _lang(talk.resident, env)
-    if not _still_ours(talk):
+    if not _still_ours(session, talk):
         _over(talk, env.now)
         _send_text(env, talk.chat_id, word(lang, "call_took_over"))
         return
@@ -206,47 +259,87 @@ def _feed(
         )
     talk.flow_state = dict(transition.state)
     _store(session, talk, env, transition)
+    _settle(session, talk, env, transition)
     _clear_buttons(env, talk.chat_id, message_id)
     talk.turn += 1
     _show(talk, env, transition)
-    if transition.outcome is not None:
-        _finish(session, talk, env, transition)
 
 
 def _store(session: Session, talk: TelegramCheckIn, env: ChatEnv, transition: Transition) -> None:
-    checkin = talk.checkin
-    checkin.reached = True
-    if not transition.answers:
-        return
-    pairs = [(a.key, a.value) for a in transition.answers]
-    unconfirmed = frozenset(a.key for a in transition.answers if not a.confirmed)
-    apply_answers(
-        session, talk.resident, checkin, pairs, env.flow, env.settings, env.now, unconfirmed
-    )
-    log.info(
-        "telegram check-in %s: %s stored", talk.id, ", ".join(a.key for a in transition.answers)
-    )
-
-
-def _finish(session: Session, talk: TelegramCheckIn, env: ChatEnv, transition: Transition) -> None:
-    """The flow ended: close the check-in as a call's end would, or leave it to the call."""
-    talk.status = "done"
-    checkin = talk.checkin
+    """Each answer goes to the member it was given for (``member``, the engine's tag in a
+    household's section); the household's own (needs, a transfer) to the first member's
+    check-in, as on the household call."""
     state = FlowState.load(transition.state)
-    checkin.finished = state.outcome == "finished"
-    release_held(session, checkin, env.now)
-    if checkin.temperature_c is None:
-        # Nothing to close it with: the call comes now rather than at the end of the grace.
-        due = checkin.next_attempt_at
-        checkin.next_attempt_at = min(due, env.now) if due else env.now
-        log.info("telegram check-in %s ended without a temperature; calling", talk.id)
-        return
-    complete = checkin.finished and checkin.temperature_confirmed and not state.skipped
+    asked = {m.position: m for m in members.of(session, talk)}
+    if not state.members:
+        talk.checkin.reached = True
+    for position in dict.fromkeys(a.member or 0 for a in transition.answers):
+        given = [a for a in transition.answers if (a.member or 0) == position]
+        member = asked.get(position) or asked[0]
+        pairs = [(a.key, a.value) for a in given]
+        unconfirmed = frozenset(a.key for a in given if not a.confirmed)
+        apply_answers(
+            session, member.resident, member.checkin, pairs, env.flow, env.settings, env.now,
+            unconfirmed, via="chat",
+        )  # fmt: skip
+        log.info(
+            "telegram check-in %s: %s stored for check-in %s",
+            talk.id,
+            ", ".join(a.key for a in given),
+            member.checkin.id,
+        )
+
+
+def _settle(session: Session, talk: TelegramCheckIn, env: ChatEnv, transition: Transition) -> None:
+    """Close what the chat answered, as a call's end would: a household member as soon as
+    their section is answered (the call after the grace does not ask them again), everyone
+    else when the flow ends. Without a temperature the call comes now, except for a member
+    who is not at home (不在家): their call comes at the end of the grace, like the call's 7."""
+    state = FlowState.load(transition.state)
+    ended = transition.outcome is not None
+    if ended:
+        talk.status = "done"
+    for member in members.of(session, talk):
+        checkin = member.checkin
+        if checkin.status != "pending":
+            continue
+        if state.members:
+            done = households.progress(transition.state, member.position, answered=True)
+            if not (done.finished or ended):
+                continue
+            checkin.reached = checkin.reached or done.reached
+            finished = done.finished
+        elif not ended:
+            continue
+        else:
+            finished = state.outcome == "finished"
+        checkin.finished = checkin.finished or finished
+        release_held(session, checkin, env.now)
+        if checkin.temperature_c is not None:
+            _close(checkin, transition.state, member.position, env.now)
+        elif member.position in state.away:
+            log.info(
+                "telegram check-in %s: check-in %s not at home; called later", talk.id, checkin.id
+            )
+        else:
+            due = checkin.next_attempt_at
+            checkin.next_attempt_at = min(due, env.now) if due else env.now
+            log.info(
+                "telegram check-in %s: check-in %s without a temperature; calling",
+                talk.id,
+                checkin.id,
+            )
+
+
+def _close(checkin: CheckIn, state: Mapping[str, Any], position: int, now: dt.datetime) -> None:
+    complete = (
+        checkin.finished and checkin.temperature_confirmed and not skipped_by(state, position)
+    )
     checkin.status = "complete" if complete else "partial"
     checkin.source = SOURCE
-    checkin.closed_at, checkin.next_attempt_at = env.now, None
-    checkin.updated_at = env.now
-    log.info("telegram check-in %s: check-in %s %s", talk.id, checkin.id, checkin.status)
+    checkin.closed_at, checkin.next_attempt_at = now, None
+    checkin.updated_at = now
+    log.info("telegram: check-in %s %s by chat", checkin.id, checkin.status)
 
 
 def _show(

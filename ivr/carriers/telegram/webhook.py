@@ -123,7 +123,8 @@ def _link(session: Session, env: conversation.ChatEnv, chat_id: int, code: str) 
         _say(env, chat_id, word(LANG, "link_bad_code"))
         return
     unlink = {"inline_keyboard": [[{"text": word(LANG, "unlink"), "callback_data": "u"}]]}
-    _say(env, chat_id, word(LANG, f"linked_{linked.role}", name=linked.name), unlink)
+    greeting = "linked_household" if linked.household else f"linked_{linked.role}"
+    _say(env, chat_id, word(LANG, greeting, name=linked.name), unlink)
 
 
 def _unlink(session: Session, env: conversation.ChatEnv, chat_id: int) -> None:

@@ -242,6 +242,7 @@ CHECKED_IN_HOW = {
     "call": _l("电话"),
     "call-back": _l("回拨"),
     "recorded by staff": _l("工作人员代登记"),
+    "chat": _l("在聊天中"),  # a check-in answered on Telegram (source telegram)
 }
 
 
@@ -306,7 +307,7 @@ AUDIT_DETAILS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...
         lambda m: _("%(text)s：%(what)s", text=_text_kind(m[1]), what=m[2]),
     ),
     (
-        re.compile(r"check-in (\d+) \((call|call-back|recorded by staff)\) at (\S+): (.+)"),
+        re.compile(r"check-in (\d+) \((call|call-back|recorded by staff|chat)\) at (\S+): (.+)"),
         _checked_in,
     ),
     (re.compile(rf"({'|'.join(OUTCOMES)}): (.*)", re.S), _resolved),
