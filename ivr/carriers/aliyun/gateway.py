@@ -11,7 +11,10 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import time
 import uuid
+from collections.abc import Iterable
 from urllib.parse import quote
 
 from flask import Response, request
@@ -42,6 +45,30 @@ def refuse_unsigned(access_key_id: str, access_key_secret: str) -> Response | No
             "Specified signature does not match our calculation.",
         )
     return None
+
+
+def refuse_listing(access_key_id: str, access_key_secret: str) -> Response | None:
+    """A simulator's own listing for tests in other processes (not an Alibaba Cloud API):
+    basic auth with the AccessKey; None when it passes."""
+    auth = request.authorization
+    if auth is None or (auth.username, auth.password) != (access_key_id, access_key_secret):
+        return error(401, "Unauthorized", "basic auth with the AccessKey")
+    return None
+
+
+def wait_for_threads(
+    lock: threading.Lock, running: Iterable[threading.Thread], timeout_s: float
+) -> bool:
+    """Whether every thread a simulator started (callback and report pushes) has finished
+    within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with lock:
+            alive = [t for t in running if t.is_alive()]
+        if not alive:
+            return True
+        alive[0].join(0.05)
+    return False
 
 
 def action() -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 
 from ivr.carriers.aliyun import gateway
 from ivr.carriers.aliyun.actions import FORBIDDEN, Cursor, e164, national
@@ -188,14 +188,7 @@ class AliyunSimulator:
             return [c for c in self._calls if c.called == national(phone)]
 
     def wait_idle(self, timeout_s: float = 30) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                running = [t for t in self._running if t.is_alive()]
-            if not running:
-                return True
-            running[0].join(0.05)
-        return False
+        return gateway.wait_for_threads(self._lock, self._running, timeout_s)
 
     def close(self) -> None:
         self.wait_idle(10)
@@ -212,12 +205,9 @@ class AliyunSimulator:
 
     def _listing(self) -> Response:
         """Every call, for tests in other processes (not an Alibaba Cloud API)."""
-        auth = request.authorization
-        if auth is None or (auth.username, auth.password) != (
-            self.access_key_id,
-            self.access_key_secret,
-        ):
-            return gateway.error(401, "Unauthorized", "basic auth with the AccessKey")
+        refused = gateway.refuse_listing(self.access_key_id, self.access_key_secret)
+        if refused is not None:
+            return refused
         with self._lock:
             calls = [
                 {

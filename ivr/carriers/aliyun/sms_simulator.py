@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify
 
 from ivr.carriers.aliyun import gateway
 from ivr.carriers.aliyun.sms import LINKISH, MAX_VARIABLE, SERVICE_TZ
@@ -175,14 +175,7 @@ class AliyunSmsSimulator:
 
     def wait_idle(self, timeout_s: float = 30) -> bool:
         """Whether every report push has been answered within ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            with self._lock:
-                running = [t for t in self._running if t.is_alive()]
-            if not running:
-                return True
-            running[0].join(0.05)
-        return False
+        return gateway.wait_for_threads(self._lock, self._running, timeout_s)
 
     def close(self) -> None:
         self.wait_idle(10)
@@ -200,12 +193,9 @@ class AliyunSmsSimulator:
     def _listing(self) -> Response:
         """The texts and pushed reports, for tests in other processes (not an Alibaba Cloud
         API)."""
-        auth = request.authorization
-        if auth is None or (auth.username, auth.password) != (
-            self.access_key_id,
-            self.access_key_secret,
-        ):
-            return gateway.error(401, "Unauthorized", "basic auth with the AccessKey")
+        refused = gateway.refuse_listing(self.access_key_id, self.access_key_secret)
+        if refused is not None:
+            return refused
         with self._lock:
             texts = [
                 {"sid": m.sid, "to": m.to, "body": m.body, "template": m.template, "out_id": o}
