@@ -45,13 +45,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from callflows import Answered, Event, Flow, HangUp, Hangup, Keys, Silence, Transition, advance
-from ivr.carriers.telephony import FINAL_STATUSES, Carrier, CarrierError, OutboundCall
+from ivr.carriers.telephony import FINAL_STATUSES, Carrier, OutboundCall
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.domain import audit
+from ivr.domain import audit, placing
 from ivr.domain.escalations import LifecycleError, acknowledge
 from ivr.domain.staff import on_duty, supervisors
-from ivr.phones import mask_phone, mask_phones_in
+from ivr.phones import mask_phone
 from storage import AlertCall, Escalation, Resident
 
 log = logging.getLogger(__name__)
@@ -251,26 +251,18 @@ class AlertCaller:
         )
 
     def _place(self, ring_id: int, request: OutboundCall) -> int:
-        try:
-            sid = self.carrier.place_call(request)
-        except CarrierError as exc:
-            with self.sessions.begin() as session:
-                ring = session.get(AlertCall, ring_id, with_for_update=True)
-                assert ring is not None
-                if ring.call_sid is None and ring.state == "dialing":
-                    now = self.clock.now()
-                    _end(session, ring, "refused", now, mask_phones_in(str(exc)))
-                    queue_next(session, ring.escalation_id, self.settings, now)
+        sid = placing.place_claimed(
+            self.sessions, self.carrier, self.clock, AlertCall, ring_id, request, self._refused
+        )
+        if sid is None:
             return 0
-        with self.sessions.begin() as session:
-            ring = session.get(AlertCall, ring_id, with_for_update=True)
-            assert ring is not None
-            ring.call_sid = ring.call_sid or sid
-            ring.placed_at = ring.placed_at or self.clock.now()
-            if ring.state == "dialing":
-                ring.state = "placed"
         log.info("staff alert call %s placed: call %s", ring_id, sid)
         return 1
+
+    def _refused(self, session: Session, ring: AlertCall, why: str) -> None:
+        now = self.clock.now()
+        _end(session, ring, "refused", now, why)
+        queue_next(session, ring.escalation_id, self.settings, now)
 
 
 # --- the call's events, from either carrier's webhooks ----------------------------------------

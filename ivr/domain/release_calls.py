@@ -40,12 +40,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from callflows import RELEASE_FLOW, Flow, load_flow
-from ivr.carriers.telephony import Carrier, CarrierError, OutboundCall
+from ivr.carriers.telephony import Carrier, OutboundCall
 from ivr.clock import Clock
 from ivr.config import Settings
-from ivr.domain import audit
+from ivr.domain import audit, placing
 from ivr.domain.schedule import schedule_for
-from ivr.phones import can_text, mask_phone, mask_phones_in
+from ivr.phones import can_text, mask_phone
 from storage import AuditEntry, CallAttempt, Resident
 
 if TYPE_CHECKING:
@@ -295,24 +295,15 @@ class ReleaseCaller:
         )
 
     def _place(self, attempt_id: int, request: OutboundCall) -> int:
-        try:
-            sid = self.carrier.place_call(request)
-        except CarrierError as exc:
-            with self.sessions.begin() as session:
-                attempt = session.get(CallAttempt, attempt_id, with_for_update=True)
-                assert attempt is not None
-                if attempt.call_sid is None and attempt.state == "dialing":
-                    # Its webhooks did not come first: the carrier never created the call.
-                    attempt.carrier_error = mask_phones_in(str(exc))[:300]
-                    log.warning("release call %s refused: %s", attempt_id, attempt.carrier_error)
-                    _end_unplaced(session, attempt, "not_placed", self.settings, self.clock.now())
+        sid = placing.place_claimed(
+            self.sessions, self.carrier, self.clock, CallAttempt, attempt_id, request, self._refused
+        )
+        if sid is None:
             return 0
-        with self.sessions.begin() as session:
-            attempt = session.get(CallAttempt, attempt_id, with_for_update=True)
-            assert attempt is not None
-            attempt.call_sid = attempt.call_sid or sid
-            attempt.placed_at = attempt.placed_at or self.clock.now()
-            if attempt.state == "dialing":
-                attempt.state = "placed"
         log.info("release call %s placed: call %s", attempt_id, sid)
         return 1
+
+    def _refused(self, session: Session, attempt: CallAttempt, why: str) -> None:
+        attempt.carrier_error = why[:300]
+        log.warning("release call %s refused: %s", attempt.id, attempt.carrier_error)
+        _end_unplaced(session, attempt, "not_placed", self.settings, self.clock.now())
